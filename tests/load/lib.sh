@@ -352,7 +352,7 @@ load_pgbench()
             i99 = int(NR * 0.99); if (i99 < NR * 0.99) i99++
             printf "%.3f %.3f\n", v[i50] / 1000, v[i99] / 1000
         }')
-    rm -rf "$logdir"
+    [ "$BENCH_KEEP" = 1 ] || rm -rf "$logdir"
     load_record "$name" "pgbench: $sql" "$tps" "${pct% *}" "${pct#* }"
 }
 
