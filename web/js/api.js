@@ -1,0 +1,241 @@
+// api.js — the one module that speaks the Registrar HTTP API (docs: API.md).
+//
+// Every request of the web client goes through request() here, so that the
+// rules of the contract live in one place:
+//   - the session rides the HttpOnly cookie set at sign-in; this module never
+//     sees, stores or sends the session token;
+//   - unsafe methods send the CSRF token, which is kept in sessionStorage
+//     (per tab, gone when the tab closes) and nowhere else;
+//   - problem+json answers become an ApiError whose message is a sentence a
+//     person understands, with the field errors kept apart for forms.
+// Screens call the resource functions at the bottom, not fetch().
+
+const BASE = '/api/v1';
+const PROBLEM_PREFIX = 'https://registrar.invalid/problems/';
+const CSRF_KEY = 'registrar.csrf_token';
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+// Fired on `events`: 'unauthenticated' when the server says the session is
+// gone (expired, revoked), so the shell can update the header and offer
+// sign-in again; 'csrf' when the CSRF token was refused.
+export const events = new EventTarget();
+
+// One sentence per problem type of the contract. `{wait}` is replaced by a
+// phrase built from Retry-After ("in about 2 minutes").
+const MESSAGES = {
+  'invalid-request': 'Some of the information sent was not accepted. Please check it and try again.',
+  'unauthenticated': 'Please sign in to continue. If you were signed in, your session has ended.',
+  'forbidden': 'Your account does not have permission to do this.',
+  'not-found': 'We could not find what you were looking for. It may have been moved or removed.',
+  'method-not-allowed': 'This action is not available here.',
+  'payload-too-large': 'What you sent is too large. Please shorten it and try again.',
+  'unsupported-media-type': 'The request was sent in a form the server does not accept.',
+  'rate-limited': 'Too many attempts. Please wait and try again {wait}.',
+  'database-unavailable': 'The registration system is briefly unavailable. Please try again {wait}.',
+  'overloaded': 'The registration system is very busy right now. Please try again {wait}.',
+  'internal': 'Something went wrong on our side. Please try again; if it keeps happening, contact the course office.',
+  'email-taken': 'An account with this email address already exists. Try signing in, or reset your password.',
+  'invalid-credentials': 'The email address or password is not correct.',
+  'invalid-token': 'This link is invalid or has expired. Please request a new one.',
+  'csrf': 'Your session could not be verified. Please reload the page and try again.',
+  'slug-taken': 'Another course already uses this short name (slug). Please choose another.',
+  'registration-closed': 'Registration for this offering is not open.',
+  'already-enrolled': 'You are already registered (or waitlisted) for this offering.',
+  'payment-declined': 'Your payment was declined. Your seat is still held: please try another card.',
+  'hold-expired': 'The hold on your seat has expired. Please register again to check for a free seat.',
+  'idempotency-key-reused': 'This payment was already submitted with different details. Please start the payment again.',
+  'session-full': 'One of the sessions you chose is full. Please choose another.',
+  'schedule-conflict': 'This clashes with another session in the schedule.',
+  'outside-offering': 'This session falls outside the dates of the offering.',
+  'capacity-below-taken': 'The capacity cannot be set below the number of seats already taken.',
+  'not-applied': 'This registration is not awaiting a decision.',
+  'not-completed': 'The certificate is available once the course has ended and your evaluation is submitted.',
+  'bad-signature': 'The payment notification could not be verified.',
+};
+
+// Used when the server's answer is not problem+json (a proxy's error page,
+// for example) or carries a type we do not know.
+const STATUS_MESSAGES = {
+  400: MESSAGES['invalid-request'],
+  401: MESSAGES['unauthenticated'],
+  403: MESSAGES['forbidden'],
+  404: MESSAGES['not-found'],
+  409: 'This could not be done because something changed in the meantime. Please reload and try again.',
+  413: MESSAGES['payload-too-large'],
+  422: 'This could not be done as asked. Please check the details and try again.',
+  429: MESSAGES['rate-limited'],
+  503: MESSAGES['overloaded'],
+};
+const NETWORK_MESSAGE = 'We could not reach the registration system. Please check your connection and try again.';
+
+export class ApiError extends Error {
+  // status: HTTP status (0 when the network failed); slug: the problem type's
+  // last segment ('not-found'), or 'network'; fieldErrors: [{field, message}];
+  // retryAfter: seconds or null; problem: the whole problem object, if any.
+  constructor(message, { status = 0, slug = null, detail = null, fieldErrors = [],
+                         retryAfter = null, problem = null } = {}) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.slug = slug;
+    this.detail = detail;
+    this.fieldErrors = fieldErrors;
+    this.retryAfter = retryAfter;
+    this.problem = problem;
+  }
+
+  // The field errors as an object { field: message } for forms.
+  fieldMessages() {
+    const out = {};
+    for (const e of this.fieldErrors) {
+      if (e.field && !(e.field in out)) out[e.field] = e.message;
+    }
+    return out;
+  }
+}
+
+export function getCsrfToken() {
+  try { return sessionStorage.getItem(CSRF_KEY); } catch { return null; }
+}
+
+export function setCsrfToken(token) {
+  try { sessionStorage.setItem(CSRF_KEY, token); } catch { /* storage disabled: cookie-only reads still work */ }
+}
+
+export function clearCsrfToken() {
+  try { sessionStorage.removeItem(CSRF_KEY); } catch { /* nothing stored */ }
+}
+
+function waitPhrase(seconds) {
+  if (seconds == null) return 'in a moment';
+  if (seconds < 60) return 'in a minute';
+  const minutes = Math.ceil(seconds / 60);
+  if (minutes < 60) return `in about ${minutes} minute${minutes === 1 ? '' : 's'}`;
+  const hours = Math.ceil(minutes / 60);
+  return `in about ${hours} hour${hours === 1 ? '' : 's'}`;
+}
+
+function parseRetryAfter(value) {
+  if (value == null) return null;
+  if (/^\d+$/.test(value.trim())) return Number(value);
+  const when = Date.parse(value);
+  return Number.isNaN(when) ? null : Math.max(0, Math.round((when - Date.now()) / 1000));
+}
+
+function slugOf(type) {
+  if (typeof type !== 'string') return null;
+  return type.startsWith(PROBLEM_PREFIX) ? type.slice(PROBLEM_PREFIX.length) : null;
+}
+
+// Builds the ApiError for a non-2xx response.
+async function problemError(res) {
+  const retryAfter = parseRetryAfter(res.headers.get('Retry-After'));
+  let problem = null;
+  const type = res.headers.get('Content-Type') || '';
+  if (type.includes('json')) {
+    try { problem = await res.json(); } catch { problem = null; }
+  }
+  const slug = problem ? slugOf(problem.type) : null;
+  const fieldErrors = Array.isArray(problem?.errors)
+    ? problem.errors.filter((e) => e && typeof e.message === 'string')
+    : [];
+  let message = (slug && MESSAGES[slug]) || STATUS_MESSAGES[res.status];
+  if (!message) {
+    message = res.status >= 500 ? MESSAGES.internal
+      : 'This request could not be completed. Please try again.';
+  }
+  // A bad request without field errors says what was wrong only in detail;
+  // the server writes it for people, so show it rather than lose it.
+  if (slug === 'invalid-request' && fieldErrors.length === 0 && typeof problem?.detail === 'string') {
+    message = `${message} (${problem.detail})`;
+  }
+  message = message.replace('{wait}', waitPhrase(retryAfter));
+  return new ApiError(message, {
+    status: res.status,
+    slug: slug || (res.status >= 500 ? 'internal' : null),
+    detail: problem?.detail ?? null,
+    fieldErrors,
+    retryAfter,
+    problem,
+  });
+}
+
+// request(method, path, options) → parsed JSON body (null for 204), or the
+// text of a non-JSON body. Throws ApiError; an abort (options.signal) throws
+// the DOMException 'AbortError' unchanged so callers can ignore it.
+// options: { body, query, headers, signal, idempotencyKey }.
+export async function request(method, path, options = {}) {
+  const { body, query, signal, idempotencyKey } = options;
+  const headers = { Accept: 'application/json, application/problem+json', ...options.headers };
+  let url = BASE + path;
+  if (query) {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) {
+      if (v !== undefined && v !== null && v !== '') params.set(k, String(v));
+    }
+    const qs = params.toString();
+    if (qs) url += `?${qs}`;
+  }
+  const init = { method, headers, credentials: 'same-origin', signal };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  if (UNSAFE.has(method)) {
+    const csrf = getCsrfToken();
+    if (csrf) headers['X-CSRF-Token'] = csrf;
+  }
+  if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
+
+  let res;
+  try {
+    res = await fetch(url, init);
+  } catch (err) {
+    if (err?.name === 'AbortError') throw err;
+    throw new ApiError(NETWORK_MESSAGE, { slug: 'network' });
+  }
+
+  if (!res.ok) {
+    const error = await problemError(res);
+    if (error.slug === 'unauthenticated') events.dispatchEvent(new Event('unauthenticated'));
+    if (error.slug === 'csrf') events.dispatchEvent(new Event('csrf'));
+    throw error;
+  }
+  if (res.status === 204) return null;
+  const type = res.headers.get('Content-Type') || '';
+  if (type.includes('json')) {
+    try {
+      return await res.json();
+    } catch (err) {
+      if (err?.name === 'AbortError') throw err;
+      throw new ApiError(MESSAGES.internal, { status: res.status, slug: 'internal' });
+    }
+  }
+  return res.text();
+}
+
+// --- Resources -------------------------------------------------------------
+// Thin, named wrappers so that screens read like the contract.
+
+export const courses = {
+  // → { items: [course], next_cursor }
+  list: ({ limit, cursor, signal } = {}) =>
+    request('GET', '/courses', { query: { limit, cursor }, signal }),
+  // → course with `offerings` (summaries)
+  get: (slug, { signal } = {}) =>
+    request('GET', `/courses/${encodeURIComponent(slug)}`, { signal }),
+};
+
+// Follows next_cursor until the list ends (bounded, for small lists such as
+// the catalog; long lists should page in the UI instead).
+export async function listAll(fetchPage, { signal, maxPages = 20 } = {}) {
+  const items = [];
+  let cursor = null;
+  for (let page = 0; page < maxPages; page += 1) {
+    const res = await fetchPage({ cursor, limit: 200, signal });
+    items.push(...(res?.items ?? []));
+    cursor = res?.next_cursor ?? null;
+    if (!cursor) break;
+  }
+  return items;
+}

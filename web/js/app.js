@@ -1,0 +1,146 @@
+// app.js — the shell: a small hash router that mounts one screen at a time
+// into <main>.
+//
+// Routes are one table. Each screen is a module in screens/ exporting
+//   render(ctx) → Promise
+// where ctx = { root, params, query, signal, setTitle, navigate, rerender }.
+// `root` is <main>, already emptied; `signal` aborts when the user navigates
+// away (pass it to api.js calls so stale answers never paint over the new
+// screen). A screen shows its own loading, error and empty states (ui.js).
+// Screens load on first use (dynamic import), so new screens cost nothing
+// until visited.
+
+import { h, replaceChildren } from './dom.js';
+import { announce } from './status.js';
+import { pageHeading, showError } from './ui.js';
+
+const PRODUCT = 'Registrar';
+
+// pattern: path after '#', with :params. nav: which main-nav link is current.
+const ROUTES = [
+  { pattern: '/', nav: 'catalog', load: () => import('./screens/catalog.js') },
+  { pattern: '/courses/:slug', nav: 'catalog', load: () => import('./screens/course.js') },
+];
+
+function compile(pattern) {
+  const names = [];
+  const source = pattern.split('/').map((part) => {
+    if (part.startsWith(':')) {
+      names.push(part.slice(1));
+      return '([^/]+)';
+    }
+    return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  }).join('/');
+  return { regex: new RegExp(`^${source}/?$`), names };
+}
+
+const table = ROUTES.map((r) => ({ ...r, ...compile(r.pattern) }));
+
+function match(path) {
+  for (const route of table) {
+    const m = route.regex.exec(path);
+    if (m === null) continue;
+    const params = {};
+    try {
+      route.names.forEach((name, i) => { params[name] = decodeURIComponent(m[i + 1]); });
+    } catch {
+      return null; // malformed %-escape: treat as an unknown page
+    }
+    return { route, params };
+  }
+  return null;
+}
+
+// '#/courses/pcep?tab=x' → { path: '/courses/pcep', query: URLSearchParams }
+function currentLocation() {
+  const raw = location.hash.startsWith('#/') ? location.hash.slice(1) : '/';
+  const q = raw.indexOf('?');
+  return {
+    path: q === -1 ? raw : raw.slice(0, q),
+    query: new URLSearchParams(q === -1 ? '' : raw.slice(q + 1)),
+  };
+}
+
+export function navigate(path) {
+  location.hash = `#${path}`;
+}
+
+function setTitle(text) {
+  document.title = text ? `${text} — ${PRODUCT}` : `${PRODUCT} — Palliative Care Education Centre`;
+}
+
+function markNav(nav) {
+  for (const link of document.querySelectorAll('[data-nav]')) {
+    if (link.dataset.nav === nav) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+}
+
+function renderNotFound(root) {
+  setTitle('Page not found');
+  announce('Page not found.');
+  replaceChildren(root,
+    pageHeading('Page not found'),
+    h('p', {}, 'There is no page at this address. It may have been moved, or the link may be mistyped.'),
+    h('p', {}, h('a', { href: '#/' }, 'See all courses')));
+}
+
+const main = document.getElementById('main');
+let controller = null;
+let firstRender = true;
+
+async function render() {
+  if (controller !== null) controller.abort();
+  controller = new AbortController();
+  const { signal } = controller;
+  const { path, query } = currentLocation();
+  const found = match(path);
+  const moveFocus = !firstRender;
+  firstRender = false;
+
+  main.replaceChildren();
+  main.setAttribute('aria-busy', 'true');
+  markNav(found ? found.route.nav : null);
+  if (moveFocus) window.scrollTo(0, 0);
+
+  try {
+    if (found === null) {
+      renderNotFound(main);
+    } else {
+      const screen = await found.route.load();
+      if (signal.aborted) return;
+      await screen.render({
+        root: main,
+        params: found.params,
+        query,
+        signal,
+        setTitle,
+        navigate,
+        rerender: render,
+      });
+    }
+  } catch (err) {
+    if (err?.name === 'AbortError' || signal.aborted) return;
+    console.warn('registrar: screen failed', err);
+    replaceChildren(main, pageHeading('Something went wrong'));
+    const box = main.appendChild(h('div'));
+    showError(box, err?.name === 'ApiError' ? err
+      : new Error('This page could not be shown. Please reload and try again.'),
+    { heading: 'This page could not be shown', onRetry: render });
+  } finally {
+    if (!signal.aborted) {
+      main.removeAttribute('aria-busy');
+      if (moveFocus) main.querySelector('h1')?.focus();
+    }
+  }
+}
+
+// The skip link targets #main, which in a hash router would be a route;
+// move focus instead and leave the address alone.
+document.querySelector('.skip-link')?.addEventListener('click', (event) => {
+  event.preventDefault();
+  main.focus();
+});
+
+window.addEventListener('hashchange', render);
+render();

@@ -1,0 +1,56 @@
+// ui.js — the pieces every screen shares: loading, error and empty states,
+// page headings. Each state is both shown and announced.
+
+import { h, replaceChildren } from './dom.js';
+import { announce } from './status.js';
+
+// Shows a loading message in `root` and announces it. Use for the part of a
+// screen that waits for data; the heading can be shown before it.
+export function showLoading(root, text) {
+  announce(text);
+  return replaceChildren(root,
+    h('p', { class: 'notice notice--loading' },
+      h('span', { class: 'spinner', 'aria-hidden': 'true' }), text));
+}
+
+// An error panel with the error's human message and, when given, a button
+// that retries. Announced assertively.
+export function showError(root, error, { heading = 'Something went wrong', onRetry = null } = {}) {
+  const message = error?.message || 'Something went wrong. Please try again.';
+  announce(`${heading}. ${message}`, { assertive: true });
+  const retry = onRetry
+    ? h('button', { type: 'button', class: 'button button--secondary' }, 'Try again')
+    : null;
+  if (retry) retry.addEventListener('click', onRetry);
+  return replaceChildren(root,
+    h('div', { class: 'panel panel--error' },
+      h('h2', { class: 'panel__title' }, heading),
+      h('p', {}, message),
+      retry));
+}
+
+// A friendly empty state: a short heading and a sentence.
+export function emptyState(title, text) {
+  return h('div', { class: 'panel panel--empty' },
+    h('p', { class: 'panel__title' }, title),
+    text ? h('p', {}, text) : null);
+}
+
+// The page's one h1. tabindex=-1 lets the router move focus to it after a
+// navigation, so screen-reader and keyboard users start at the new content.
+export function pageHeading(text, { eyebrow = null } = {}) {
+  return h('div', { class: 'page-heading' },
+    eyebrow ? h('p', { class: 'page-heading__eyebrow' }, eyebrow) : null,
+    h('h1', { tabindex: '-1' }, text));
+}
+
+// "Courses › Serious Illness Communication"
+export function breadcrumbs(trail) {
+  const items = trail.map(([label, href], i) => {
+    const last = i === trail.length - 1;
+    return h('li', {},
+      last || !href ? h('span', { 'aria-current': last ? 'page' : null }, label)
+        : h('a', { href }, label));
+  });
+  return h('nav', { class: 'breadcrumbs', 'aria-label': 'Breadcrumb' }, h('ol', {}, items));
+}
