@@ -199,6 +199,53 @@ describe('catalog screen', () => {
     }
   });
 
+  test('api.js turns problems into sentences and sends the CSRF token, not a session token', { timeout: TIMEOUT }, async () => {
+    const { page } = await open('/');
+    const sent = [];
+    page.on('request', (req) => {
+      if (new URL(req.url()).pathname.startsWith('/api/v1/')) sent.push({ method: req.method(), headers: req.headers() });
+    });
+    const out = await page.evaluate(async () => {
+      const api = await import('/js/api.js');
+      const result = {};
+      try {
+        await api.courses.get('no-such-course');
+        result.notFound = 'resolved';
+      } catch (e) {
+        result.notFound = { isApiError: e instanceof api.ApiError, status: e.status, slug: e.slug, message: e.message };
+      }
+      api.setCsrfToken('csrf-test-value');
+      try {
+        await api.request('DELETE', '/auth/sessions/current');
+        result.unsafe = 'resolved';
+      } catch (e) {
+        result.unsafe = { isApiError: e instanceof api.ApiError, status: e.status, message: e.message };
+      }
+      result.storage = { session: Object.keys(sessionStorage), local: Object.keys(localStorage) };
+      api.clearCsrfToken();
+      return result;
+    });
+    assert.deepEqual(out.notFound, {
+      isApiError: true,
+      status: 404,
+      slug: 'not-found',
+      message: 'We could not find what you were looking for. It may have been moved or removed.',
+    });
+    // Not signed in, so the server refuses the sign-out; what matters is what was sent.
+    assert.equal(out.unsafe.isApiError, true);
+    assert.ok(out.unsafe.status >= 400 && out.unsafe.message.length > 20, JSON.stringify(out.unsafe));
+    const del = sent.find((r) => r.method === 'DELETE');
+    assert.ok(del, 'the DELETE was sent');
+    assert.equal(del.headers['x-csrf-token'], 'csrf-test-value');
+    assert.equal(del.headers.authorization, undefined, 'no bearer token from the browser');
+    const get = sent.find((r) => r.method === 'GET');
+    assert.equal(get.headers['x-csrf-token'], undefined, 'no CSRF token on safe methods');
+    assert.deepEqual(out.storage, { session: ['registrar.csrf_token'], local: [] });
+    assert.deepEqual(page.problems.errors, []);
+    assert.deepEqual(await cspViolations(page), []);
+    await page.close();
+  });
+
   test('an unknown course says so in words', { timeout: TIMEOUT }, async () => {
     const { page } = await open('/#/courses/no-such-course');
     assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Course not found');
