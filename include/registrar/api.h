@@ -1,0 +1,91 @@
+/*
+ * api.h: the handlers (one file per resource in server/api/) and the
+ * helpers they share for validating input and mapping database outcomes
+ * to problems.
+ *
+ * Layering: the top layer. Uses http, db, auth, payments, render. A
+ * handler validates input, makes one database call (a SQL function where
+ * the work races), and renders the result.
+ *
+ * The `_or_reply` helpers return 0 when the value is good, or -1 after
+ * queueing a 4xx problem, so the handler just returns.
+ */
+#ifndef REGISTRAR_API_H
+#define REGISTRAR_API_H
+
+#include "registrar/db.h"
+#include "registrar/http.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The whole route table and its length (routes.c). */
+const struct http_route *api_routes(size_t *n);
+/* Registers every module's prepared statements (call before the pool starts). */
+void api_register_statements(void);
+
+/* ---- shared helpers (validate.c) ---- */
+
+/*
+ * The one mapping of db_status to HTTP: 404 not-found, 409, 400
+ * invalid-request, the status and slug our SQL raised (RGnnn, with its
+ * JSON detail's members merged in), 503 database-unavailable, 500
+ * internal. Call only with a failure status.
+ */
+void api_reply_db_error(struct http_req *req, enum db_status s);
+
+/* 400 naming the first key of obj not in allowed (a NULL-terminated list). */
+int api_fields_or_reply(struct http_req *req, json_t *obj, const char *const *allowed);
+
+/*
+ * A string member: absent gives *out = NULL (400 if required); otherwise it
+ * must be a string of min..max code points after trimming surrounding
+ * white space (when trim). *out is borrowed from obj (or trimmed into
+ * storage owned by req when trim changed it).
+ */
+int api_string_or_reply(struct http_req *req, json_t *obj, const char *field, bool required,
+    size_t min, size_t max, bool trim, const char **out);
+/* A string that must be one of the NULL-terminated choices. */
+int api_enum_or_reply(struct http_req *req, json_t *obj, const char *field, bool required,
+    const char *const *choices, const char **out);
+/* An integer member in [min, max]; *present says whether it was sent. */
+int api_int_or_reply(struct http_req *req, json_t *obj, const char *field, bool required,
+    long long min, long long max, long long *out, bool *present);
+int api_bool_or_reply(struct http_req *req, json_t *obj, const char *field, bool required,
+    bool *out, bool *present);
+
+/* `limit` from the query: 1..200, default 50. */
+int api_limit_or_reply(struct http_req *req, int *limit);
+/* `cursor` from the query: NULL if absent; opaque text of at most 512 [0-9a-f]. */
+int api_cursor_or_reply(struct http_req *req, const char **cursor);
+
+/* A canonical UUID (8-4-4-4-12 hex). */
+bool api_uuid_valid(const char *s);
+/* The path parameter name as a UUID, or 404 not-found. */
+int api_uuid_param_or_reply(struct http_req *req, const char *name, const char **out);
+
+/* The principal's user id, or NULL when anonymous. */
+const char *api_viewer(struct http_req *req);
+
+/* ---- handlers ---- */
+
+/* ops.c */
+void ops_healthz(struct http_req *req);
+void ops_readyz(struct http_req *req);
+void ops_metrics(struct http_req *req);
+void ops_openapi(struct http_req *req);
+/* Loads openapi.json from the web root's sibling or the given path at start. */
+int ops_openapi_load(const char *path);
+
+/*
+ * Each module's statements, registered by api_register_statements():
+ * one <module>_register() per file that has SQL.
+ */
+void courses_register(void);
+
+/* courses.c */
+void courses_list(struct http_req *req);
+void courses_get(struct http_req *req);
+
+#endif

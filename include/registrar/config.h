@@ -1,0 +1,64 @@
+/*
+ * config.h: the command line and the REGISTRAR_* environment.
+ *
+ * Layering: util only; pure (the environment is passed in), so that it
+ * can be unit-tested.
+ *
+ * Every flag has an environment twin; a flag wins. A bad value is an
+ * error naming the setting, never a crash.
+ */
+#ifndef REGISTRAR_CONFIG_H
+#define REGISTRAR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum config_command {
+    CONFIG_SERVE,
+    CONFIG_MIGRATE,
+    CONFIG_CREATE_ADMIN,
+    CONFIG_HELP,
+    CONFIG_VERSION
+};
+
+struct config {
+    enum config_command command;
+    char *listen_host;        /* "127.0.0.1" */
+    unsigned short port;      /* 8080 */
+    char *database_url;       /* NULL if unset */
+    unsigned threads;         /* I/O threads; default: cores */
+    unsigned db_pool;         /* default: 2 x cores */
+    char *web_root;           /* NULL: no static files */
+    char *schema_dir;
+    bool has_secret_key;
+    uint8_t secret_key[32];
+    char *webhook_secret;     /* NULL if unset */
+    bool cookie_secure;
+    char *log_level;          /* "info" */
+    char *admin_email;        /* create-admin */
+    char *admin_full_name;
+    unsigned connection_limit;
+    unsigned per_ip_limit;
+    unsigned idle_timeout_s;
+};
+
+/* Looks a variable up; getenv in production, a table in tests. */
+typedef const char *config_getenv_fn(const char *name);
+
+/*
+ * Fills *c from argv and the environment. Returns 0, or -1 with a
+ * one-line message in err (the caller prints it and exits 2). c must be
+ * released with config_release() in either case.
+ */
+int config_parse(struct config *c, int argc, char **argv, config_getenv_fn *getenv_fn,
+    unsigned cores, char *err, size_t errlen);
+void config_release(struct config *c);
+
+/* Splits "host:port" or "[v6]:port"; 0 or -1. host is malloc'd. */
+int config_parse_listen(const char *text, char **host, unsigned short *port);
+
+/* The usage text for --help. */
+const char *config_usage(void);
+
+#endif

@@ -1,0 +1,262 @@
+/* validate.c: input checks and the db_status -> HTTP mapping. See api.h. */
+#include "registrar/api.h"
+
+#include "registrar/util.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void api_reply_db_error(struct http_req *req, enum db_status s)
+{
+    struct db_conn *db = http_req_db(req);
+
+    switch (s) {
+    case DB_OK:
+        assert(!"api_reply_db_error called on success");
+        break;
+    case DB_NOT_FOUND:
+        http_reply_problem(req, 404, "not-found", "There is no such thing here.");
+        return;
+    case DB_CONFLICT:
+        http_reply_problem(req, 409, "conflict", "That conflicts with what is already recorded.");
+        return;
+    case DB_CHECK_VIOLATION:
+    case DB_INVALID_INPUT:
+        http_reply_problem(req, 400, "invalid-request", "A value in the request is not valid.");
+        return;
+    case DB_APP_ERROR: {
+        int code = db != NULL ? db_last_app_code(db) : 500;
+        const char *slug = db != NULL ? db_last_app_slug(db) : NULL;
+        const char *detail = db != NULL ? db_last_app_detail(db) : NULL;
+        json_t *extra = NULL;
+        const char *text = NULL;
+        if (code < 400 || code > 499 || slug == NULL) {
+            http_reply_problem(req, 500, "internal", NULL);
+            return;
+        }
+        /* DETAIL is JSON from our own SQL: {"detail": "...", "conflicts": [...]} */
+        if (detail != NULL) {
+            extra = json_loads(detail, 0, NULL);
+            if (extra != NULL && json_is_string(json_object_get(extra, "detail")))
+                text = json_string_value(json_object_get(extra, "detail"));
+        }
+        char *copy = text != NULL ? xstrdup(text) : NULL;
+        if (extra != NULL)
+            json_object_del(extra, "detail");
+        http_reply_problem_extra(req, code, slug, copy, json_is_object(extra) ? extra : NULL);
+        if (extra != NULL && !json_is_object(extra))
+            json_decref(extra);
+        free(copy);
+        return;
+    }
+    case DB_UNAVAILABLE:
+        http_reply_problem(req, 503, "database-unavailable",
+            "The database is not reachable; try again shortly.");
+        return;
+    case DB_ERROR:
+        break;
+    }
+    http_reply_problem(req, 500, "internal", NULL);
+}
+
+int api_fields_or_reply(struct http_req *req, json_t *obj, const char *const *allowed)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach(obj, key, v) {
+        bool known = false;
+        for (const char *const *a = allowed; *a != NULL; a++)
+            if (strcmp(*a, key) == 0)
+                known = true;
+        if (!known) {
+            http_reply_invalid_field(req, key, "is not a field of this request");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int api_string_or_reply(struct http_req *req, json_t *obj, const char *field, bool required,
+    size_t min, size_t max, bool trim, const char **out)
+{
+    json_t *v = obj != NULL ? json_object_get(obj, field) : NULL;
+    char msg[96];
+
+    *out = NULL;
+    if (v == NULL || json_is_null(v)) {
+        if (!required)
+            return 0;
+        http_reply_invalid_field(req, field, "is required");
+        return -1;
+    }
+    if (!json_is_string(v)) {
+        http_reply_invalid_field(req, field, "must be a string");
+        return -1;
+    }
+    const char *s = json_string_value(v);
+    if (trim) {
+        size_t len = strlen(s), start = 0;
+        while (start < len && isspace((unsigned char)s[start]))
+            start++;
+        while (len > start && isspace((unsigned char)s[len - 1]))
+            len--;
+        if (start > 0 || len < strlen(s)) {
+            json_object_set_new(obj, field, json_stringn(s + start, len - start));
+            s = json_string_value(json_object_get(obj, field));
+        }
+    }
+    size_t n = util_utf8_len(s);
+    if (n < min || n > max) {
+        if (min == max)
+            snprintf(msg, sizeof(msg), "must be %zu characters", min);
+        else if (n < min && min == 1)
+            snprintf(msg, sizeof(msg), "must not be empty");
+        else
+            snprintf(msg, sizeof(msg), "must be %zu to %zu characters", min, max);
+        http_reply_invalid_field(req, field, msg);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+int api_enum_or_reply(struct http_req *req, json_t *obj, const char *field, bool required,
+    const char *const *choices, const char **out)
+{
+    struct sbuf sb = SBUF_INIT;
+
+    if (api_string_or_reply(req, obj, field, required, 1, 64, false, out) == -1)
+        return -1;
+    if (*out == NULL)
+        return 0;
+    for (const char *const *c = choices; *c != NULL; c++)
+        if (strcmp(*c, *out) == 0)
+            return 0;
+    sbuf_adds(&sb, "must be one of ");
+    for (const char *const *c = choices; *c != NULL; c++)
+        sbuf_addf(&sb, "%s%s", c == choices ? "" : ", ", *c);
+    http_reply_invalid_field(req, field, sb.buf);
+    sbuf_release(&sb);
+    *out = NULL;
+    return -1;
+}
+
+int api_int_or_reply(struct http_req *req, json_t *obj, const char *field, bool required,
+    long long min, long long max, long long *out, bool *present)
+{
+    json_t *v = obj != NULL ? json_object_get(obj, field) : NULL;
+    char msg[96];
+
+    if (present != NULL)
+        *present = false;
+    if (v == NULL || json_is_null(v)) {
+        if (!required)
+            return 0;
+        http_reply_invalid_field(req, field, "is required");
+        return -1;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+        snprintf(msg, sizeof(msg), "must be a whole number from %lld to %lld", min, max);
+        http_reply_invalid_field(req, field, msg);
+        return -1;
+    }
+    *out = json_integer_value(v);
+    if (present != NULL)
+        *present = true;
+    return 0;
+}
+
+int api_bool_or_reply(struct http_req *req, json_t *obj, const char *field, bool required,
+    bool *out, bool *present)
+{
+    json_t *v = obj != NULL ? json_object_get(obj, field) : NULL;
+
+    if (present != NULL)
+        *present = false;
+    if (v == NULL || json_is_null(v)) {
+        if (!required)
+            return 0;
+        http_reply_invalid_field(req, field, "is required");
+        return -1;
+    }
+    if (!json_is_boolean(v)) {
+        http_reply_invalid_field(req, field, "must be true or false");
+        return -1;
+    }
+    *out = json_is_true(v);
+    if (present != NULL)
+        *present = true;
+    return 0;
+}
+
+int api_limit_or_reply(struct http_req *req, int *limit)
+{
+    const char *v = http_req_query(req, "limit");
+    char *end;
+
+    *limit = 50;
+    if (v == NULL)
+        return 0;
+    long n = strtol(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || n < 1 || n > 200) {
+        http_reply_invalid_field(req, "limit", "must be a whole number from 1 to 200");
+        return -1;
+    }
+    *limit = (int)n;
+    return 0;
+}
+
+int api_cursor_or_reply(struct http_req *req, const char **cursor)
+{
+    const char *v = http_req_query(req, "cursor");
+
+    *cursor = NULL;
+    if (v == NULL || *v == '\0')
+        return 0;
+    size_t n = strlen(v);
+    bool ok = n <= 512 && n % 2 == 0;
+    for (const char *p = v; ok && *p != '\0'; p++)
+        ok = isxdigit((unsigned char)*p) != 0;
+    if (!ok) {
+        http_reply_invalid_field(req, "cursor", "is not a cursor this server gave out");
+        return -1;
+    }
+    *cursor = v;
+    return 0;
+}
+
+bool api_uuid_valid(const char *s)
+{
+    static const int dash[] = { 8, 13, 18, 23 };
+
+    if (s == NULL || strlen(s) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        bool want_dash = i == dash[0] || i == dash[1] || i == dash[2] || i == dash[3];
+        if (want_dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+            return false;
+    }
+    return true;
+}
+
+int api_uuid_param_or_reply(struct http_req *req, const char *name, const char **out)
+{
+    const char *v = http_req_param(req, name);
+
+    if (!api_uuid_valid(v)) {
+        http_reply_problem(req, 404, "not-found", "There is no such thing here.");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+const char *api_viewer(struct http_req *req)
+{
+    const struct http_principal *p = http_req_principal(req);
+    return p->authenticated ? p->user_id : NULL;
+}

@@ -1,0 +1,262 @@
+/* config.c: see config.h. */
+#include "registrar/config.h"
+
+#include "registrar/util.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef REGISTRAR_SCHEMA_DIR
+#define REGISTRAR_SCHEMA_DIR "schema"
+#endif
+
+const char *config_usage(void)
+{
+    return "usage: registrar [serve] [--listen HOST:PORT] [--database-url URL] [--threads N]\n"
+           "                 [--db-pool N] [--web-root DIR]\n"
+           "       registrar migrate [--database-url URL]\n"
+           "       registrar create-admin --email E --full-name N   (password on stdin)\n"
+           "       registrar --version | --help\n"
+           "\n"
+           "Environment (a flag wins): REGISTRAR_LISTEN, REGISTRAR_DATABASE_URL,\n"
+           "REGISTRAR_THREADS, REGISTRAR_DB_POOL, REGISTRAR_WEB_ROOT, REGISTRAR_SCHEMA_DIR,\n"
+           "REGISTRAR_SECRET_KEY (64 hex digits), REGISTRAR_WEBHOOK_SECRET,\n"
+           "REGISTRAR_COOKIE_SECURE (true/false), REGISTRAR_LOG_LEVEL (debug|info|warn|error).\n";
+}
+
+int config_parse_listen(const char *text, char **host, unsigned short *port)
+{
+    const char *colon;
+    char *end;
+
+    *host = NULL;
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (close == NULL || close[1] != ':')
+            return -1;
+        *host = xstrndup(text + 1, (size_t)(close - text - 1));
+        colon = close + 1;
+    } else {
+        colon = strrchr(text, ':');
+        if (colon == NULL || colon == text)
+            return -1;
+        *host = xstrndup(text, (size_t)(colon - text));
+        if (strcmp(*host, "localhost") == 0) {
+            free(*host);
+            *host = xstrdup("127.0.0.1");
+        }
+    }
+    errno = 0;
+    unsigned long p = strtoul(colon + 1, &end, 10);
+    if (errno != 0 || *end != '\0' || colon[1] == '\0' || p > 65535) {
+        free(*host);
+        *host = NULL;
+        return -1;
+    }
+    *port = (unsigned short)p;
+    return 0;
+}
+
+static int config_uint(const char *text, unsigned min, unsigned max, unsigned *out)
+{
+    char *end;
+
+    errno = 0;
+    unsigned long v = strtoul(text, &end, 10);
+    if (errno != 0 || *end != '\0' || text[0] == '\0' || text[0] == '-' || v < min || v > max)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int config_bool(const char *text, bool *out)
+{
+    if (strcmp(text, "1") == 0 || strcmp(text, "true") == 0 || strcmp(text, "yes") == 0) {
+        *out = true;
+        return 0;
+    }
+    if (strcmp(text, "0") == 0 || strcmp(text, "false") == 0 || strcmp(text, "no") == 0) {
+        *out = false;
+        return 0;
+    }
+    return -1;
+}
+
+static void config_set(char **slot, const char *value)
+{
+    free(*slot);
+    *slot = xstrdup(value);
+}
+
+struct config_option {
+    const char *flag;
+    const char *env;
+};
+
+/* Flags and their environment twins, in one place. */
+static const struct config_option config_options[] = {
+    { "--listen", "REGISTRAR_LISTEN" },
+    { "--database-url", "REGISTRAR_DATABASE_URL" },
+    { "--threads", "REGISTRAR_THREADS" },
+    { "--db-pool", "REGISTRAR_DB_POOL" },
+    { "--web-root", "REGISTRAR_WEB_ROOT" },
+    { "--schema-dir", "REGISTRAR_SCHEMA_DIR" },
+    { "--secret-key", "REGISTRAR_SECRET_KEY" },
+    { "--webhook-secret", "REGISTRAR_WEBHOOK_SECRET" },
+    { "--cookie-secure", "REGISTRAR_COOKIE_SECURE" },
+    { "--log-level", "REGISTRAR_LOG_LEVEL" },
+    { "--email", NULL },
+    { "--full-name", NULL },
+};
+
+/* Applies one setting; -1 with err filled if its value is bad. */
+static int config_apply(struct config *c, const char *flag, const char *value, char *err, size_t errlen)
+{
+    if (strcmp(flag, "--listen") == 0) {
+        free(c->listen_host);
+        if (config_parse_listen(value, &c->listen_host, &c->port) == -1) {
+            snprintf(err, errlen, "--listen/REGISTRAR_LISTEN must be HOST:PORT, got \"%.60s\"", value);
+            return -1;
+        }
+    } else if (strcmp(flag, "--database-url") == 0) {
+        config_set(&c->database_url, value);
+    } else if (strcmp(flag, "--threads") == 0) {
+        if (config_uint(value, 1, 256, &c->threads) == -1) {
+            snprintf(err, errlen, "--threads/REGISTRAR_THREADS must be a number from 1 to 256");
+            return -1;
+        }
+    } else if (strcmp(flag, "--db-pool") == 0) {
+        if (config_uint(value, 1, 512, &c->db_pool) == -1) {
+            snprintf(err, errlen, "--db-pool/REGISTRAR_DB_POOL must be a number from 1 to 512");
+            return -1;
+        }
+    } else if (strcmp(flag, "--web-root") == 0) {
+        config_set(&c->web_root, value);
+    } else if (strcmp(flag, "--schema-dir") == 0) {
+        config_set(&c->schema_dir, value);
+    } else if (strcmp(flag, "--secret-key") == 0) {
+        if (strlen(value) != 64 || util_hex_decode(value, c->secret_key, sizeof(c->secret_key)) != 32) {
+            snprintf(err, errlen, "REGISTRAR_SECRET_KEY must be 64 hexadecimal digits (32 bytes)");
+            return -1;
+        }
+        c->has_secret_key = true;
+    } else if (strcmp(flag, "--webhook-secret") == 0) {
+        config_set(&c->webhook_secret, value);
+    } else if (strcmp(flag, "--cookie-secure") == 0) {
+        if (config_bool(value, &c->cookie_secure) == -1) {
+            snprintf(err, errlen, "REGISTRAR_COOKIE_SECURE must be true or false");
+            return -1;
+        }
+    } else if (strcmp(flag, "--log-level") == 0) {
+        if (strcmp(value, "debug") != 0 && strcmp(value, "info") != 0 && strcmp(value, "warn") != 0 &&
+            strcmp(value, "error") != 0) {
+            snprintf(err, errlen, "REGISTRAR_LOG_LEVEL must be debug, info, warn or error");
+            return -1;
+        }
+        config_set(&c->log_level, value);
+    } else if (strcmp(flag, "--email") == 0) {
+        config_set(&c->admin_email, value);
+    } else if (strcmp(flag, "--full-name") == 0) {
+        config_set(&c->admin_full_name, value);
+    }
+    return 0;
+}
+
+int config_parse(struct config *c, int argc, char **argv, config_getenv_fn *getenv_fn,
+    unsigned cores, char *err, size_t errlen)
+{
+    int i = 1;
+
+    memset(c, 0, sizeof(*c));
+    if (cores == 0)
+        cores = 1;
+    c->command = CONFIG_SERVE;
+    c->listen_host = xstrdup("127.0.0.1");
+    c->port = 8080;
+    c->threads = cores;
+    c->db_pool = 2 * cores;
+    c->schema_dir = xstrdup(REGISTRAR_SCHEMA_DIR);
+    c->log_level = xstrdup("info");
+    c->connection_limit = 4096;
+    c->per_ip_limit = 0;
+    c->idle_timeout_s = 30;
+    err[0] = '\0';
+
+    if (argc > 1 && argv[1][0] != '-') {
+        if (strcmp(argv[1], "serve") == 0)
+            c->command = CONFIG_SERVE;
+        else if (strcmp(argv[1], "migrate") == 0)
+            c->command = CONFIG_MIGRATE;
+        else if (strcmp(argv[1], "create-admin") == 0)
+            c->command = CONFIG_CREATE_ADMIN;
+        else {
+            snprintf(err, errlen, "unknown command \"%.40s\" (try --help)", argv[1]);
+            return -1;
+        }
+        i = 2;
+    }
+    /* The environment first, so that flags override it. */
+    for (size_t k = 0; k < UTIL_ARRAY_LEN(config_options); k++) {
+        const char *v = config_options[k].env != NULL ? getenv_fn(config_options[k].env) : NULL;
+        if (v != NULL && v[0] != '\0' && config_apply(c, config_options[k].flag, v, err, errlen) == -1)
+            return -1;
+    }
+    for (; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            c->command = CONFIG_HELP;
+            return 0;
+        }
+        if (strcmp(arg, "--version") == 0) {
+            c->command = CONFIG_VERSION;
+            return 0;
+        }
+        const char *eq = strchr(arg, '=');
+        size_t flen = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
+        const struct config_option *opt = NULL;
+        for (size_t k = 0; k < UTIL_ARRAY_LEN(config_options); k++)
+            if (strlen(config_options[k].flag) == flen && strncmp(config_options[k].flag, arg, flen) == 0)
+                opt = &config_options[k];
+        if (opt == NULL) {
+            snprintf(err, errlen, "unknown option \"%.40s\" (try --help)", arg);
+            return -1;
+        }
+        const char *value = eq != NULL ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (value == NULL) {
+            snprintf(err, errlen, "%s needs a value", opt->flag);
+            return -1;
+        }
+        if (config_apply(c, opt->flag, value, err, errlen) == -1)
+            return -1;
+    }
+    if (c->command == CONFIG_CREATE_ADMIN && (c->admin_email == NULL || c->admin_full_name == NULL)) {
+        snprintf(err, errlen, "create-admin needs --email and --full-name");
+        return -1;
+    }
+    if (c->database_url == NULL) {
+        snprintf(err, errlen, "no database: set REGISTRAR_DATABASE_URL or --database-url");
+        return -1;
+    }
+    if (c->command == CONFIG_SERVE && !c->has_secret_key) {
+        snprintf(err, errlen, "REGISTRAR_SECRET_KEY is required (64 hex digits; e.g. openssl rand -hex 32)");
+        return -1;
+    }
+    return 0;
+}
+
+void config_release(struct config *c)
+{
+    free(c->listen_host);
+    free(c->database_url);
+    free(c->web_root);
+    free(c->schema_dir);
+    free(c->webhook_secret);
+    free(c->log_level);
+    free(c->admin_email);
+    free(c->admin_full_name);
+    explicit_bzero(c->secret_key, sizeof(c->secret_key));
+    memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,89 @@
+/* cache.c: see cache.h. A small open hash table under one mutex. */
+#include "registrar/cache.h"
+
+#include "registrar/util.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CACHE_SLOTS 256 /* public URLs are few: courses, offerings, schedules */
+
+struct cache_slot {
+    char *key;
+    struct cache_entry e;
+    int64_t expires_ms;
+};
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cache_slot cache_slots[CACHE_SLOTS];
+
+static void cache_slot_release(struct cache_slot *s)
+{
+    free(s->key);
+    cache_entry_release(&s->e);
+    memset(s, 0, sizeof(*s));
+}
+
+void cache_entry_release(struct cache_entry *e)
+{
+    free(e->body);
+    free(e->content_type);
+    e->body = NULL;
+    e->content_type = NULL;
+}
+
+int cache_get(const char *key, struct cache_entry *out)
+{
+    size_t i = util_hash64(key, strlen(key)) % CACHE_SLOTS;
+    int rc = -1;
+
+    pthread_mutex_lock(&cache_lock);
+    struct cache_slot *s = &cache_slots[i];
+    if (s->key != NULL && strcmp(s->key, key) == 0 && util_now_ms() < s->expires_ms) {
+        out->body = xmalloc(s->e.len + 1);
+        memcpy(out->body, s->e.body, s->e.len + 1);
+        out->len = s->e.len;
+        out->content_type = xstrdup(s->e.content_type);
+        memcpy(out->etag, s->e.etag, sizeof(out->etag));
+        rc = 0;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return rc;
+}
+
+void cache_put(const char *key, const char *body, size_t len, const char *content_type,
+    const char *etag, int64_t ttl_ms)
+{
+    size_t i = util_hash64(key, strlen(key)) % CACHE_SLOTS;
+    struct cache_slot fresh = { 0 };
+
+    /* Copy outside the lock; a colliding key simply replaces the slot. */
+    fresh.key = xstrdup(key);
+    fresh.e.body = xmalloc(len + 1);
+    memcpy(fresh.e.body, body, len);
+    fresh.e.body[len] = '\0';
+    fresh.e.len = len;
+    fresh.e.content_type = xstrdup(content_type);
+    snprintf(fresh.e.etag, sizeof(fresh.e.etag), "%s", etag);
+    fresh.expires_ms = util_now_ms() + ttl_ms;
+
+    pthread_mutex_lock(&cache_lock);
+    struct cache_slot old = cache_slots[i];
+    cache_slots[i] = fresh;
+    pthread_mutex_unlock(&cache_lock);
+    cache_slot_release(&old);
+}
+
+void cache_clear(void)
+{
+    struct cache_slot old[CACHE_SLOTS];
+
+    pthread_mutex_lock(&cache_lock);
+    memcpy(old, cache_slots, sizeof(old));
+    memset(cache_slots, 0, sizeof(cache_slots));
+    pthread_mutex_unlock(&cache_lock);
+    for (size_t i = 0; i < CACHE_SLOTS; i++)
+        cache_slot_release(&old[i]);
+}

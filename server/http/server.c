@@ -1,0 +1,853 @@
+/*
+ * server.c: libmicrohttpd glue: request lifecycle, dispatch to the worker
+ * pools through suspend/resume, replies and security headers. See http.h.
+ */
+#include "registrar/http.h"
+
+#include "registrar/cache.h"
+#include "registrar/db.h"
+#include "registrar/log.h"
+#include "registrar/metrics.h"
+#include "registrar/problem.h"
+#include "registrar/router.h"
+#include "registrar/util.h"
+#include "registrar/workq.h"
+#include "http_internal.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <ctype.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define HTTP_MAX_BODY (64 * 1024)
+#define HTTP_MAX_DEPTH 16
+#define HTTP_CACHE_TTL_MS 1000
+#define HTTP_SESSION_COOKIE "registrar_session"
+
+struct http_kv {
+    char *name;
+    char *value;
+};
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    struct http_server_config config;
+    struct workq *hashq;
+    atomic_int in_flight;
+    unsigned short port;
+};
+
+enum http_state { HTTP_READING, HTTP_RUNNING, HTTP_READY };
+
+struct http_req {
+    struct http_server *srv;
+    struct MHD_Connection *conn;
+    enum http_state state;
+    char id[72];
+    char method[16];
+    char *path;
+    int64_t start_us;
+    char client_ip[INET6_ADDRSTRLEN];
+
+    struct sbuf body;
+    bool too_large;
+    json_t *json;
+    struct http_kv *headers, *query;
+    size_t nheaders, nquery;
+
+    struct router_match match;
+    const struct http_route *route;
+    const char *route_name; /* for logs and metrics; static storage */
+
+    char *token;
+    bool token_via_cookie;
+    struct http_principal principal;
+    struct db_conn *db;
+    bool first_step_done;
+    http_handler *next;
+    enum http_pool next_pool;
+    void *data;
+    void (*data_free)(void *);
+    char *cache_key; /* set when the reply may be stored in the public cache */
+
+    bool replied;
+    int status;
+    char *reply_body;
+    size_t reply_len;
+    char *content_type;
+    struct http_kv *reply_headers;
+    size_t nreply_headers;
+    bool no_store;
+};
+
+/* ---- accessors ---- */
+
+const char *http_req_method(const struct http_req *req) { return req->method; }
+const char *http_req_route(const struct http_req *req) { return req->route_name; }
+const char *http_req_id(const struct http_req *req) { return req->id; }
+const char *http_req_path(const struct http_req *req) { return req->path; }
+const char *http_req_client_ip(const struct http_req *req) { return req->client_ip; }
+const struct http_principal *http_req_principal(const struct http_req *req) { return &req->principal; }
+struct db_conn *http_req_db(const struct http_req *req) { return req->db; }
+json_t *http_req_json(const struct http_req *req) { return req->json; }
+bool http_req_cookie_secure(const struct http_req *req) { return req->srv->config.cookie_secure; }
+void *http_req_data(const struct http_req *req) { return req->data; }
+
+const char *http_req_param(const struct http_req *req, const char *name)
+{
+    for (int i = 0; i < req->match.nparams; i++)
+        if (strcmp(req->match.names[i], name) == 0)
+            return req->match.values[i];
+    return NULL;
+}
+
+static const char *http_kv_find(const struct http_kv *kv, size_t n, const char *name, bool nocase)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((nocase ? strcasecmp(kv[i].name, name) : strcmp(kv[i].name, name)) == 0)
+            return kv[i].value;
+    return NULL;
+}
+
+const char *http_req_query(const struct http_req *req, const char *name)
+{
+    return http_kv_find(req->query, req->nquery, name, false);
+}
+
+const char *http_req_header(const struct http_req *req, const char *name)
+{
+    return http_kv_find(req->headers, req->nheaders, name, true);
+}
+
+const char *http_req_body(const struct http_req *req, size_t *len)
+{
+    if (len != NULL)
+        *len = req->body.len;
+    return req->body.len > 0 ? req->body.buf : NULL;
+}
+
+void http_req_set_data(struct http_req *req, void *data, void (*free_fn)(void *))
+{
+    if (req->data_free != NULL)
+        req->data_free(req->data);
+    req->data = data;
+    req->data_free = free_fn;
+}
+
+void http_req_continue(struct http_req *req, enum http_pool pool, http_handler *next)
+{
+    assert(!req->replied);
+    req->next = next;
+    req->next_pool = pool;
+}
+
+/* ---- replies ---- */
+
+void http_reply_body(struct http_req *req, int status, const char *content_type, char *body,
+    size_t len)
+{
+    assert(!req->replied);
+    req->replied = true;
+    req->status = status;
+    req->reply_body = body;
+    req->reply_len = len;
+    req->content_type = content_type != NULL ? xstrdup(content_type) : NULL;
+}
+
+void http_reply_json(struct http_req *req, int status, json_t *body)
+{
+    size_t len = 0;
+    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+    json_decref(body);
+    if (text != NULL)
+        len = strlen(text);
+    http_reply_body(req, status, "application/json", text, len);
+}
+
+void http_reply_json_text(struct http_req *req, int status, char *text)
+{
+    http_reply_body(req, status, "application/json", text, strlen(text));
+}
+
+void http_reply_empty(struct http_req *req, int status)
+{
+    http_reply_body(req, status, NULL, NULL, 0);
+}
+
+void http_reply_problem_extra(struct http_req *req, int status, const char *slug,
+    const char *detail, json_t *extra)
+{
+    json_t *p = problem_new(status, slug, detail);
+    size_t len;
+
+    if (extra != NULL) {
+        json_object_update(p, extra);
+        json_decref(extra);
+    }
+    char *text = json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(p);
+    len = strlen(text);
+    http_reply_body(req, status, "application/problem+json", text, len);
+    if (status == 503 || status == 429)
+        http_reply_header(req, "Retry-After", status == 503 ? "2" : "60");
+    if (status >= 400 && log_enabled(LOG_DEBUG)) {
+        json_t *f = json_pack("{s:s, s:s, s:i}", "request_id", req->id, "problem", slug, "status", status);
+        log_json(LOG_DEBUG, "problem", f);
+    }
+}
+
+void http_reply_problem(struct http_req *req, int status, const char *slug, const char *detail)
+{
+    http_reply_problem_extra(req, status, slug, detail, NULL);
+}
+
+void http_reply_invalid_field(struct http_req *req, const char *field, const char *message)
+{
+    json_t *extra = json_pack("{s:[{s:s, s:s}]}", "errors", "field", field, "message", message);
+    char *detail = xasprintf("%s: %s", field, message);
+
+    http_reply_problem_extra(req, 400, "invalid-request", detail, extra);
+    free(detail);
+}
+
+void http_reply_header(struct http_req *req, const char *name, const char *value)
+{
+    /* A later value for the same name replaces the earlier one (Retry-After). */
+    for (size_t i = 0; i < req->nreply_headers; i++) {
+        if (strcasecmp(req->reply_headers[i].name, name) == 0 && strcasecmp(name, "Set-Cookie") != 0) {
+            free(req->reply_headers[i].value);
+            req->reply_headers[i].value = xstrdup(value);
+            return;
+        }
+    }
+    req->reply_headers = xrealloc(req->reply_headers, (req->nreply_headers + 1) * sizeof(struct http_kv));
+    req->reply_headers[req->nreply_headers].name = xstrdup(name);
+    req->reply_headers[req->nreply_headers].value = xstrdup(value);
+    req->nreply_headers++;
+}
+
+void http_reply_no_store(struct http_req *req)
+{
+    req->no_store = true;
+}
+
+/* ---- request state ---- */
+
+static void http_kv_free(struct http_kv *kv, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(kv[i].name);
+        free(kv[i].value);
+    }
+    free(kv);
+}
+
+static void http_req_free(struct http_req *req)
+{
+    if (req == NULL)
+        return;
+    if (req->data_free != NULL)
+        req->data_free(req->data);
+    free(req->path);
+    sbuf_release(&req->body);
+    json_decref(req->json);
+    http_kv_free(req->headers, req->nheaders);
+    http_kv_free(req->query, req->nquery);
+    router_match_release(&req->match);
+    if (req->token != NULL) {
+        explicit_bzero(req->token, strlen(req->token));
+        free(req->token);
+    }
+    free(req->cache_key);
+    free(req->reply_body);
+    free(req->content_type);
+    http_kv_free(req->reply_headers, req->nreply_headers);
+    free(req);
+}
+
+static enum MHD_Result http_collect(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+    struct http_req *req = cls;
+    struct http_kv **list = kind == MHD_HEADER_KIND ? &req->headers : &req->query;
+    size_t *n = kind == MHD_HEADER_KIND ? &req->nheaders : &req->nquery;
+
+    if (key == NULL)
+        return MHD_YES;
+    *list = xrealloc(*list, (*n + 1) * sizeof(struct http_kv));
+    (*list)[*n].name = xstrdup(key);
+    (*list)[*n].value = xstrdup(value != NULL ? value : "");
+    (*n)++;
+    return MHD_YES;
+}
+
+static bool http_request_id_valid(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > 64)
+        return false;
+    for (; *s != '\0'; s++)
+        if (!isalnum((unsigned char)*s) && strchr("-_.:", *s) == NULL)
+            return false;
+    return true;
+}
+
+/* ---- sending ---- */
+
+static bool http_etag_matches(const char *header, const char *etag)
+{
+    /* If-None-Match: "a", "b" or *; weak comparison is what RFC 9110 asks here. */
+    if (header == NULL)
+        return false;
+    if (strcmp(header, "*") == 0)
+        return true;
+    const char *p = header;
+    size_t n = strlen(etag);
+    while ((p = strstr(p, etag)) != NULL) {
+        if (p[n] == '\0' || p[n] == ',' || p[n] == ' ')
+            return true;
+        p += n;
+    }
+    return false;
+}
+
+static void http_security_headers(struct MHD_Response *r, const char *content_type)
+{
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    if (content_type != NULL && strncmp(content_type, "text/html", 9) == 0) {
+        MHD_add_response_header(r, "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; font-src 'self'; object-src 'none'; frame-ancestors 'none'; "
+            "base-uri 'none'; form-action 'self'");
+        MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    } else {
+        MHD_add_response_header(r, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    }
+}
+
+static enum MHD_Result http_send(struct http_req *req)
+{
+    struct MHD_Response *r;
+    char etag[24] = "";
+    bool with_etag = req->route != NULL && (req->route->flags & (HTTP_ETAG | HTTP_PUBLIC_CACHE)) &&
+                     req->status == 200;
+
+    assert(req->replied);
+    if (with_etag) {
+        uint64_t h = util_hash64(req->reply_body != NULL ? req->reply_body : "", req->reply_len);
+        snprintf(etag, sizeof(etag), "\"%016llx\"", (unsigned long long)h);
+        if (req->cache_key != NULL && req->reply_body != NULL)
+            cache_put(req->cache_key, req->reply_body, req->reply_len,
+                req->content_type != NULL ? req->content_type : "application/json", etag,
+                HTTP_CACHE_TTL_MS);
+        if (http_etag_matches(http_req_header(req, "If-None-Match"), etag)) {
+            req->status = 304;
+            free(req->reply_body);
+            req->reply_body = NULL;
+            req->reply_len = 0;
+        }
+    }
+    if (req->reply_body != NULL) {
+        r = MHD_create_response_from_buffer_with_free_callback(req->reply_len, req->reply_body, free);
+        req->reply_body = NULL; /* MHD owns it now */
+    } else {
+        r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    }
+    if (r == NULL)
+        return MHD_NO;
+    if (req->content_type != NULL && req->status != 304 && req->status != 204)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, req->content_type);
+    if (etag[0] != '\0')
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
+    MHD_add_response_header(r, "X-Request-Id", req->id);
+    http_security_headers(r, req->content_type);
+    /*
+     * Anything that depends on who asks is not for shared caches; public
+     * reads are revalidated with their ETag.
+     */
+    bool personal = req->no_store || req->token != NULL ||
+                    (req->route != NULL && req->route->who != HTTP_ANYONE);
+    bool has_cache_control = false;
+    for (size_t i = 0; i < req->nreply_headers; i++) {
+        if (strcasecmp(req->reply_headers[i].name, "Cache-Control") == 0)
+            has_cache_control = true;
+        MHD_add_response_header(r, req->reply_headers[i].name, req->reply_headers[i].value);
+    }
+    if (personal)
+        MHD_add_response_header(r, "Cache-Control", "no-store");
+    else if (!has_cache_control)
+        MHD_add_response_header(r, "Cache-Control", "no-cache");
+    enum MHD_Result rc = MHD_queue_response(req->conn, (unsigned)req->status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+/* ---- workers ---- */
+
+static void http_hash_step(void *state, void *arg);
+static void http_db_step(struct db_conn *db, void *arg);
+
+static bool http_is_unsafe(const char *method)
+{
+    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && strcmp(method, "OPTIONS") != 0;
+}
+
+/* Authenticates and checks the route's role; false if it replied. */
+static bool http_authorize(struct http_req *req)
+{
+    const struct http_route *route = req->route;
+
+    if (req->token != NULL && req->srv->config.authenticate != NULL && req->db != NULL) {
+        enum http_auth_result a = req->srv->config.authenticate(req->db, req->token,
+            req->token_via_cookie, http_is_unsafe(req->method), http_req_header(req, "X-CSRF-Token"),
+            &req->principal);
+        switch (a) {
+        case HTTP_AUTH_OK:
+            break;
+        case HTTP_AUTH_UNAVAILABLE:
+            http_reply_problem(req, 503, "database-unavailable", "The database is not reachable; try again shortly.");
+            return false;
+        case HTTP_AUTH_CSRF:
+            memset(&req->principal, 0, sizeof(req->principal));
+            if (route->who != HTTP_ANYONE) {
+                http_reply_problem(req, 403, "csrf", "This request needs the X-CSRF-Token header from sign-in.");
+                return false;
+            }
+            break;
+        case HTTP_AUTH_INVALID:
+            memset(&req->principal, 0, sizeof(req->principal));
+            break;
+        }
+    }
+    if (route->who != HTTP_ANYONE && !req->principal.authenticated) {
+        http_reply_problem(req, 401, "unauthenticated", "Sign in to do this.");
+        return false;
+    }
+    if (route->who == HTTP_ADMIN && !req->principal.admin) {
+        http_reply_problem(req, 403, "forbidden", "Only an administrator may do this.");
+        return false;
+    }
+    return true;
+}
+
+/* Runs one step of a request on a worker, then hands it on or resumes it. */
+static void http_run(struct http_req *req, struct db_conn *db)
+{
+    req->db = db;
+    if (!req->first_step_done) {
+        req->first_step_done = true;
+        if (http_authorize(req))
+            req->route->handler(req);
+    } else {
+        http_handler *next = req->next;
+        req->next = NULL;
+        next(req);
+    }
+    req->db = NULL;
+    if (!req->replied && req->next != NULL) {
+        int rc = req->next_pool == HTTP_POOL_HASH && req->srv->hashq != NULL
+                     ? workq_submit(req->srv->hashq, http_hash_step, req)
+                     : db_pool_submit(req->srv->config.db, http_db_step, req);
+        if (rc == 0)
+            return;
+        req->next = NULL;
+        http_reply_problem(req, 503, "overloaded", "The server is busy; try again in a moment.");
+    }
+    if (!req->replied) {
+        log_msg(LOG_ERROR, "handler for %s gave no reply", req->route_name);
+        http_reply_problem(req, 500, "internal", NULL);
+    }
+    req->state = HTTP_READY;
+    MHD_resume_connection(req->conn);
+}
+
+static void http_db_step(struct db_conn *db, void *arg)
+{
+    http_run(arg, db);
+}
+
+static void http_hash_step(void *state, void *arg)
+{
+    (void)state;
+    http_run(arg, NULL);
+}
+
+/* ---- request checks on the I/O thread ---- */
+
+static int http_json_depth(json_t *v, int depth)
+{
+    if (depth > HTTP_MAX_DEPTH)
+        return -1;
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *c;
+        json_object_foreach(v, k, c) {
+            if (http_json_depth(c, depth + 1) == -1)
+                return -1;
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(v, i, c) {
+            if (http_json_depth(c, depth + 1) == -1)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static bool http_is_json_type(const char *ct)
+{
+    if (ct == NULL)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    size_t n = strcspn(ct, ";");
+    while (n > 0 && ct[n - 1] == ' ')
+        n--;
+    return n == 16 && strncasecmp(ct, "application/json", 16) == 0;
+}
+
+/* Parses and checks the body per the route; false if it replied. */
+static bool http_check_body(struct http_req *req)
+{
+    enum http_body kind = req->route->body;
+    const char *ct = http_req_header(req, "Content-Type");
+    json_error_t err;
+
+    if (kind == HTTP_BODY_NONE)
+        return true;
+    if (kind == HTTP_BODY_RAW) {
+        if (req->body.len > 0)
+            req->json = json_loadb(req->body.buf, req->body.len, JSON_REJECT_DUPLICATES, &err);
+        return true;
+    }
+    if (req->body.len == 0) {
+        if (kind == HTTP_BODY_JSON_OPTIONAL)
+            return true;
+        http_reply_problem(req, 400, "invalid-request", "A JSON object body is required.");
+        return false;
+    }
+    if (!http_is_json_type(ct)) {
+        http_reply_problem(req, 415, "unsupported-media-type", "Send the body as application/json.");
+        return false;
+    }
+    req->json = json_loadb(req->body.buf, req->body.len, JSON_REJECT_DUPLICATES, &err);
+    if (req->json == NULL) {
+        char *detail = xasprintf("The body is not valid JSON: %s.", err.text);
+        http_reply_problem(req, 400, "invalid-request", detail);
+        free(detail);
+        return false;
+    }
+    if (!json_is_object(req->json)) {
+        http_reply_problem(req, 400, "invalid-request", "The body must be a JSON object.");
+        return false;
+    }
+    if (http_json_depth(req->json, 1) == -1) {
+        http_reply_problem(req, 400, "invalid-request", "The body is nested too deeply (16 levels at most).");
+        return false;
+    }
+    return true;
+}
+
+static void http_find_token(struct http_req *req)
+{
+    const char *authz = http_req_header(req, "Authorization");
+    const char *cookie = MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, HTTP_SESSION_COOKIE);
+
+    if (authz != NULL && strncasecmp(authz, "Bearer ", 7) == 0) {
+        const char *t = authz + 7;
+        while (*t == ' ')
+            t++;
+        if (*t != '\0' && strlen(t) <= 256)
+            req->token = xstrdup(t);
+        else
+            req->token = xstrdup("-"); /* present but unusable: resolves as invalid */
+    } else if (cookie != NULL && *cookie != '\0' && strlen(cookie) <= 256) {
+        req->token = xstrdup(cookie);
+        req->token_via_cookie = true;
+    }
+}
+
+static char *http_cache_key(struct http_req *req)
+{
+    struct sbuf sb = SBUF_INIT;
+
+    sbuf_adds(&sb, req->path);
+    for (size_t i = 0; i < req->nquery; i++)
+        sbuf_addf(&sb, "%c%s=%s", i == 0 ? '?' : '&', req->query[i].name, req->query[i].value);
+    return sbuf_detach(&sb, NULL);
+}
+
+/* Decides what to do with a fully read request. Returns MHD_YES/NO. */
+static enum MHD_Result http_dispatch(struct http_req *req)
+{
+    struct http_server *srv = req->srv;
+
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, http_collect, req);
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, http_collect, req);
+
+    if (req->too_large) {
+        req->route_name = "unmatched";
+        http_reply_problem(req, 413, "payload-too-large", "Request bodies are limited to 64 KiB.");
+        return http_send(req);
+    }
+    enum router_result rr = router_match(srv->config.routes, srv->config.nroutes, req->method, req->path, &req->match);
+    if (rr != ROUTER_FOUND) {
+        bool api = strncmp(req->path, "/api/", 5) == 0 || strcmp(req->path, "/api") == 0;
+        if (rr == ROUTER_NOT_FOUND && !api && srv->config.web_root != NULL &&
+            (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)) {
+            req->route_name = "static";
+            http_static_serve(req, srv->config.web_root);
+            return http_send(req);
+        }
+        req->route_name = "unmatched";
+        if (rr == ROUTER_METHOD_NOT_ALLOWED) {
+            http_reply_problem(req, 405, "method-not-allowed", "This path does not accept that method.");
+            http_reply_header(req, "Allow", req->match.allow);
+        } else {
+            http_reply_problem(req, 404, "not-found", "There is nothing at this address.");
+        }
+        return http_send(req);
+    }
+    req->route = req->match.route;
+    req->route_name = req->route->pattern;
+    if (!http_check_body(req))
+        return http_send(req);
+    http_find_token(req);
+
+    if (req->route->flags & HTTP_INLINE) {
+        req->route->handler(req);
+        if (!req->replied)
+            http_reply_problem(req, 500, "internal", NULL);
+        return http_send(req);
+    }
+    if ((req->route->flags & HTTP_PUBLIC_CACHE) && req->token == NULL &&
+        (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)) {
+        struct cache_entry e;
+        req->cache_key = http_cache_key(req);
+        if (cache_get(req->cache_key, &e) == 0) {
+            free(req->cache_key);
+            req->cache_key = NULL; /* already stored */
+            http_reply_body(req, 200, e.content_type, e.body, e.len);
+            free(e.content_type);
+            return http_send(req);
+        }
+    }
+    if (srv->config.db == NULL) {
+        http_reply_problem(req, 503, "database-unavailable", "No database is configured.");
+        return http_send(req);
+    }
+    req->state = HTTP_RUNNING;
+    MHD_suspend_connection(req->conn);
+    if (db_pool_submit(srv->config.db, http_db_step, req) == -1) {
+        req->state = HTTP_READY;
+        http_reply_problem(req, 503, "overloaded", "The server is busy; try again in a moment.");
+        MHD_resume_connection(req->conn);
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data, size_t *upload_data_size,
+    void **con_cls)
+{
+    struct http_server *srv = cls;
+    struct http_req *req = *con_cls;
+
+    (void)version;
+    if (req == NULL) {
+        req = xcalloc(1, sizeof(*req));
+        req->srv = srv;
+        req->conn = conn;
+        req->start_us = util_now_us();
+        req->path = xstrdup(url);
+        snprintf(req->method, sizeof(req->method), "%s", method);
+        const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+        if (rid != NULL && http_request_id_valid(rid)) {
+            snprintf(req->id, sizeof(req->id), "%s", rid);
+        } else {
+            uint8_t raw[12];
+            util_random_bytes(raw, sizeof(raw));
+            util_hex_encode(raw, sizeof(raw), req->id);
+        }
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (ci != NULL && ci->client_addr != NULL) {
+            const struct sockaddr *sa = ci->client_addr;
+            if (sa->sa_family == AF_INET)
+                inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, req->client_ip, sizeof(req->client_ip));
+            else if (sa->sa_family == AF_INET6)
+                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, req->client_ip, sizeof(req->client_ip));
+        }
+        atomic_fetch_add(&srv->in_flight, 1);
+        *con_cls = req;
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl != NULL && strtoull(cl, NULL, 10) > HTTP_MAX_BODY) {
+            /* Refuse before reading: the body is never accepted. */
+            req->route_name = "unmatched";
+            http_reply_problem(req, 413, "payload-too-large", "Request bodies are limited to 64 KiB.");
+            req->state = HTTP_READY;
+            return http_send(req);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        if (req->state == HTTP_READING && !req->too_large) {
+            if (req->body.len + *upload_data_size > HTTP_MAX_BODY) {
+                req->too_large = true;
+                sbuf_release(&req->body);
+            } else {
+                sbuf_add(&req->body, upload_data, *upload_data_size);
+            }
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    switch (req->state) {
+    case HTTP_READING:
+        return http_dispatch(req);
+    case HTTP_READY:
+        return http_send(req);
+    case HTTP_RUNNING:
+        break;
+    }
+    return MHD_YES;
+}
+
+static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+    struct http_server *srv = cls;
+    struct http_req *req = *con_cls;
+
+    (void)conn;
+    if (req == NULL)
+        return;
+    int64_t us = util_now_us() - req->start_us;
+    const char *route = req->route_name != NULL ? req->route_name : "unmatched";
+    int status = req->replied ? req->status : 0;
+    metrics_request(route, req->method, status, us);
+    enum log_level level = status >= 500 || toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_WARN : LOG_INFO;
+    if (status >= 500 && status != 503)
+        level = LOG_ERROR;
+    if (log_enabled(level)) {
+        json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:f}", "request_id", req->id, "method", req->method,
+            "route", route, "status", status, "duration_ms", (double)us / 1000.0);
+        if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+            json_object_set_new(f, "terminated", json_integer(toe));
+        log_json(level, "request", f);
+    }
+    atomic_fetch_sub(&srv->in_flight, 1);
+    http_req_free(req);
+    *con_cls = NULL;
+}
+
+/* ---- the server ---- */
+
+struct http_server *http_server_new(const struct http_server_config *config)
+{
+    struct http_server *s = xcalloc(1, sizeof(*s));
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+
+    memset(&addr, 0, sizeof(addr));
+    s->config = *config;
+    if (router_check(config->routes, config->nroutes) == -1) {
+        free(s);
+        return NULL;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&addr;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addr;
+    if (inet_pton(AF_INET, config->listen_host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons(config->port);
+        addrlen = sizeof(*a4);
+    } else if (inet_pton(AF_INET6, config->listen_host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons(config->port);
+        addrlen = sizeof(*a6);
+        flags |= MHD_USE_IPv6;
+    } else {
+        log_msg(LOG_ERROR, "cannot listen on %s: not a numeric address", config->listen_host);
+        free(s);
+        return NULL;
+    }
+    (void)addrlen;
+    if (config->hash_threads > 0) {
+        struct workq_config wc = { .name = "hash", .threads = config->hash_threads,
+            .capacity = config->hash_queue > 0 ? config->hash_queue : 64 };
+        s->hashq = workq_new(&wc);
+        if (s->hashq == NULL) {
+            free(s);
+            return NULL;
+        }
+    }
+    s->daemon = MHD_start_daemon(flags, config->port, NULL, NULL, http_access, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)config->io_threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)config->connection_limit,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)config->per_ip_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)config->idle_timeout_s,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
+        MHD_OPTION_END);
+    if (s->daemon == NULL) {
+        log_msg(LOG_ERROR, "cannot listen on %s:%u", config->listen_host, config->port);
+        workq_free(s->hashq);
+        free(s);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info != NULL ? info->port : config->port;
+    return s;
+}
+
+unsigned short http_server_port(struct http_server *s)
+{
+    return s->port;
+}
+
+void http_server_quiesce(struct http_server *s)
+{
+    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+}
+
+unsigned http_server_drain(struct http_server *s, int timeout_ms)
+{
+    int64_t deadline = util_now_ms() + timeout_ms;
+
+    while (atomic_load(&s->in_flight) > 0 && util_now_ms() < deadline)
+        usleep(10 * 1000);
+    int left = atomic_load(&s->in_flight);
+    return left > 0 ? (unsigned)left : 0;
+}
+
+void http_server_free(struct http_server *s)
+{
+    if (s == NULL)
+        return;
+    workq_free(s->hashq);
+    MHD_stop_daemon(s->daemon);
+    free(s);
+}
+
+void http_cache_clear(void)
+{
+    cache_clear();
+}

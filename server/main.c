@@ -1,0 +1,153 @@
+/*
+ * main.c: configuration, start, signals, graceful shutdown. Wires the
+ * layers together; holds no logic of its own.
+ */
+#include "registrar/api.h"
+#include "registrar/config.h"
+#include "registrar/db.h"
+#include "registrar/http.h"
+#include "registrar/log.h"
+#include "registrar/metrics.h"
+#include "registrar/util.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef REGISTRAR_VERSION
+#define REGISTRAR_VERSION "0.0.0"
+#endif
+
+/* In-flight requests get this long to finish after SIGTERM. */
+#define MAIN_DRAIN_MS 10000
+
+static const char *main_getenv(const char *name)
+{
+    return getenv(name);
+}
+
+static long main_pool_in_use(void *ctx)
+{
+    return (long)db_pool_in_use(ctx);
+}
+
+static long main_pool_size(void *ctx)
+{
+    return (long)db_pool_size(ctx);
+}
+
+static int main_serve(const struct config *cfg)
+{
+    sigset_t set;
+    int sig = 0;
+    size_t nroutes;
+    struct db_pool *pool = NULL;
+    struct http_server *server = NULL;
+    int rc = 1;
+
+    /* Signals are taken by sigwait below; every thread started later inherits the mask. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    api_register_statements();
+    pool = db_pool_new(cfg->database_url, cfg->db_pool, 4096);
+    if (pool == NULL)
+        goto out;
+    metrics_gauge("registrar_db_pool_in_use", "Database connections running a statement now.",
+        main_pool_in_use, pool);
+    metrics_gauge("registrar_db_pool_size", "Database connections in the pool.", main_pool_size, pool);
+
+    struct http_server_config hc = {
+        .listen_host = cfg->listen_host,
+        .port = cfg->port,
+        .io_threads = cfg->threads,
+        .connection_limit = cfg->connection_limit,
+        .per_ip_limit = cfg->per_ip_limit,
+        .idle_timeout_s = cfg->idle_timeout_s,
+        .web_root = cfg->web_root,
+        .cookie_secure = cfg->cookie_secure,
+        .routes = api_routes(&nroutes),
+        .db = pool,
+        .hash_threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN),
+        .hash_queue = 256,
+        .authenticate = NULL,
+    };
+    hc.nroutes = nroutes;
+    server = http_server_new(&hc);
+    if (server == NULL)
+        goto out;
+    {
+        char *url = xasprintf(strchr(cfg->listen_host, ':') != NULL ? "http://[%s]:%u" : "http://%s:%u",
+            cfg->listen_host, http_server_port(server));
+        json_t *f = json_pack("{s:s, s:s, s:i, s:i}", "url", url, "version", REGISTRAR_VERSION,
+            "io_threads", (int)cfg->threads, "db_pool", (int)cfg->db_pool);
+        log_json(LOG_INFO, "listening", f);
+        free(url);
+    }
+    while (sigwait(&set, &sig) != 0)
+        ;
+    {
+        json_t *f = json_pack("{s:s}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        log_json(LOG_INFO, "shutting down", f);
+    }
+    http_server_quiesce(server);
+    unsigned left = http_server_drain(server, MAIN_DRAIN_MS);
+    if (left > 0)
+        log_msg(LOG_WARN, "%u requests still running at shutdown", left);
+    rc = 0;
+out:
+    /* The pool first: its last jobs resume their connections on a live daemon. */
+    db_pool_free(pool);
+    http_server_free(server);
+    if (rc == 0)
+        log_msg(LOG_INFO, "stopped");
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct config cfg;
+    char err[256];
+    enum log_level level;
+    int rc;
+
+    json_set_alloc_funcs(xmalloc, free);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (config_parse(&cfg, argc, argv, main_getenv, cores > 0 ? (unsigned)cores : 1, err, sizeof(err)) == -1) {
+        fprintf(stderr, "registrar: %s\n", err);
+        config_release(&cfg);
+        return 2;
+    }
+    if (log_level_parse(cfg.log_level, &level) == 0)
+        log_set_level(level);
+    switch (cfg.command) {
+    case CONFIG_HELP:
+        fputs(config_usage(), stdout);
+        rc = 0;
+        break;
+    case CONFIG_VERSION:
+        printf("registrar %s\n", REGISTRAR_VERSION);
+        rc = 0;
+        break;
+    case CONFIG_MIGRATE:
+        rc = db_migrate(cfg.database_url, cfg.schema_dir) == 0 ? 0 : 1;
+        break;
+    case CONFIG_CREATE_ADMIN:
+        fprintf(stderr, "registrar: create-admin arrives with the accounts module\n");
+        rc = 2;
+        break;
+    case CONFIG_SERVE:
+    default:
+        rc = main_serve(&cfg);
+        break;
+    }
+    config_release(&cfg);
+    return rc;
+}
