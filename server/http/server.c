@@ -4,6 +4,7 @@
  */
 #include "registrar/http.h"
 
+#include "registrar/body.h"
 #include "registrar/cache.h"
 #include "registrar/db.h"
 #include "registrar/log.h"
@@ -27,8 +28,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define HTTP_MAX_BODY (64 * 1024)
-#define HTTP_MAX_DEPTH 16
+#define HTTP_MAX_BODY BODY_MAX_BYTES
 #define HTTP_CACHE_TTL_MS 1000
 #define HTTP_SESSION_COOKIE "registrar_session"
 
@@ -485,77 +485,14 @@ static void http_hash_step(void *state, void *arg)
 
 /* ---- request checks on the I/O thread ---- */
 
-static int http_json_depth(json_t *v, int depth)
-{
-    if (depth > HTTP_MAX_DEPTH)
-        return -1;
-    if (json_is_object(v)) {
-        const char *k;
-        json_t *c;
-        json_object_foreach(v, k, c) {
-            if (http_json_depth(c, depth + 1) == -1)
-                return -1;
-        }
-    } else if (json_is_array(v)) {
-        size_t i;
-        json_t *c;
-        json_array_foreach(v, i, c) {
-            if (http_json_depth(c, depth + 1) == -1)
-                return -1;
-        }
-    }
-    return 0;
-}
-
-static bool http_is_json_type(const char *ct)
-{
-    if (ct == NULL)
-        return false;
-    while (*ct == ' ')
-        ct++;
-    size_t n = strcspn(ct, ";");
-    while (n > 0 && ct[n - 1] == ' ')
-        n--;
-    return n == 16 && strncasecmp(ct, "application/json", 16) == 0;
-}
-
 /* Parses and checks the body per the route; false if it replied. */
 static bool http_check_body(struct http_req *req)
 {
-    enum http_body kind = req->route->body;
-    const char *ct = http_req_header(req, "Content-Type");
-    json_error_t err;
+    struct body_error err;
 
-    if (kind == HTTP_BODY_NONE)
-        return true;
-    if (kind == HTTP_BODY_RAW) {
-        if (req->body.len > 0)
-            req->json = json_loadb(req->body.buf, req->body.len, JSON_REJECT_DUPLICATES, &err);
-        return true;
-    }
-    if (req->body.len == 0) {
-        if (kind == HTTP_BODY_JSON_OPTIONAL)
-            return true;
-        http_reply_problem(req, 400, "invalid-request", "A JSON object body is required.");
-        return false;
-    }
-    if (!http_is_json_type(ct)) {
-        http_reply_problem(req, 415, "unsupported-media-type", "Send the body as application/json.");
-        return false;
-    }
-    req->json = json_loadb(req->body.buf, req->body.len, JSON_REJECT_DUPLICATES, &err);
-    if (req->json == NULL) {
-        char *detail = xasprintf("The body is not valid JSON: %s.", err.text);
-        http_reply_problem(req, 400, "invalid-request", detail);
-        free(detail);
-        return false;
-    }
-    if (!json_is_object(req->json)) {
-        http_reply_problem(req, 400, "invalid-request", "The body must be a JSON object.");
-        return false;
-    }
-    if (http_json_depth(req->json, 1) == -1) {
-        http_reply_problem(req, 400, "invalid-request", "The body is nested too deeply (16 levels at most).");
+    if (body_parse(req->route->body, req->body.buf, req->body.len, http_req_header(req, "Content-Type"),
+            &req->json, &err) == -1) {
+        http_reply_problem(req, err.status, err.slug, err.detail);
         return false;
     }
     return true;
