@@ -1,0 +1,97 @@
+/* processor.c: the processor table and the built-in `test` processor. See payments.h. */
+#include "registrar/payments.h"
+
+#include "registrar/util.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *payments_outcome_name(enum payments_outcome o)
+{
+    switch (o) {
+    case PAYMENTS_SUCCEEDED:
+        return "succeeded";
+    case PAYMENTS_DECLINED:
+        return "declined";
+    case PAYMENTS_INVALID:
+        return "invalid";
+    case PAYMENTS_UNAVAILABLE:
+        return "unavailable";
+    }
+    return "invalid";
+}
+
+/*
+ * The test processor's references: a prefix and 24 hex digits of a hash of
+ * the idempotency reference, so the same reference always names the same
+ * charge, in every process, as a real processor's idempotency would.
+ */
+static void payments_test_ref(const char *prefix, const char *ref, char *out, size_t cap)
+{
+    uint8_t h[12];
+    char hex[2 * sizeof(h) + 1];
+
+    crypto_generichash(h, sizeof(h), (const unsigned char *)ref, strlen(ref), NULL, 0);
+    util_hex_encode(h, sizeof(h), hex);
+    snprintf(out, cap, "%s%s", prefix, hex);
+}
+
+static bool payments_test_token_valid(const char *token)
+{
+    return token != NULL && (strcmp(token, "tok_test_visa") == 0 ||
+                                strcmp(token, "tok_test_mastercard") == 0 ||
+                                strcmp(token, "tok_test_declined") == 0);
+}
+
+static int payments_test_charge(const struct payments_charge *c, struct payments_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (c == NULL || c->ref == NULL || c->ref[0] == '\0' || c->amount_cents <= 0 ||
+        c->currency == NULL)
+        return -1;
+    if (c->token == NULL || !payments_test_token_valid(c->token)) {
+        out->outcome = PAYMENTS_INVALID;
+        return 0;
+    }
+    if (strcmp(c->token, "tok_test_declined") == 0) {
+        out->outcome = PAYMENTS_DECLINED;
+        return 0;
+    }
+    out->outcome = PAYMENTS_SUCCEEDED;
+    payments_test_ref("test_ch_", c->ref, out->processor_ref, sizeof(out->processor_ref));
+    return 0;
+}
+
+static int payments_test_refund(const struct payments_refund *r, struct payments_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (r == NULL || r->ref == NULL || r->ref[0] == '\0' || r->amount_cents <= 0)
+        return -1;
+    if (r->processor_ref == NULL || strncmp(r->processor_ref, "test_ch_", 8) != 0) {
+        out->outcome = PAYMENTS_INVALID;
+        return 0;
+    }
+    out->outcome = PAYMENTS_SUCCEEDED;
+    payments_test_ref("test_re_", r->ref, out->processor_ref, sizeof(out->processor_ref));
+    return 0;
+}
+
+static const struct payments_processor payments_test = {
+    .name = "test",
+    .token_valid = payments_test_token_valid,
+    .charge = payments_test_charge,
+    .refund = payments_test_refund,
+};
+
+const struct payments_processor *payments_processor_test(void)
+{
+    return &payments_test;
+}
+
+const struct payments_processor *payments_processor_find(const char *name)
+{
+    if (name != NULL && strcmp(name, payments_test.name) == 0)
+        return &payments_test;
+    return NULL;
+}
