@@ -11,8 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-/* A reset that failed is not tried again on this connection for this long. */
-#define DB_RETRY_BACKOFF_MS 250
+/* A connect attempt slower than this was a timeout, not a refusal. */
+#define DB_SLOW_CONNECT_MS 500
+/* After a slow failed attempt, this connection fails fast for this long. */
+#define DB_RETRY_BACKOFF_MS 1000
 
 struct db_registered {
     const struct db_stmt *stmts;
@@ -102,7 +104,13 @@ static int db_conn_ensure(struct db_conn *c)
     else if (PQstatus(c->pg) != CONNECTION_OK)
         PQreset(c->pg);
     if (PQstatus(c->pg) != CONNECTION_OK) {
-        c->next_attempt_ms = now + DB_RETRY_BACKOFF_MS;
+        /*
+         * A refused connection fails at once and costs nothing to retry on
+         * the next request; only an attempt that waited (an unreachable
+         * host) makes the next requests fail fast for a while.
+         */
+        if (util_now_ms() - now > DB_SLOW_CONNECT_MS)
+            c->next_attempt_ms = util_now_ms() + DB_RETRY_BACKOFF_MS;
         c->prepared = false;
         log_msg(LOG_WARN, "database connection unavailable");
         return -1;

@@ -1,0 +1,183 @@
+// HTTP conventions of API.md: problems, 404/405, request ids, security
+// headers, body limits, static files that cannot leave the web root, and a
+// server that survives malformed traffic.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { mkdtemp, writeFile, mkdir, symlink, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startServer, client } from '../lib/harness.mjs';
+
+let srv;
+let c;
+let webRoot;
+before(async () => {
+  webRoot = await mkdtemp(path.join(tmpdir(), 'registrar-web-'));
+  await writeFile(path.join(webRoot, 'index.html'), '<!doctype html><title>t</title><p>home</p>');
+  await mkdir(path.join(webRoot, 'css'));
+  await writeFile(path.join(webRoot, 'css', 'app.css'), 'body{color:#111}');
+  await writeFile(path.join(webRoot, 'app.js'), 'export {};');
+  await writeFile(path.join(webRoot, '.hidden'), 'secret');
+  await symlink('/etc/passwd', path.join(webRoot, 'passwd'));
+  await symlink('/etc', path.join(webRoot, 'etc'));
+  await symlink(path.join(webRoot, 'app.js'), path.join(webRoot, 'inside.js'));
+  srv = await startServer({ env: { REGISTRAR_WEB_ROOT: webRoot } });
+  c = client(srv.url);
+});
+after(async () => {
+  await srv?.stop();
+  await rm(webRoot, { recursive: true, force: true });
+});
+
+// A raw request over a socket: for paths and bytes fetch() would normalise.
+function raw(text, { timeoutMs = 5000 } = {}) {
+  const u = new URL(srv.url);
+  return new Promise((resolve) => {
+    const s = net.connect(Number(u.port), u.hostname);
+    let data = '';
+    s.setEncoding('latin1');
+    s.on('data', (d) => { data += d; });
+    s.on('close', () => resolve(data));
+    s.on('error', () => resolve(data));
+    s.setTimeout(timeoutMs, () => s.destroy());
+    s.write(text);
+  });
+}
+const statusOf = (response) => Number((/^HTTP\/1\.[01] (\d{3})/.exec(response) ?? [])[1] ?? 0);
+
+test('an unknown API path is a 404 problem', async () => {
+  const r = await c.get('/api/v1/nothing-here');
+  assert.equal(r.status, 404);
+  assert.equal(r.headers.get('content-type'), 'application/problem+json');
+  assert.deepEqual(Object.keys(r.body).sort(), ['detail', 'status', 'title', 'type']);
+  assert.equal(r.body.type, 'https://registrar.invalid/problems/not-found');
+});
+
+test('a wrong method is 405 with Allow', async () => {
+  const r = await c.req('DELETE', '/api/v1/courses');
+  assert.equal(r.status, 405);
+  assert.equal(r.body.type, 'https://registrar.invalid/problems/method-not-allowed');
+  assert.match(r.headers.get('allow'), /GET/);
+  const h = await c.req('PUT', '/healthz');
+  assert.equal(h.status, 405);
+  assert.equal(h.headers.get('allow'), 'GET, HEAD');
+});
+
+test('X-Request-Id is echoed when sane and made up otherwise', async () => {
+  const mine = await c.get('/healthz', { headers: { 'x-request-id': 'abc-123_X.y' } });
+  assert.equal(mine.headers.get('x-request-id'), 'abc-123_X.y');
+  const made = await c.get('/healthz');
+  assert.match(made.headers.get('x-request-id'), /^[0-9a-f]{24}$/);
+  const evil = await c.get('/healthz', { headers: { 'x-request-id': 'a"}{\\n' + 'x'.repeat(100) } });
+  assert.match(evil.headers.get('x-request-id'), /^[0-9a-f]{24}$/);
+});
+
+test('security headers on API answers, problems and HTML', async () => {
+  for (const p of ['/api/v1/courses', '/api/v1/nothing', '/', '/healthz']) {
+    const r = await c.get(p);
+    assert.equal(r.headers.get('x-content-type-options'), 'nosniff', p);
+    assert.equal(r.headers.get('referrer-policy'), 'no-referrer', p);
+    assert.ok(r.headers.get('x-request-id'), p);
+  }
+  const html = await c.get('/');
+  assert.match(html.headers.get('content-type'), /^text\/html/);
+  const csp = html.headers.get('content-security-policy');
+  assert.match(csp, /script-src 'self'/);
+  assert.doesNotMatch(csp, /unsafe-inline/);
+  assert.match(csp, /frame-ancestors 'none'/);
+});
+
+test('credentials make a response uncacheable (Cache-Control: no-store)', async () => {
+  const r = await c.get('/api/v1/courses', { token: 'not-a-real-token' });
+  assert.equal(r.status, 200, 'a bad token on a public route reads as anonymous');
+  assert.equal(r.headers.get('cache-control'), 'no-store');
+  const anon = await c.get('/api/v1/courses');
+  assert.notEqual(anon.headers.get('cache-control'), 'no-store');
+});
+
+test('bodies over 64 KiB are 413 problems, announced or chunked', async () => {
+  const big = JSON.stringify({ x: 'a'.repeat(70 * 1024) });
+  const r = await c.post('/api/v1/courses', { raw: big, headers: { 'content-type': 'application/json' } });
+  assert.equal(r.status, 413);
+  assert.equal(r.body.type, 'https://registrar.invalid/problems/payload-too-large');
+  const chunked = await raw('POST /api/v1/courses HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+    'Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n' +
+    (70 * 1024).toString(16) + '\r\n' + 'a'.repeat(70 * 1024) + '\r\n0\r\n\r\n');
+  assert.equal(statusOf(chunked), 413);
+  assert.equal((await c.get('/healthz')).status, 200);
+});
+
+test('static files get their content types and revalidation headers', async () => {
+  const css = await c.get('/css/app.css');
+  assert.equal(css.status, 200);
+  assert.match(css.headers.get('content-type'), /^text\/css/);
+  assert.equal(css.text, 'body{color:#111}');
+  const js = await c.get('/app.js');
+  assert.match(js.headers.get('content-type'), /^text\/javascript/);
+  const etag = js.headers.get('etag');
+  assert.ok(etag);
+  assert.equal(js.headers.get('cache-control'), 'no-cache');
+  const again = await c.get('/app.js', { headers: { 'if-none-match': etag } });
+  assert.equal(again.status, 304);
+  const home = await c.get('/');
+  assert.match(home.text, /home/);
+});
+
+test('no way out of the web root: dot segments, encodings, symlinks, hidden files', async () => {
+  const attempts = [
+    'GET /../../../../etc/passwd HTTP/1.1',
+    'GET /%2e%2e/%2e%2e/etc/passwd HTTP/1.1',
+    'GET /css/%2e%2e/%2e%2e/%2e%2e/etc/passwd HTTP/1.1',
+    'GET /%2E%2E%2F%2E%2E%2Fetc%2Fpasswd HTTP/1.1',
+    'GET /..%2f..%2fetc%2fpasswd HTTP/1.1',
+    'GET /css/..%5c..%5cetc%5cpasswd HTTP/1.1',
+    'GET /passwd HTTP/1.1',
+    'GET /etc/passwd HTTP/1.1',
+    'GET /inside.js HTTP/1.1',
+    'GET /.hidden HTTP/1.1',
+    'GET /css HTTP/1.1',
+  ];
+  for (const line of attempts) {
+    const res = await raw(`${line}\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    const status = statusOf(res);
+    assert.ok(status === 404 || status === 400, `${line} → ${status}`);
+    assert.doesNotMatch(res, /root:|secret/, line);
+  }
+});
+
+test('malformed requests never crash the server or produce a 5xx', async () => {
+  const junk = [
+    'GARBAGE\r\n\r\n',
+    'GET\r\n\r\n',
+    'GET /api/v1/courses HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n',
+    'POST /api/v1/courses HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n',
+    'GET /api/v1/courses/' + 'a'.repeat(20000) + ' HTTP/1.1\r\nHost: x\r\n\r\n',
+    'GET /api/v1/courses HTTP/1.1\r\nHost: x\r\n' + 'X-Big: ' + 'b'.repeat(70000) + '\r\n\r\n',
+    'GET /api/v1/courses?limit=%ff%fe HTTP/1.1\r\nHost: x\r\n\r\n',
+    '\x00\x01\x02\x03\r\n\r\n',
+  ];
+  for (const j of junk) {
+    const res = await raw(j);
+    const status = statusOf(res);
+    assert.ok(status === 0 || status < 500, `${JSON.stringify(j.slice(0, 60))} → ${status}`);
+  }
+  // An unknown protocol version is refused by libmicrohttpd itself with the
+  // status RFC 9110 prescribes for it (505), before any of our code runs.
+  const version = statusOf(await raw('GET / HTTP/9.9\r\nHost: x\r\n\r\n'));
+  assert.ok(version === 505 || version === 400 || version === 0, `HTTP/9.9 → ${version}`);
+  assert.equal((await c.get('/healthz')).status, 200);
+  assert.equal((await c.get('/api/v1/courses')).status, 200);
+});
+
+test('SIGTERM finishes requests in flight and exits 0', async () => {
+  const s = await startServer();
+  const cc = client(s.url);
+  const inflight = Array.from({ length: 20 }, (_, i) => cc.get(`/api/v1/courses?limit=${i + 1}`));
+  const stopping = s.stop();
+  const results = await Promise.allSettled(inflight);
+  await stopping; // throws unless exit code 0
+  for (const r of results) {
+    if (r.status === 'fulfilled') assert.ok(r.value.status < 500 || r.value.status === 503);
+  }
+});
