@@ -104,7 +104,11 @@ load_build()
         load_log "configuring $BENCH_BUILD_DIR (release)"
         meson setup "$BENCH_BUILD_DIR" "$LOAD_ROOT" --buildtype=release >/dev/null
     fi
-    ninja -C "$BENCH_BUILD_DIR" -j2 >/dev/null || load_die "build failed: ninja -C $BENCH_BUILD_DIR"
+    local log
+    if ! log=$(ninja -C "$BENCH_BUILD_DIR" -j2 2>&1); then
+        printf '%s\n' "$log" | tail -n 20 >&2
+        load_die "build failed: ninja -C $BENCH_BUILD_DIR"
+    fi
     LOAD_BIN=$BENCH_BUILD_DIR/registrar
     [ -x "$LOAD_BIN" ] || load_die "no server binary at $LOAD_BIN"
 
