@@ -9,6 +9,7 @@
 #     load_pg_start              # throwaway PostgreSQL 15 cluster
 #     load_server_start          # createdb + migrate + registrar serve
 #     load_wrk healthz /healthz
+#     load_signin && load_wrk me /api/v1/me "Authorization: Bearer $LOAD_TOKEN"
 #     load_pgbench courses_sql "select registrar.courses_list(50, null);"
 #     load_report
 #     load_ratio "courses/healthz" courses healthz
@@ -49,6 +50,7 @@ LOAD_DB_URL=
 LOAD_SERVER_PID=
 LOAD_SERVER_URL=
 LOAD_BIN=
+LOAD_TOKEN=
 
 # Results, one entry per measurement, in the order they ran.
 LOAD_NAMES=()
@@ -257,6 +259,35 @@ load_server_start()
     load_die "the server was not ready within 30 s; see $LOAD_TMP/server.log"
 }
 
+# load_signin: create a learner account through the API and sign in, which
+# sets LOAD_TOKEN (a bearer token). Returns 1, saying why, when the server
+# cannot do that (e.g. a build from before accounts existed).
+load_signin()
+{
+    local email password code
+    email="bench-$(load_random_hex 6)@example.org"
+    password=$(load_random_hex 16)
+    code=$(curl -s -o "$LOAD_TMP/account.json" -w '%{http_code}' \
+        -H 'Content-Type: application/json' \
+        -d "{\"email\":\"$email\",\"password\":\"$password\",\"full_name\":\"Bench Learner\",\"profession\":\"physician\"}" \
+        "$LOAD_SERVER_URL/api/v1/accounts" || true)
+    if [ "$code" != 201 ]; then
+        load_log "no account for signed-in requests (POST /api/v1/accounts answered $code)"
+        return 1
+    fi
+    code=$(curl -s -o "$LOAD_TMP/session.json" -w '%{http_code}' \
+        -H 'Content-Type: application/json' \
+        -d "{\"email\":\"$email\",\"password\":\"$password\"}" \
+        "$LOAD_SERVER_URL/api/v1/auth/sessions" || true)
+    if [ "$code" != 201 ]; then
+        load_log "cannot sign in (POST /api/v1/auth/sessions answered $code)"
+        return 1
+    fi
+    LOAD_TOKEN=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["token"])' \
+        "$LOAD_TMP/session.json")
+    [ -n "$LOAD_TOKEN" ]
+}
+
 # Milliseconds from one of wrk's latency figures: 812.00us, 1.25ms, 2.01s.
 load_wrk_ms()
 {
@@ -279,26 +310,32 @@ load_record()
     LOAD_P99[$1]=$5
 }
 
-# load_wrk NAME PATH [wrk options...]
+# load_wrk NAME PATH [HEADER...]
 # GET PATH on the server with wrk at BENCH_CONNECTIONS connections, after
-# BENCH_WARMUP seconds of unrecorded load. Records requests/s and the 50th
-# and 99th latency percentiles of wrk --latency. A run with socket errors
-# or with any non-2xx/3xx answer fails: the rate of error pages is no
-# figure.
+# BENCH_WARMUP seconds of unrecorded load; each HEADER ("Name: value") is
+# sent with every request. Records requests/s and the 50th and 99th latency
+# percentiles of wrk --latency. A run with socket errors or with any
+# non-2xx/3xx answer fails: the rate of error pages is no figure.
 load_wrk()
 {
     local name=$1 path=$2
     shift 2
     local url=$LOAD_SERVER_URL$path out=$LOAD_TMP/wrk-$name.txt
-    local code
-    code=$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)
+    local h code
+    local -a curl_headers=() wrk_headers=()
+    for h in "$@"; do
+        curl_headers+=(-H "$h")
+        wrk_headers+=(-H "$h")
+    done
+    code=$(curl -s -o /dev/null -w '%{http_code}' "${curl_headers[@]}" "$url" || true)
     [ "$code" = 200 ] || load_die "GET $path answers $code, not 200"
 
     if [ "$BENCH_WARMUP" -gt 0 ]; then
-        wrk -t "$BENCH_THREADS" -c "$BENCH_CONNECTIONS" -d "${BENCH_WARMUP}s" "$@" "$url" >/dev/null
+        wrk -t "$BENCH_THREADS" -c "$BENCH_CONNECTIONS" -d "${BENCH_WARMUP}s" "${wrk_headers[@]}" "$url" >/dev/null
     fi
     load_log "wrk $name: GET $path, ${BENCH_CONNECTIONS} connections, ${BENCH_THREADS} threads, ${BENCH_DURATION} s"
-    wrk -t "$BENCH_THREADS" -c "$BENCH_CONNECTIONS" -d "${BENCH_DURATION}s" --latency "$@" "$url" >"$out"
+    wrk -t "$BENCH_THREADS" -c "$BENCH_CONNECTIONS" -d "${BENCH_DURATION}s" --latency \
+        "${wrk_headers[@]}" "$url" >"$out"
 
     if grep -q 'Non-2xx or 3xx responses' "$out" || grep -q 'Socket errors' "$out"; then
         cat "$out" >&2
@@ -375,6 +412,9 @@ load_report()
 load_ratio()
 {
     local label=$1 a=$2 b=$3
+    if [ -z "${LOAD_RPS[$a]:-}" ] || [ -z "${LOAD_RPS[$b]:-}" ]; then
+        return 0
+    fi
     awk -v l="$label" -v a="${LOAD_RPS[$a]}" -v b="${LOAD_RPS[$b]}" \
         'BEGIN { printf "%-28s %6.2f  (%.0f / %.0f req/s)\n", l, (b > 0 ? a / b : 0), a, b }'
 }
