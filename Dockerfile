@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # Registrar server image: built on Debian 12 with Debian's own libraries,
 # run on debian:12-slim with only their runtime packages.
 #
