@@ -24,7 +24,9 @@ const char *config_usage(void)
            "Environment (a flag wins): REGISTRAR_LISTEN, REGISTRAR_DATABASE_URL,\n"
            "REGISTRAR_THREADS, REGISTRAR_DB_POOL, REGISTRAR_WEB_ROOT, REGISTRAR_SCHEMA_DIR,\n"
            "REGISTRAR_SECRET_KEY (64 hex digits), REGISTRAR_WEBHOOK_SECRET,\n"
-           "REGISTRAR_COOKIE_SECURE (true/false), REGISTRAR_LOG_LEVEL (debug|info|warn|error).\n";
+           "REGISTRAR_COOKIE_SECURE (true/false), REGISTRAR_LOG_LEVEL (debug|info|warn|error),\n"
+           "REGISTRAR_CONNECTION_LIMIT (4096), REGISTRAR_PER_IP_LIMIT (512; 0 = none),\n"
+           "REGISTRAR_IDLE_TIMEOUT (seconds, 30).\n";
 }
 
 int config_parse_listen(const char *text, char **host, unsigned short *port)
@@ -108,6 +110,9 @@ static const struct config_option config_options[] = {
     { "--webhook-secret", "REGISTRAR_WEBHOOK_SECRET" },
     { "--cookie-secure", "REGISTRAR_COOKIE_SECURE" },
     { "--log-level", "REGISTRAR_LOG_LEVEL" },
+    { "--connection-limit", "REGISTRAR_CONNECTION_LIMIT" },
+    { "--per-ip-limit", "REGISTRAR_PER_IP_LIMIT" },
+    { "--idle-timeout", "REGISTRAR_IDLE_TIMEOUT" },
     { "--email", NULL },
     { "--full-name", NULL },
 };
@@ -157,6 +162,21 @@ static int config_apply(struct config *c, const char *flag, const char *value, c
             return -1;
         }
         config_set(&c->log_level, value);
+    } else if (strcmp(flag, "--connection-limit") == 0) {
+        if (config_uint(value, 16, 1000000, &c->connection_limit) == -1) {
+            snprintf(err, errlen, "REGISTRAR_CONNECTION_LIMIT must be a number from 16 to 1000000");
+            return -1;
+        }
+    } else if (strcmp(flag, "--per-ip-limit") == 0) {
+        if (config_uint(value, 0, 1000000, &c->per_ip_limit) == -1) {
+            snprintf(err, errlen, "REGISTRAR_PER_IP_LIMIT must be a number (0 = no limit)");
+            return -1;
+        }
+    } else if (strcmp(flag, "--idle-timeout") == 0) {
+        if (config_uint(value, 1, 3600, &c->idle_timeout_s) == -1) {
+            snprintf(err, errlen, "REGISTRAR_IDLE_TIMEOUT must be seconds from 1 to 3600");
+            return -1;
+        }
     } else if (strcmp(flag, "--email") == 0) {
         config_set(&c->admin_email, value);
     } else if (strcmp(flag, "--full-name") == 0) {
@@ -181,7 +201,12 @@ int config_parse(struct config *c, int argc, char **argv, config_getenv_fn *gete
     c->schema_dir = xstrdup(REGISTRAR_SCHEMA_DIR);
     c->log_level = xstrdup("info");
     c->connection_limit = 4096;
-    c->per_ip_limit = 0;
+    /*
+     * A slow or greedy client cannot hold the server: idle connections are
+     * closed after 30 s and one address may hold at most 512 of them
+     * (generous, because a clinic behind one NAT is one address).
+     */
+    c->per_ip_limit = 512;
     c->idle_timeout_s = 30;
     err[0] = '\0';
 

@@ -181,3 +181,51 @@ test('SIGTERM finishes requests in flight and exits 0', async () => {
     if (r.status === 'fulfilled') assert.ok(r.value.status < 500 || r.value.status === 503);
   }
 });
+
+test('a stalled connection (slowloris) is closed after the idle timeout', async () => {
+  const s = await startServer({ env: { REGISTRAR_IDLE_TIMEOUT: '1' } });
+  try {
+    const u = new URL(s.url);
+    const closedAfter = await new Promise((resolve) => {
+      const t0 = Date.now();
+      const sock = net.connect(Number(u.port), u.hostname, () => sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\n'));
+      sock.on('close', () => resolve(Date.now() - t0));
+      sock.on('error', () => {});
+      setTimeout(() => { sock.destroy(); resolve(-1); }, 6000);
+    });
+    assert.ok(closedAfter > 0 && closedAfter < 4000, `closed after ${closedAfter} ms`);
+    assert.equal((await client(s.url).get('/healthz')).status, 200);
+  } finally {
+    await s.stop();
+  }
+});
+
+test('one address cannot hold more connections than the per-address limit', async () => {
+  const s = await startServer({ env: { REGISTRAR_PER_IP_LIMIT: '4' } });
+  const socks = [];
+  try {
+    const u = new URL(s.url);
+    for (let i = 0; i < 4; i++) {
+      socks.push(await new Promise((resolve) => {
+        const sock = net.connect(Number(u.port), u.hostname, () => resolve(sock));
+        sock.on('error', () => {});
+      }));
+    }
+    // The fifth is accepted by the kernel and closed at once by the server.
+    const fifth = await new Promise((resolve) => {
+      let data = '';
+      const sock = net.connect(Number(u.port), u.hostname, () => sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'));
+      sock.on('data', (d) => { data += d; });
+      sock.on('close', () => resolve(data));
+      sock.on('error', () => resolve(data));
+      setTimeout(() => { sock.destroy(); resolve('still open'); }, 3000);
+    });
+    assert.doesNotMatch(fifth, /200 OK|still open/);
+    for (const sock of socks) sock.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal((await client(s.url).get('/healthz')).status, 200);
+  } finally {
+    for (const sock of socks) sock.destroy();
+    await s.stop();
+  }
+});
