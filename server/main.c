@@ -3,6 +3,7 @@
  * layers together; holds no logic of its own.
  */
 #include "registrar/api.h"
+#include "registrar/auth.h"
 #include "registrar/config.h"
 #include "registrar/db.h"
 #include "registrar/http.h"
@@ -77,7 +78,7 @@ static int main_serve(const struct config *cfg)
         .db = pool,
         .hash_threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN),
         .hash_queue = 256,
-        .authenticate = NULL,
+        .authenticate = auth_authenticate,
     };
     hc.nroutes = nroutes;
     server = http_server_new(&hc);
@@ -118,6 +119,11 @@ int main(int argc, char **argv)
     enum log_level level;
     int rc;
 
+    /* libsodium before anything else: every secret depends on it. */
+    if (auth_init(NULL) == -1) {
+        fprintf(stderr, "registrar: libsodium failed to initialise\n");
+        return 1;
+    }
     json_set_alloc_funcs(xmalloc, free);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (config_parse(&cfg, argc, argv, main_getenv, cores > 0 ? (unsigned)cores : 1, err, sizeof(err)) == -1) {
@@ -140,11 +146,12 @@ int main(int argc, char **argv)
         rc = db_migrate(cfg.database_url, cfg.schema_dir) == 0 ? 0 : 1;
         break;
     case CONFIG_CREATE_ADMIN:
-        fprintf(stderr, "registrar: create-admin arrives with the accounts module\n");
-        rc = 2;
+        rc = accounts_create_admin(cfg.database_url, cfg.admin_email, cfg.admin_full_name, stdin);
         break;
     case CONFIG_SERVE:
     default:
+        /* config_parse refuses to serve without REGISTRAR_SECRET_KEY. */
+        (void)auth_init(cfg.secret_key);
         rc = main_serve(&cfg);
         break;
     }

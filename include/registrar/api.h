@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* The whole route table and its length (routes.c). */
 const struct http_route *api_routes(size_t *n);
@@ -83,9 +84,35 @@ int ops_openapi_load(const char *path);
  * one <module>_register() per file that has SQL.
  */
 void courses_register(void);
+void accounts_register(void); /* also auth's and signin.c's statements */
+void signin_register(void);
 
 /* courses.c */
 void courses_list(struct http_req *req);
 void courses_get(struct http_req *req);
+
+/* accounts.c */
+void accounts_create(struct http_req *req);
+void accounts_me_get(struct http_req *req);
+void accounts_me_update(struct http_req *req);
+void accounts_director_grant(struct http_req *req);
+void accounts_director_revoke(struct http_req *req);
+/* `email`: required, trimmed, 3..254 code points, shaped like an address. */
+int accounts_email_or_reply(struct http_req *req, json_t *body, const char **out);
+/* A new password member: required, 12..128 code points, taken as sent. */
+int accounts_password_or_reply(struct http_req *req, json_t *body, const char *field, const char **out);
+/*
+ * `registrar create-admin`: creates the account (password from the first
+ * line of in) or makes an existing one admin. Returns the exit status:
+ * 0 done, 1 database or hashing failure, 2 bad input; says why on stderr.
+ */
+int accounts_create_admin(const char *database_url, const char *email, const char *full_name, FILE *in);
+
+/* signin.c: sign in and out, change and reset of passwords */
+void signin_create(struct http_req *req);
+void signin_delete_current(struct http_req *req);
+void signin_password_change(struct http_req *req);
+void signin_reset_request(struct http_req *req);
+void signin_reset_confirm(struct http_req *req);
 
 #endif

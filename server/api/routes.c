@@ -17,6 +17,18 @@ static const struct http_route api_table[] = {
     /* Catalog */
     { "GET", "/api/v1/courses", courses_list, HTTP_ANYONE, HTTP_BODY_NONE, HTTP_PUBLIC_CACHE },
     { "GET", "/api/v1/courses/{slug}", courses_get, HTTP_ANYONE, HTTP_BODY_NONE, HTTP_PUBLIC_CACHE },
+    { "PUT", "/api/v1/courses/{slug}/directors/{user_id}", accounts_director_grant, HTTP_ADMIN, HTTP_BODY_NONE, 0 },
+    { "DELETE", "/api/v1/courses/{slug}/directors/{user_id}", accounts_director_revoke, HTTP_ADMIN, HTTP_BODY_NONE, 0 },
+
+    /* Accounts and sign-in sessions */
+    { "POST", "/api/v1/accounts", accounts_create, HTTP_ANYONE, HTTP_BODY_JSON, 0 },
+    { "POST", "/api/v1/auth/sessions", signin_create, HTTP_ANYONE, HTTP_BODY_JSON, 0 },
+    { "DELETE", "/api/v1/auth/sessions/current", signin_delete_current, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0 },
+    { "POST", "/api/v1/auth/password-resets", signin_reset_request, HTTP_ANYONE, HTTP_BODY_JSON, 0 },
+    { "POST", "/api/v1/auth/password-resets/confirm", signin_reset_confirm, HTTP_ANYONE, HTTP_BODY_JSON, 0 },
+    { "GET", "/api/v1/me", accounts_me_get, HTTP_SIGNED_IN, HTTP_BODY_NONE, HTTP_ETAG },
+    { "PATCH", "/api/v1/me", accounts_me_update, HTTP_SIGNED_IN, HTTP_BODY_JSON, 0 },
+    { "POST", "/api/v1/me/password", signin_password_change, HTTP_SIGNED_IN, HTTP_BODY_JSON, 0 },
 };
 
 const struct http_route *api_routes(size_t *n)
@@ -32,4 +44,5 @@ void api_register_statements(void)
 
     db_stmts_register(s, n);
     courses_register();
+    accounts_register();
 }

@@ -1,0 +1,123 @@
+/*
+ * auth.h: passwords, tokens, sessions and CSRF.
+ *
+ * Layering: uses util, log and db (to resolve sessions), and fills the
+ * http layer's `struct http_principal`; knows nothing of handlers or
+ * routes. Only this layer and payments/ include <sodium.h>: the api layer
+ * hashes, compares and wipes secrets through the functions below.
+ *
+ * Secrets at rest:
+ *   - passwords: Argon2id strings from crypto_pwhash_str, interactive
+ *     limits (64 MiB and a few tens of milliseconds per hash: call the
+ *     hashing functions only on the hashing pool, never on an I/O thread);
+ *   - tokens (session, CSRF, password reset, calendar feed): 32 random
+ *     bytes, sent as base64url without padding (43 characters); the
+ *     database keeps only their BLAKE2b digest keyed with the server secret
+ *     (auth_token_digest), so a copy of the database opens no session.
+ *
+ * Every function is thread-safe once auth_init() has returned 0.
+ */
+#ifndef REGISTRAR_AUTH_H
+#define REGISTRAR_AUTH_H
+
+#include "registrar/http.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AUTH_KEY_BYTES 32
+#define AUTH_TOKEN_BYTES 32
+#define AUTH_TOKEN_LEN 43              /* base64url characters of a token */
+#define AUTH_TOKEN_SIZE 44             /* with the terminating NUL */
+#define AUTH_DIGEST_BYTES 32
+#define AUTH_DIGEST_HEX_SIZE 65        /* 64 hex digits and a NUL */
+#define AUTH_PASSWORD_HASH_SIZE 128    /* crypto_pwhash_STRBYTES, NUL included */
+
+/* Passwords, in code points (API.md): any characters, never truncated. */
+#define AUTH_PASSWORD_MIN 12
+#define AUTH_PASSWORD_MAX 128
+
+/* The session cookie's name and lifetime (the database decides expiry). */
+#define AUTH_SESSION_COOKIE "registrar_session"
+#define AUTH_SESSION_ABSOLUTE_S (12 * 3600)
+
+/*
+ * Initialises libsodium (safe to call more than once: call it with NULL
+ * first thing in main) and, when key is not NULL, keeps a copy of the
+ * server's 32-byte secret for token digests. Returns 0, or -1 when
+ * libsodium cannot initialise (the process must exit).
+ */
+int auth_init(const uint8_t *key);
+
+/* ---- tokens ---- */
+
+/* A new token: 32 bytes from randombytes_buf, base64url, NUL-terminated. */
+void auth_token_new(char out[AUTH_TOKEN_SIZE]);
+
+/*
+ * Decodes a token's text into its 32 bytes. Returns 0, or -1 unless text
+ * is exactly the canonical base64url form of 32 bytes (43 characters of
+ * [A-Za-z0-9_-], no padding), which is all auth_token_new produces.
+ */
+int auth_token_decode(const char *text, uint8_t out[AUTH_TOKEN_BYTES]);
+
+/*
+ * The keyed digest of a token (needs the key from auth_init) as 64
+ * lower-case hex digits: what the database stores and looks up. Returns
+ * 0, or -1 (out then holds an empty string) when text is not a token.
+ */
+int auth_token_digest(const char *text, char out[AUTH_DIGEST_HEX_SIZE]);
+
+/* Constant-time equality of two digests in hex (false if either is malformed). */
+bool auth_digest_equal(const char *a_hex, const char *b_hex);
+
+/* ---- passwords ---- */
+
+/*
+ * Hashes all len bytes of password with Argon2id (interactive limits) into
+ * out. Returns 0, or -1 when libsodium could not (out of memory: the
+ * caller answers 503, never a verdict on the password).
+ */
+int auth_password_hash(const char *password, size_t len, char out[AUTH_PASSWORD_HASH_SIZE]);
+
+enum auth_verify {
+    AUTH_VERIFY_OK,
+    AUTH_VERIFY_MISMATCH, /* wrong password, or a stored string that is no hash of ours */
+    AUTH_VERIFY_ERROR     /* hashing failed (out of memory): 503 */
+};
+
+/* Checks all len bytes of password against a crypto_pwhash_str string. */
+enum auth_verify auth_password_verify(const char *stored, const char *password, size_t len);
+
+/*
+ * Spends the time of a verification against a fixed hash, for an unknown
+ * account, so that it cannot be told from a wrong password by the clock.
+ */
+void auth_password_verify_dummy(const char *password, size_t len);
+
+/* True when stored was made with other limits than today's (rehash it). */
+bool auth_password_needs_rehash(const char *stored);
+
+/* ---- secrets in memory ---- */
+
+/* Zeroes n bytes in a way the compiler keeps (sodium_memzero). */
+void auth_wipe(void *p, size_t n);
+/* Wipes a NUL-terminated secret and frees it. Accepts NULL. */
+void auth_free_secret(char *s);
+
+/* ---- sessions (session.c) ---- */
+
+/* Registers the statements the functions below run (before the pool starts). */
+void auth_register_statements(void);
+
+/*
+ * The server's authenticate hook (http.h): resolves token through
+ * registrar.auth_session_resolve (expired and revoked sessions do not
+ * resolve) and, for a cookie on an unsafe method, compares the digest of
+ * csrf with the session's in constant time. Fills *out on HTTP_AUTH_OK.
+ */
+enum http_auth_result auth_authenticate(struct db_conn *db, const char *token, bool via_cookie,
+    bool unsafe, const char *csrf, struct http_principal *out);
+
+#endif

@@ -1,0 +1,349 @@
+/*
+ * accounts.c: sign-up, the signed-in user's profile, course directors, and
+ * `registrar create-admin`.
+ *
+ * Who may call what is in the route table; the profile routes act on the
+ * principal's own account only (there is no user id in their paths, so no
+ * one else's account can be named).
+ */
+#include "registrar/api.h"
+
+#include "registrar/auth.h"
+#include "registrar/log.h"
+#include "registrar/util.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+static const struct db_stmt SQL_ACCOUNT_CREATE = {
+    "account_create", "select registrar.account_create($1, $2, $3, $4, $5, $6)", 0
+};
+static const struct db_stmt SQL_ME_GET = {
+    "me_get", "select registrar.me_get($1::uuid)", DB_RETRY_SAFE
+};
+static const struct db_stmt SQL_ME_UPDATE = {
+    "me_update", "select registrar.me_update($1::uuid, $2, $3, $4, $5)", DB_RETRY_SAFE
+};
+static const struct db_stmt SQL_DIRECTOR_SET = {
+    "course_director_set", "select registrar.course_director_set($1::uuid, $2, $3::uuid, $4::boolean)",
+    DB_RETRY_SAFE
+};
+static const struct db_stmt SQL_ADMIN_ENSURE = {
+    "admin_ensure", "select registrar.admin_ensure($1, $2, $3)", 0
+};
+
+void accounts_register(void)
+{
+    const struct db_stmt *all[] = { &SQL_ACCOUNT_CREATE, &SQL_ME_GET, &SQL_ME_UPDATE,
+        &SQL_DIRECTOR_SET };
+
+    for (size_t i = 0; i < UTIL_ARRAY_LEN(all); i++)
+        db_stmts_register(all[i], 1);
+    auth_register_statements();
+    signin_register();
+}
+
+static const char *const accounts_professions[] = { "physician", "nurse", "physician_assistant",
+    "social_worker", "chaplain", "psychologist", "pharmacist", "trainee", "other", NULL };
+
+/* ---- validation ---- */
+
+/*
+ * NULL if s (already trimmed) looks like an email address, else why not.
+ * Deliverability is the mail system's to judge; this only keeps out what
+ * cannot be one: no '@' with something on both sides, spaces, controls.
+ */
+static const char *accounts_email_problem(const char *s)
+{
+    const char *at = strrchr(s, '@');
+
+    if (at == NULL || at == s || at[1] == '\0')
+        return "must be an email address (name@example.org)";
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+        if (*p < 0x20 || *p == 0x7f || isspace(*p))
+            return "must not contain spaces";
+    return NULL;
+}
+
+int accounts_email_or_reply(struct http_req *req, json_t *body, const char **out)
+{
+    if (api_string_or_reply(req, body, "email", true, 3, 254, true, out) == -1)
+        return -1;
+    const char *why = accounts_email_problem(*out);
+    if (why != NULL) {
+        http_reply_invalid_field(req, "email", why);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int accounts_password_or_reply(struct http_req *req, json_t *body, const char *field, const char **out)
+{
+    /* Passwords are taken as they are: no trimming, no normalising, no truncation. */
+    return api_string_or_reply(req, body, field, true, AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX, false, out);
+}
+
+/* ---- POST /api/v1/accounts ---- */
+
+struct accounts_signup {
+    char *password; /* a copy, wiped on free */
+    size_t password_len;
+    char hash[AUTH_PASSWORD_HASH_SIZE];
+};
+
+static void accounts_signup_free(void *p)
+{
+    struct accounts_signup *job = p;
+
+    if (job == NULL)
+        return;
+    auth_free_secret(job->password);
+    auth_wipe(job, sizeof(*job));
+    free(job);
+}
+
+static void accounts_create_insert(struct http_req *req)
+{
+    struct accounts_signup *job = http_req_data(req);
+    json_t *body = http_req_json(req);
+    char *text = NULL;
+    const char *params[] = {
+        json_string_value(json_object_get(body, "email")),
+        job->hash,
+        json_string_value(json_object_get(body, "full_name")),
+        json_string_value(json_object_get(body, "profession")),
+        json_string_value(json_object_get(body, "credentials")),
+        json_string_value(json_object_get(body, "institution")),
+    };
+
+    enum db_status s = db_exec_value(http_req_db(req), &SQL_ACCOUNT_CREATE, 6, params, &text);
+    if (s != DB_OK) {
+        api_reply_db_error(req, s);
+        return;
+    }
+    http_reply_header(req, "Location", "/api/v1/me");
+    http_reply_no_store(req);
+    http_reply_json_text(req, 201, text);
+}
+
+/* On the hashing pool. */
+static void accounts_create_hash(struct http_req *req)
+{
+    struct accounts_signup *job = http_req_data(req);
+
+    if (auth_password_hash(job->password, job->password_len, job->hash) == -1) {
+        http_reply_problem(req, 503, "overloaded", "The server is busy; try again in a moment.");
+        return;
+    }
+    auth_free_secret(job->password);
+    job->password = NULL;
+    http_req_continue(req, HTTP_POOL_DB, accounts_create_insert);
+}
+
+void accounts_create(struct http_req *req)
+{
+    static const char *const fields[] = { "email", "password", "full_name", "profession",
+        "credentials", "institution", NULL };
+    json_t *body = http_req_json(req);
+    const char *email, *password, *name, *profession, *credentials, *institution;
+
+    /*
+     * The trimmed values replace the sent ones in the body, which the
+     * insert step reads back; nothing else may come in (no "roles").
+     */
+    if (api_fields_or_reply(req, body, fields) == -1 ||
+        accounts_email_or_reply(req, body, &email) == -1 ||
+        accounts_password_or_reply(req, body, "password", &password) == -1 ||
+        api_string_or_reply(req, body, "full_name", true, 1, 200, true, &name) == -1 ||
+        api_enum_or_reply(req, body, "profession", true, accounts_professions, &profession) == -1 ||
+        api_string_or_reply(req, body, "credentials", false, 0, 100, true, &credentials) == -1 ||
+        api_string_or_reply(req, body, "institution", false, 0, 200, true, &institution) == -1)
+        return;
+    struct accounts_signup *job = xcalloc(1, sizeof(*job));
+    http_req_set_data(req, job, accounts_signup_free);
+    job->password_len = json_string_length(json_object_get(body, "password"));
+    job->password = xmalloc(job->password_len + 1);
+    memcpy(job->password, password, job->password_len + 1);
+    http_req_continue(req, HTTP_POOL_HASH, accounts_create_hash);
+}
+
+/* ---- GET / PATCH /api/v1/me ---- */
+
+void accounts_me_get(struct http_req *req)
+{
+    const char *params[] = { http_req_principal(req)->user_id };
+    char *text = NULL;
+
+    enum db_status s = db_exec_value(http_req_db(req), &SQL_ME_GET, 1, params, &text);
+    if (s != DB_OK) {
+        api_reply_db_error(req, s);
+        return;
+    }
+    http_reply_json_text(req, 200, text);
+}
+
+void accounts_me_update(struct http_req *req)
+{
+    static const char *const fields[] = { "full_name", "profession", "credentials", "institution", NULL };
+    json_t *body = http_req_json(req);
+    const char *name, *profession, *credentials, *institution;
+    char *text = NULL;
+
+    if (api_fields_or_reply(req, body, fields) == -1 ||
+        api_string_or_reply(req, body, "full_name", false, 1, 200, true, &name) == -1 ||
+        api_enum_or_reply(req, body, "profession", false, accounts_professions, &profession) == -1 ||
+        api_string_or_reply(req, body, "credentials", false, 0, 100, true, &credentials) == -1 ||
+        api_string_or_reply(req, body, "institution", false, 0, 200, true, &institution) == -1)
+        return;
+    const char *params[] = { http_req_principal(req)->user_id, name, profession, credentials, institution };
+    enum db_status s = db_exec_value(http_req_db(req), &SQL_ME_UPDATE, 5, params, &text);
+    if (s != DB_OK) {
+        api_reply_db_error(req, s);
+        return;
+    }
+    http_reply_json_text(req, 200, text);
+}
+
+/* ---- PUT / DELETE /api/v1/courses/{slug}/directors/{user_id} ---- */
+
+static void accounts_director_set(struct http_req *req, bool grant)
+{
+    const char *user;
+    char *text = NULL;
+
+    if (api_uuid_param_or_reply(req, "user_id", &user) == -1)
+        return;
+    const char *params[] = { http_req_principal(req)->user_id, http_req_param(req, "slug"), user,
+        grant ? "true" : "false" };
+    enum db_status s = db_exec_value(http_req_db(req), &SQL_DIRECTOR_SET, 4, params, &text);
+    free(text);
+    if (s != DB_OK) {
+        api_reply_db_error(req, s);
+        return;
+    }
+    http_reply_empty(req, 204);
+}
+
+void accounts_director_grant(struct http_req *req)
+{
+    accounts_director_set(req, true);
+}
+
+void accounts_director_revoke(struct http_req *req)
+{
+    accounts_director_set(req, false);
+}
+
+/* ---- registrar create-admin ---- */
+
+/* Reads the first line of in (without its line end) into a malloc'd string; NULL at EOF. */
+static char *accounts_read_password(FILE *in)
+{
+    struct termios saved, quiet;
+    bool tty = isatty(fileno(in)) == 1 && tcgetattr(fileno(in), &saved) == 0;
+    char *line = NULL;
+    size_t cap = 0;
+
+    if (tty) {
+        fputs("Password: ", stderr);
+        quiet = saved;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        (void)tcsetattr(fileno(in), TCSAFLUSH, &quiet);
+    }
+    ssize_t n = getline(&line, &cap, in);
+    if (tty) {
+        (void)tcsetattr(fileno(in), TCSAFLUSH, &saved);
+        fputc('\n', stderr);
+    }
+    if (n < 0) {
+        if (line != NULL)
+            auth_wipe(line, cap);
+        free(line);
+        return NULL;
+    }
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    return line;
+}
+
+int accounts_create_admin(const char *database_url, const char *email, const char *full_name, FILE *in)
+{
+    char *password = NULL, *mail = NULL, *name = NULL, *result = NULL;
+    char hash[AUTH_PASSWORD_HASH_SIZE] = "";
+    struct db_conn *db = NULL;
+    int rc = 2;
+
+    if (database_url == NULL) {
+        fprintf(stderr, "registrar: create-admin needs --database-url or REGISTRAR_DATABASE_URL\n");
+        goto out;
+    }
+    mail = xstrdup(email);
+    {
+        /* The same trimming the API applies; lower-casing happens in SQL. */
+        char *s = mail, *e = mail + strlen(mail);
+        while (*s != '\0' && isspace((unsigned char)*s))
+            s++;
+        while (e > s && isspace((unsigned char)e[-1]))
+            e--;
+        memmove(mail, s, (size_t)(e - s));
+        mail[e - s] = '\0';
+    }
+    name = xstrdup(full_name);
+    size_t name_len = util_utf8_len(name);
+    if (!util_utf8_valid(mail, strlen(mail)) || util_utf8_len(mail) < 3 || util_utf8_len(mail) > 254 ||
+        accounts_email_problem(mail) != NULL) {
+        fprintf(stderr, "registrar: --email must be an email address\n");
+        goto out;
+    }
+    if (!util_utf8_valid(name, strlen(name)) || name_len < 1 || name_len > 200) {
+        fprintf(stderr, "registrar: --full-name must be 1 to 200 characters\n");
+        goto out;
+    }
+    password = accounts_read_password(in);
+    if (password == NULL) {
+        fprintf(stderr, "registrar: create-admin reads the password from the first line of standard input\n");
+        goto out;
+    }
+    size_t pw_chars = util_utf8_len(password);
+    if (!util_utf8_valid(password, strlen(password)) || pw_chars < AUTH_PASSWORD_MIN ||
+        pw_chars > AUTH_PASSWORD_MAX) {
+        fprintf(stderr, "registrar: the password must be %d to %d characters of UTF-8\n",
+            AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX);
+        goto out;
+    }
+    rc = 1;
+    if (auth_password_hash(password, strlen(password), hash) == -1) {
+        fprintf(stderr, "registrar: could not hash the password (out of memory)\n");
+        goto out;
+    }
+    db_stmts_register(&SQL_ADMIN_ENSURE, 1);
+    db = db_conn_new(database_url);
+    const char *params[] = { mail, name, hash };
+    enum db_status s = db_exec_value(db, &SQL_ADMIN_ENSURE, 3, params, &result);
+    if (s == DB_UNAVAILABLE) {
+        fprintf(stderr, "registrar: the database is not reachable, or not migrated (run registrar migrate)\n");
+        goto out;
+    }
+    if (s != DB_OK) {
+        fprintf(stderr, "registrar: the account could not be written (is the email or name valid?)\n");
+        goto out;
+    }
+    if (strcmp(result, "created") == 0)
+        fprintf(stderr, "registrar: created the admin account %s\n", mail);
+    else
+        fprintf(stderr, "registrar: %s is now an admin (its password is unchanged)\n", mail);
+    rc = 0;
+out:
+    db_conn_free(db);
+    auth_free_secret(password);
+    auth_wipe(hash, sizeof(hash));
+    free(mail);
+    free(name);
+    free(result);
+    return rc;
+}

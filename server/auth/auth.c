@@ -1,0 +1,210 @@
+/*
+ * auth.c: the libsodium wrappers: tokens, their keyed digests, Argon2id
+ * password hashes and wiping. See auth.h.
+ */
+#include "registrar/auth.h"
+
+#include "registrar/log.h"
+#include "registrar/util.h"
+
+#include <assert.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(AUTH_PASSWORD_HASH_SIZE == crypto_pwhash_STRBYTES, "password hash size");
+_Static_assert(AUTH_KEY_BYTES >= crypto_generichash_KEYBYTES_MIN &&
+                   AUTH_KEY_BYTES <= crypto_generichash_KEYBYTES_MAX, "digest key size");
+_Static_assert(AUTH_DIGEST_BYTES >= crypto_generichash_BYTES_MIN, "digest size");
+
+/*
+ * An Argon2id hash of 32 random bytes nobody kept, with the interactive
+ * limits: verifying against it costs what a real verification costs.
+ */
+static const char AUTH_DUMMY_HASH[AUTH_PASSWORD_HASH_SIZE] =
+    "$argon2id$v=19$m=65536,t=2,p=1$PhGDSNpUp+KspDv1IEgR0A$a2LjLbBx8tfJX/2bm+xnyit7NCO3/G97c0M14B3CgZ4";
+
+static uint8_t auth_key[AUTH_KEY_BYTES];
+static bool auth_have_key;
+
+int auth_init(const uint8_t *key)
+{
+    if (sodium_init() == -1)
+        return -1;
+    if (key != NULL) {
+        memcpy(auth_key, key, sizeof(auth_key));
+        auth_have_key = true;
+    }
+    return 0;
+}
+
+/* ---- tokens ---- */
+
+void auth_token_new(char out[AUTH_TOKEN_SIZE])
+{
+    uint8_t raw[AUTH_TOKEN_BYTES];
+
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2base64(out, AUTH_TOKEN_SIZE, raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof(raw));
+}
+
+int auth_token_decode(const char *text, uint8_t out[AUTH_TOKEN_BYTES])
+{
+    char again[AUTH_TOKEN_SIZE];
+    size_t len = 0;
+    const char *end = NULL;
+    int rc = -1;
+
+    if (text == NULL || strlen(text) != AUTH_TOKEN_LEN)
+        return -1;
+    if (sodium_base642bin(out, AUTH_TOKEN_BYTES, text, AUTH_TOKEN_LEN, NULL, &len, &end,
+            sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+        len != AUTH_TOKEN_BYTES || end != text + AUTH_TOKEN_LEN)
+        goto out;
+    /*
+     * The last character carries two spare bits; only the form with them
+     * clear is ours, so that one token has exactly one spelling.
+     */
+    sodium_bin2base64(again, sizeof(again), out, AUTH_TOKEN_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    if (memcmp(again, text, AUTH_TOKEN_LEN) != 0)
+        goto out;
+    rc = 0;
+out:
+    sodium_memzero(again, sizeof(again));
+    if (rc == -1)
+        sodium_memzero(out, AUTH_TOKEN_BYTES);
+    return rc;
+}
+
+int auth_token_digest(const char *text, char out[AUTH_DIGEST_HEX_SIZE])
+{
+    uint8_t raw[AUTH_TOKEN_BYTES];
+    uint8_t digest[AUTH_DIGEST_BYTES];
+
+    assert(auth_have_key);
+    out[0] = '\0';
+    if (auth_token_decode(text, raw) == -1)
+        return -1;
+    crypto_generichash(digest, sizeof(digest), raw, sizeof(raw), auth_key, sizeof(auth_key));
+    util_hex_encode(digest, sizeof(digest), out);
+    sodium_memzero(raw, sizeof(raw));
+    return 0;
+}
+
+bool auth_digest_equal(const char *a_hex, const char *b_hex)
+{
+    uint8_t a[AUTH_DIGEST_BYTES], b[AUTH_DIGEST_BYTES];
+
+    if (a_hex == NULL || b_hex == NULL || util_hex_decode(a_hex, a, sizeof(a)) != AUTH_DIGEST_BYTES ||
+        util_hex_decode(b_hex, b, sizeof(b)) != AUTH_DIGEST_BYTES)
+        return false;
+    return sodium_memcmp(a, b, sizeof(a)) == 0;
+}
+
+/* ---- passwords ---- */
+
+int auth_password_hash(const char *password, size_t len, char out[AUTH_PASSWORD_HASH_SIZE])
+{
+    if (crypto_pwhash_str(out, password, len, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+            crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+        log_msg(LOG_ERROR, "password hashing failed (out of memory?)");
+        out[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Reads what crypto_pwhash_str writes for Argon2id:
+ * "$argon2id$v=19$m=<KiB>,t=<passes>,p=1$<salt, base64>$<hash, base64>".
+ * 0, or -1 for anything else.
+ */
+static int auth_argon2id_parse(const char *s, unsigned long long *ops, size_t *mem,
+    uint8_t salt[crypto_pwhash_SALTBYTES], uint8_t hash[AUTH_DIGEST_BYTES])
+{
+    unsigned long m, t, p;
+    int n = 0;
+    size_t len;
+    const char *end;
+
+    if (sscanf(s, "$argon2id$v=19$m=%lu,t=%lu,p=%lu$%n", &m, &t, &p, &n) != 3 || n == 0 || p != 1)
+        return -1;
+    const char *salt_b64 = s + n, *dollar = strchr(salt_b64, '$');
+    if (dollar == NULL ||
+        sodium_base642bin(salt, crypto_pwhash_SALTBYTES, salt_b64, (size_t)(dollar - salt_b64), NULL,
+            &len, NULL, sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0 ||
+        len != crypto_pwhash_SALTBYTES)
+        return -1;
+    if (sodium_base642bin(hash, AUTH_DIGEST_BYTES, dollar + 1, strlen(dollar + 1), NULL, &len, &end,
+            sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0 ||
+        len != AUTH_DIGEST_BYTES || *end != '\0')
+        return -1;
+    if (t < crypto_pwhash_argon2id_OPSLIMIT_MIN || m > SIZE_MAX / 1024 ||
+        m * 1024 < crypto_pwhash_argon2id_MEMLIMIT_MIN)
+        return -1;
+    *ops = t;
+    *mem = (size_t)m * 1024;
+    return 0;
+}
+
+enum auth_verify auth_password_verify(const char *stored, const char *password, size_t len)
+{
+    uint8_t salt[crypto_pwhash_SALTBYTES], want[AUTH_DIGEST_BYTES], got[AUTH_DIGEST_BYTES];
+    unsigned long long ops;
+    size_t mem;
+    enum auth_verify v;
+
+    if (stored == NULL || stored[0] == '\0')
+        return AUTH_VERIFY_MISMATCH;
+    /*
+     * crypto_pwhash_str_verify answers -1 alike for a wrong password and
+     * for memory it could not get (libsodium 1.0.18 even sets EINVAL for
+     * both), so our own hashes are checked with crypto_pwhash, which says
+     * when it failed to compute.
+     */
+    if (auth_argon2id_parse(stored, &ops, &mem, salt, want) == -1) {
+        /* Not of the form we write (another variant, an import): no error to tell. */
+        return crypto_pwhash_str_verify(stored, password, len) == 0 ? AUTH_VERIFY_OK
+                                                                     : AUTH_VERIFY_MISMATCH;
+    }
+    if (crypto_pwhash(got, sizeof(got), password, len, salt, ops, mem, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+        log_msg(LOG_ERROR, "password verification failed to run (out of memory?)");
+        v = AUTH_VERIFY_ERROR;
+    } else {
+        v = sodium_memcmp(got, want, sizeof(got)) == 0 ? AUTH_VERIFY_OK : AUTH_VERIFY_MISMATCH;
+    }
+    sodium_memzero(got, sizeof(got));
+    sodium_memzero(want, sizeof(want));
+    return v;
+}
+
+void auth_password_verify_dummy(const char *password, size_t len)
+{
+    /* Nobody knows the password behind it; the outcome is thrown away. */
+    (void)auth_password_verify(AUTH_DUMMY_HASH, password, len);
+}
+
+bool auth_password_needs_rehash(const char *stored)
+{
+    return crypto_pwhash_str_needs_rehash(stored, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+               crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0;
+}
+
+/* ---- secrets in memory ---- */
+
+void auth_wipe(void *p, size_t n)
+{
+    if (p != NULL && n > 0)
+        sodium_memzero(p, n);
+}
+
+void auth_free_secret(char *s)
+{
+    if (s == NULL)
+        return;
+    sodium_memzero(s, strlen(s));
+    free(s);
+}

@@ -1,0 +1,104 @@
+// Accounts for tests: sign up, sign in and admins, through the real API and
+// the real `registrar create-admin` (no back door anywhere).
+//
+//   import { startServer, client } from '../lib/harness.mjs';
+//   import { newUser, newAdmin, makeAdmin, makeDirector } from '../lib/accounts.mjs';
+//   const srv = await startServer();
+//   const ann = await newUser(srv);                 // signed in, cookie + CSRF in ann.c
+//   await ann.c.get('/api/v1/me');                  // 200, by the session cookie
+//   await client(srv.url).get('/api/v1/me', { token: ann.token }); // or as a Bearer
+//   const admin = await newAdmin(srv);              // an admin, signed in
+//   await makeDirector(admin.c, 'pcep', ann.user.id);
+//
+// Each call makes a fresh, unique email, so tests never share accounts.
+// Sign-in failures count against the client address (127.0.0.1 for every
+// test): more than 10 wrong passwords in one database make every later
+// sign-in of that database answer 429. Tests of failures start a server
+// of their own.
+
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { client, registrarBin } from './harness.mjs';
+
+export const DEFAULT_PASSWORD = 'correct horse battery staple';
+
+// A unique, valid address: prefix-<random>@example.org.
+export function uniqueEmail(prefix = 'user') {
+  return `${prefix}-${randomBytes(6).toString('hex')}@example.org`;
+}
+
+function fail(what, r) {
+  return new Error(`${what}: HTTP ${r.status} ${typeof r.body === 'string' ? r.body : JSON.stringify(r.body)}`);
+}
+
+// signUp(c, fields) → { user, email, password }: POST /api/v1/accounts with
+// defaults for every required field; throws unless 201.
+export async function signUp(c, fields = {}) {
+  const body = {
+    email: uniqueEmail(),
+    password: DEFAULT_PASSWORD,
+    full_name: 'Test Learner',
+    profession: 'physician',
+    ...fields,
+  };
+  const r = await c.post('/api/v1/accounts', { json: body });
+  if (r.status !== 201) throw fail('sign-up', r);
+  return { user: r.body, email: body.email, password: body.password };
+}
+
+// signIn(c, { email, password }) → the 201 body { token, csrf_token,
+// expires_at, user }; c keeps the cookie and the CSRF token. Throws unless 201.
+export async function signIn(c, { email, password = DEFAULT_PASSWORD }) {
+  const r = await c.post('/api/v1/auth/sessions', { json: { email, password } });
+  if (r.status !== 201) throw fail('sign-in', r);
+  return r.body;
+}
+
+// newUser(srvOrUrl, fields) → { c, user, email, password, token, csrf }:
+// a new account, signed in on a client of its own.
+export async function newUser(srvOrUrl, fields = {}) {
+  const url = typeof srvOrUrl === 'string' ? srvOrUrl : srvOrUrl.url;
+  const c = client(url);
+  const { email, password } = await signUp(c, fields);
+  const session = await signIn(c, { email, password });
+  return { c, user: session.user, email, password, token: session.token, csrf: session.csrf_token };
+}
+
+// createAdmin(srv, { email, fullName, password }) → { code, out }: runs
+// `registrar create-admin` against the server's database, the password on
+// standard input, as an operator would.
+export function createAdmin(srv, { email, fullName = 'Test Admin', password = DEFAULT_PASSWORD } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(registrarBin, ['create-admin', '--email', email, '--full-name', fullName,
+      '--database-url', srv.dbUrl], { env: srv.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', (err) => resolve({ code: -1, out: out + String(err) }));
+    child.on('close', (code) => resolve({ code, out }));
+    child.stdin.end(password + '\n');
+  });
+}
+
+// makeAdmin(srv, email): promotes an existing account (its password stays);
+// throws unless create-admin exits 0. The user's sessions see it at once.
+export async function makeAdmin(srv, email) {
+  const r = await createAdmin(srv, { email, password: randomBytes(12).toString('hex') });
+  if (r.code !== 0) throw new Error(`create-admin exited ${r.code}: ${r.out}`);
+}
+
+// newAdmin(srv) → { c, user, email, password, token, csrf }: a fresh admin
+// made with create-admin, signed in on a client of its own.
+export async function newAdmin(srv, { email = uniqueEmail('admin'), password = DEFAULT_PASSWORD } = {}) {
+  const r = await createAdmin(srv, { email, password });
+  if (r.code !== 0) throw new Error(`create-admin exited ${r.code}: ${r.out}`);
+  const c = client(srv.url);
+  const session = await signIn(c, { email, password });
+  return { c, user: session.user, email, password, token: session.token, csrf: session.csrf_token };
+}
+
+// makeDirector(adminClient, slug, userId): PUT .../directors/{userId}; throws unless 204.
+export async function makeDirector(adminClient, slug, userId) {
+  const r = await adminClient.put(`/api/v1/courses/${slug}/directors/${userId}`);
+  if (r.status !== 204) throw fail('grant director', r);
+}
