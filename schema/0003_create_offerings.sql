@@ -554,6 +554,13 @@ begin
                 'seats_taken', v_old.seats_taken)::text;
     end if;
 
+    if (case when p_body ? 'registration_closes_at' then (p_body->>'registration_closes_at')::timestamptz
+             else v_old.registration_closes_at end)
+       <= (case when p_body ? 'registration_opens_at' then (p_body->>'registration_opens_at')::timestamptz
+                else v_old.registration_opens_at end) then
+        perform registrar.raise_invalid('registration_closes_at', 'must be after registration_opens_at');
+    end if;
+
     update registrar.offerings set
         title = case when p_body ? 'title' then p_body->>'title' else title end,
         status = case when p_body ? 'status' then p_body->>'status' else status end,
@@ -576,11 +583,6 @@ begin
         updated_at = now()
     where id = p_id
     returning * into v_new;
-
-    if v_new.registration_opens_at is not null and v_new.registration_closes_at is not null
-       and v_new.registration_closes_at <= v_new.registration_opens_at then
-        perform registrar.raise_invalid('registration_closes_at', 'must be after registration_opens_at');
-    end if;
 
     -- Days and parts. The offering spans its parts exactly.
     if p_body ? 'parts' then

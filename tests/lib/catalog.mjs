@@ -1,0 +1,119 @@
+// Helpers of the catalog and schedule API tests (offerings.test.mjs,
+// schedule.test.mjs): accounts made through the public API, roles granted
+// through SQL (as `registrar create-admin` and the director grant would),
+// and bodies of realistic offerings and sessions.
+//
+//   const admin = await account(srv, { admin: true });
+//   const dir = await account(srv, { directorOf: ['pcep'] });
+//   const r = await as(srv, admin).post('/api/v1/courses/pcep/offerings', { json: offeringBody() });
+
+import assert from 'node:assert/strict';
+import { client, randomHex } from './harness.mjs';
+
+const PASSWORD = 'correct horse battery staple';
+
+// A signed-up, signed-in account: { id, email, token }.
+export async function account(srv, { admin = false, directorOf = [], profession = 'physician', url } = {}) {
+  const email = `t-${randomHex(6)}@example.org`;
+  const c = client(url ?? srv.url);
+  const made = await c.post('/api/v1/accounts', {
+    json: { email, password: PASSWORD, full_name: `Test ${email.slice(2, 8)}`, profession },
+  });
+  assert.equal(made.status, 201, `sign-up failed: ${made.text}`);
+  if (admin) await srv.sql('update registrar.users set is_admin = true where email = $1', [email]);
+  for (const slug of directorOf) {
+    await srv.sql(
+      `insert into registrar.course_directors (course_id, user_id)
+       select c.id, u.id from registrar.courses c, registrar.users u where c.slug = $1 and u.email = $2`,
+      [slug, email]);
+  }
+  const s = await client(url ?? srv.url).post('/api/v1/auth/sessions', { json: { email, password: PASSWORD } });
+  assert.equal(s.status, 201, `sign-in failed: ${s.text}`);
+  return { id: s.body.user.id, email, token: s.body.token };
+}
+
+// A client that sends the account's bearer token (no cookies) to srv.url or url.
+export function as(srv, who, url) {
+  const c = client(url ?? srv.url);
+  const opts = (o = {}) => ({ ...o, token: who?.token });
+  return {
+    get: (p, o) => c.get(p, opts(o)),
+    post: (p, o) => c.post(p, opts(o)),
+    patch: (p, o) => c.patch(p, opts(o)),
+    put: (p, o) => c.put(p, opts(o)),
+    del: (p, o) => c.del(p, opts(o)),
+    head: (p, o) => c.head(p, opts(o)),
+  };
+}
+
+// A three-day, open offering in New York (EDT, -04:00, in March 2027).
+export function offeringBody(over = {}) {
+  return {
+    title: 'Spring 2027',
+    status: 'open',
+    starts_on: '2027-03-15',
+    ends_on: '2027-03-17',
+    timezone: 'America/New_York',
+    venue: 'Conference Center, 5 Main Street',
+    capacity: 40,
+    registration_opens_at: '2026-10-01T09:00:00-04:00',
+    registration_closes_at: '2027-03-01T17:00:00-05:00',
+    hold_minutes: 30,
+    max_credits: 21.5,
+    prices: [
+      { profession: 'physician', amount_cents: 150000, early_amount_cents: 125000, early_until: '2027-01-15' },
+      { profession: 'nurse', amount_cents: 90000 },
+    ],
+    cancellation_policy: [
+      { until_days_before: 30, refund_percent: 100 },
+      { until_days_before: 7, refund_percent: 50 },
+    ],
+    ...over,
+  };
+}
+
+// PCEP's shape: two parts months apart.
+export function twoPartBody(over = {}) {
+  return offeringBody({
+    title: 'PCEP 2027',
+    starts_on: undefined,
+    ends_on: undefined,
+    parts: [
+      { name: 'Part 1', starts_on: '2027-03-15', ends_on: '2027-03-19' },
+      { name: 'Part 2', starts_on: '2027-06-07', ends_on: '2027-06-10' },
+    ],
+    requires_application: true,
+    ...over,
+  });
+}
+
+export async function createOffering(srv, who, slug = 'practical-aspects', body = offeringBody()) {
+  const r = await as(srv, who).post(`/api/v1/courses/${slug}/offerings`, { json: body });
+  assert.equal(r.status, 201, `creating an offering failed: ${r.text}`);
+  return r.body;
+}
+
+export function sessionBody(over = {}) {
+  return {
+    title: 'Opening plenary',
+    kind: 'plenary',
+    starts_at: '2027-03-15T08:30:00-04:00',
+    ends_at: '2027-03-15T09:30:00-04:00',
+    room: 'Auditorium',
+    faculty: ['Dr. Ada Okafor'],
+    credit_hours: 1,
+    ...over,
+  };
+}
+
+export const OFFERING_KEYS = [
+  'id', 'course_slug', 'title', 'status', 'starts_on', 'ends_on', 'parts', 'requires_application',
+  'credit_types', 'timezone', 'venue', 'capacity', 'seats_taken', 'seats_left', 'waitlist_length',
+  'registration_opens_at', 'registration_closes_at', 'hold_minutes', 'approval_hold_days', 'max_credits',
+  'prices', 'currency', 'cancellation_policy',
+];
+
+export const SESSION_KEYS = [
+  'id', 'offering_id', 'title', 'kind', 'starts_at', 'ends_at', 'room', 'faculty', 'capacity',
+  'seats_left', 'credit_hours',
+];
