@@ -349,7 +349,11 @@ load_wrk()
         cat "$out" >&2
         load_die "cannot read wrk's output"
     fi
-    load_record "$name" "wrk GET $path" "$rps" "$(load_wrk_ms "$p50")" "$(load_wrk_ms "$p99")"
+    local what="wrk GET $path"
+    for h in "$@"; do
+        what+=" +${h%%:*}"
+    done
+    load_record "$name" "$what" "$rps" "$(load_wrk_ms "$p50")" "$(load_wrk_ms "$p99")"
 }
 
 # load_pgbench NAME SQL
