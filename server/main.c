@@ -9,6 +9,7 @@
 #include "registrar/http.h"
 #include "registrar/log.h"
 #include "registrar/metrics.h"
+#include "registrar/notify.h"
 #include "registrar/util.h"
 
 #include <jansson.h>
@@ -41,6 +42,14 @@ static long main_pool_size(void *ctx)
     return (long)db_pool_size(ctx);
 }
 
+/* A committed catalog change (or a reconnection: payload NULL) anywhere empties the public cache. */
+static void main_catalog_changed(void *ctx, const char *payload)
+{
+    (void)ctx;
+    (void)payload;
+    http_cache_clear();
+}
+
 static int main_serve(const struct config *cfg)
 {
     sigset_t set;
@@ -48,6 +57,7 @@ static int main_serve(const struct config *cfg)
     size_t nroutes;
     struct db_pool *pool = NULL;
     struct http_server *server = NULL;
+    struct db_notify *listener = NULL;
     int rc = 1;
 
     /* Signals are taken by sigwait below; every thread started later inherits the mask. */
@@ -81,6 +91,9 @@ static int main_serve(const struct config *cfg)
         .authenticate = auth_authenticate,
     };
     hc.nroutes = nroutes;
+    listener = db_notify_start(cfg->database_url, "registrar_catalog", main_catalog_changed, NULL);
+    if (listener == NULL)
+        goto out;
     server = http_server_new(&hc);
     if (server == NULL)
         goto out;
@@ -105,6 +118,7 @@ static int main_serve(const struct config *cfg)
     rc = 0;
 out:
     /* The pool first: its last jobs resume their connections on a live daemon. */
+    db_notify_stop(listener);
     db_pool_free(pool);
     http_server_free(server);
     if (rc == 0)

@@ -69,6 +69,46 @@ int api_uuid_param_or_reply(struct http_req *req, const char *name, const char *
 /* The principal's user id, or NULL when anonymous. */
 const char *api_viewer(struct http_req *req);
 
+/* ---- field tables (fields.c) ---- */
+
+enum api_type {
+    API_T_STRING,   /* min..max code points */
+    API_T_ENUM,     /* a string among choices */
+    API_T_DATE,     /* "YYYY-MM-DD" (timefmt.h) */
+    API_T_DATETIME, /* RFC 3339 with an offset (timefmt.h) */
+    API_T_INT,      /* integer in min..max */
+    API_T_NUMBER,   /* number in min..max with at most two decimals */
+    API_T_BOOL,
+    API_T_STRINGS,  /* array of min..max strings of item_min..item_max code points */
+    API_T_OBJECTS   /* array of min..max objects, each checked against items */
+};
+
+#define API_REQUIRED 1u /* must be present when creating (a PATCH never requires) */
+#define API_NULLABLE 2u /* JSON null is a value (it clears the field) */
+#define API_NO_TRIM 4u  /* strings are kept as sent (else surrounding white space goes) */
+
+/* One member of a request body; tables end with a member whose name is NULL. */
+struct api_field {
+    const char *name;
+    enum api_type type;
+    unsigned flags;
+    long long min, max;
+    const char *const *choices;     /* API_T_ENUM: NULL-terminated */
+    const struct api_field *items;  /* API_T_OBJECTS: each element's members */
+    long long item_min, item_max;   /* API_T_STRINGS: each element's length */
+};
+
+/*
+ * Checks obj against the table: no member outside it, each present member
+ * of its type and range, the API_REQUIRED ones present when creating
+ * (elements of arrays of objects are always checked as created). Strings
+ * are trimmed in place unless API_NO_TRIM. prefix ("" or NULL at the top)
+ * is put before field names in problems ("parts[1]."). 0, or -1 after a
+ * 400 invalid-request naming the first bad field.
+ */
+int api_fields_check_or_reply(struct http_req *req, json_t *obj, const struct api_field *fields,
+    const char *prefix, bool creating);
+
 /* ---- handlers ---- */
 
 /* ops.c */
@@ -86,6 +126,24 @@ int ops_openapi_load(const char *path);
 void courses_register(void);
 void accounts_register(void); /* also auth's and signin.c's statements */
 void signin_register(void);
+
+void offerings_register(void);
+void schedule_register(void);
+
+/* offerings.c */
+void offerings_list(struct http_req *req);
+void offerings_get(struct http_req *req);
+void offerings_create(struct http_req *req);
+void offerings_update(struct http_req *req);
+
+/* schedule.c: sessions of an offering and calendars */
+void schedule_list(struct http_req *req);
+void schedule_create(struct http_req *req);
+void schedule_update(struct http_req *req);
+void schedule_delete(struct http_req *req);
+void schedule_offering_ics(struct http_req *req);
+void schedule_feed_ics(struct http_req *req);
+void schedule_calendar_token(struct http_req *req);
 
 /* courses.c */
 void courses_list(struct http_req *req);

@@ -19,6 +19,19 @@ static const struct http_route api_table[] = {
     { "GET", "/api/v1/courses/{slug}", courses_get, HTTP_ANYONE, HTTP_BODY_NONE, HTTP_PUBLIC_CACHE },
     { "PUT", "/api/v1/courses/{slug}/directors/{user_id}", accounts_director_grant, HTTP_ADMIN, HTTP_BODY_NONE, 0 },
     { "DELETE", "/api/v1/courses/{slug}/directors/{user_id}", accounts_director_revoke, HTTP_ADMIN, HTTP_BODY_NONE, 0 },
+    { "GET", "/api/v1/offerings", offerings_list, HTTP_ANYONE, HTTP_BODY_NONE, HTTP_PUBLIC_CACHE },
+    { "GET", "/api/v1/offerings/{id}", offerings_get, HTTP_ANYONE, HTTP_BODY_NONE, HTTP_PUBLIC_CACHE },
+    { "POST", "/api/v1/courses/{slug}/offerings", offerings_create, HTTP_SIGNED_IN, HTTP_BODY_JSON, 0 },
+    { "PATCH", "/api/v1/offerings/{id}", offerings_update, HTTP_SIGNED_IN, HTTP_BODY_JSON, 0 },
+
+    /* Schedule (directorship is checked in the SQL) */
+    { "GET", "/api/v1/offerings/{id}/sessions", schedule_list, HTTP_ANYONE, HTTP_BODY_NONE, HTTP_PUBLIC_CACHE },
+    { "POST", "/api/v1/offerings/{id}/sessions", schedule_create, HTTP_SIGNED_IN, HTTP_BODY_JSON, 0 },
+    { "PATCH", "/api/v1/sessions/{id}", schedule_update, HTTP_SIGNED_IN, HTTP_BODY_JSON, 0 },
+    { "DELETE", "/api/v1/sessions/{id}", schedule_delete, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0 },
+    { "GET", "/api/v1/offerings/{id}/schedule.ics", schedule_offering_ics, HTTP_ANYONE, HTTP_BODY_NONE, HTTP_PUBLIC_CACHE },
+    { "GET", "/api/v1/calendar/{feed_token}.ics", schedule_feed_ics, HTTP_ANYONE, HTTP_BODY_NONE, HTTP_ETAG },
+    { "POST", "/api/v1/me/calendar-token", schedule_calendar_token, HTTP_SIGNED_IN, HTTP_BODY_JSON_OPTIONAL, 0 },
 
     /* Accounts and sign-in sessions */
     { "POST", "/api/v1/accounts", accounts_create, HTTP_ANYONE, HTTP_BODY_JSON, 0 },
@@ -45,4 +58,6 @@ void api_register_statements(void)
     db_stmts_register(s, n);
     courses_register();
     accounts_register();
+    offerings_register();
+    schedule_register();
 }
