@@ -321,10 +321,17 @@ static bool http_etag_matches(const char *header, const char *etag)
     return false;
 }
 
-static void http_security_headers(struct MHD_Response *r, const char *content_type)
+static void http_security_headers(struct MHD_Response *r, const char *content_type, int status)
 {
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    /*
+     * A 304's headers replace those of the cached response (RFC 9111,
+     * 4.3.4): a CSP on it would overwrite the HTML page's own policy with
+     * "default-src 'none'" and the revalidated page could load nothing.
+     */
+    if (status == 304)
+        return;
     if (content_type != NULL && strncmp(content_type, "text/html", 9) == 0) {
         MHD_add_response_header(r, "Content-Security-Policy",
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -371,7 +378,7 @@ static enum MHD_Result http_send(struct http_req *req)
     if (etag[0] != '\0')
         MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
     MHD_add_response_header(r, "X-Request-Id", req->id);
-    http_security_headers(r, req->content_type);
+    http_security_headers(r, req->content_type, req->status);
     /*
      * Anything that depends on who asks is not for shared caches; public
      * reads are revalidated with their ETag.
