@@ -100,7 +100,8 @@ export function sessionBody(over = {}) {
     starts_at: '2027-03-15T08:30:00-04:00',
     ends_at: '2027-03-15T09:30:00-04:00',
     room: 'Auditorium',
-    faculty: ['Dr. Ada Okafor'],
+    // Faculty clash across all offerings: a name of its own unless the test names one.
+    faculty: [`Dr. Ada Okafor ${randomHex(3)}`],
     credit_hours: 1,
     ...over,
   };
