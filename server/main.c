@@ -7,9 +7,11 @@
 #include "registrar/config.h"
 #include "registrar/db.h"
 #include "registrar/http.h"
+#include "registrar/jobs.h"
 #include "registrar/log.h"
 #include "registrar/metrics.h"
 #include "registrar/notify.h"
+#include "registrar/payments.h"
 #include "registrar/util.h"
 
 #include <jansson.h>
@@ -58,7 +60,15 @@ static int main_serve(const struct config *cfg)
     struct db_pool *pool = NULL;
     struct http_server *server = NULL;
     struct db_notify *listener = NULL;
+    struct jobs *jobs = NULL;
+    int sweep_ms;
     int rc = 1;
+
+    if (jobs_interval_parse(getenv("REGISTRAR_SWEEP_INTERVAL_MS"), &sweep_ms) == -1) {
+        fprintf(stderr, "registrar: REGISTRAR_SWEEP_INTERVAL_MS must be milliseconds from 10 to 3600000\n");
+        return 2;
+    }
+    payments_configure(cfg->webhook_secret);
 
     /* Signals are taken by sigwait below; every thread started later inherits the mask. */
     sigemptyset(&set);
@@ -68,6 +78,7 @@ static int main_serve(const struct config *cfg)
     signal(SIGPIPE, SIG_IGN);
 
     api_register_statements();
+    jobs_register_statements();
     pool = db_pool_new(cfg->database_url, cfg->db_pool, 4096);
     if (pool == NULL)
         goto out;
@@ -97,6 +108,9 @@ static int main_serve(const struct config *cfg)
     server = http_server_new(&hc);
     if (server == NULL)
         goto out;
+    jobs = jobs_start(&(struct jobs_config){ .database_url = cfg->database_url, .interval_ms = sweep_ms });
+    if (jobs == NULL)
+        goto out;
     {
         char *url = xasprintf(strchr(cfg->listen_host, ':') != NULL ? "http://[%s]:%u" : "http://%s:%u",
             cfg->listen_host, http_server_port(server));
@@ -118,8 +132,10 @@ static int main_serve(const struct config *cfg)
     rc = 0;
 out:
     /* The pool first: its last jobs resume their connections on a live daemon. */
+    jobs_stop(jobs);
     db_notify_stop(listener);
     db_pool_free(pool);
+    payments_shutdown();
     http_server_free(server);
     if (rc == 0)
         log_msg(LOG_INFO, "stopped");

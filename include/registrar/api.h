@@ -129,6 +129,9 @@ void signin_register(void);
 
 void offerings_register(void);
 void schedule_register(void);
+void enrollments_register(void);
+void payments_register(void);
+void rosters_register(void);
 
 /* offerings.c */
 void offerings_list(struct http_req *req);
@@ -144,6 +147,25 @@ void schedule_delete(struct http_req *req);
 void schedule_offering_ics(struct http_req *req);
 void schedule_feed_ics(struct http_req *req);
 void schedule_calendar_token(struct http_req *req);
+
+/* enrollments.c: registering, cancelling, applications, workshop choice, discount codes */
+void enrollments_create(struct http_req *req);
+void enrollments_quote(struct http_req *req);
+void enrollments_mine(struct http_req *req);
+void enrollments_get(struct http_req *req);
+void enrollments_cancel(struct http_req *req);
+void enrollments_approve(struct http_req *req);
+void enrollments_reject(struct http_req *req);
+void enrollments_sessions_set(struct http_req *req);
+void enrollments_discount_create(struct http_req *req);
+
+/* payments.c: paying a hold by processor token (Idempotency-Key required), the processor's webhook */
+void payments_create(struct http_req *req);
+void payments_webhook_receive(struct http_req *req);
+
+/* rosters.c: an offering's roster (JSON or CSV) and waitlist, audited */
+void rosters_get(struct http_req *req);
+void rosters_waitlist(struct http_req *req);
 
 /* courses.c */
 void courses_list(struct http_req *req);

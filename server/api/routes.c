@@ -33,6 +33,23 @@ static const struct http_route api_table[] = {
     { "GET", "/api/v1/calendar/{feed_token}.ics", schedule_feed_ics, HTTP_ANYONE, HTTP_BODY_NONE, HTTP_ETAG },
     { "POST", "/api/v1/me/calendar-token", schedule_calendar_token, HTTP_SIGNED_IN, HTTP_BODY_JSON_OPTIONAL, 0 },
 
+    /* Enrollment and payment (ownership and directorship are checked in the SQL) */
+    { "POST", "/api/v1/offerings/{id}/enrollments", enrollments_create, HTTP_SIGNED_IN, HTTP_BODY_JSON_OPTIONAL, 0 },
+    { "GET", "/api/v1/offerings/{id}/price", enrollments_quote, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0 },
+    { "GET", "/api/v1/me/enrollments", enrollments_mine, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0 },
+    { "GET", "/api/v1/enrollments/{id}", enrollments_get, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0 },
+    { "POST", "/api/v1/enrollments/{id}/payments", payments_create, HTTP_SIGNED_IN, HTTP_BODY_JSON, 0 },
+    { "POST", "/api/v1/enrollments/{id}/cancel", enrollments_cancel, HTTP_SIGNED_IN, HTTP_BODY_JSON_OPTIONAL, 0 },
+    { "POST", "/api/v1/enrollments/{id}/approve", enrollments_approve, HTTP_SIGNED_IN, HTTP_BODY_JSON_OPTIONAL, 0 },
+    { "POST", "/api/v1/enrollments/{id}/reject", enrollments_reject, HTTP_SIGNED_IN, HTTP_BODY_JSON_OPTIONAL, 0 },
+    { "PUT", "/api/v1/enrollments/{id}/sessions", enrollments_sessions_set, HTTP_SIGNED_IN, HTTP_BODY_JSON, 0 },
+    { "POST", "/api/v1/offerings/{id}/discount-codes", enrollments_discount_create, HTTP_SIGNED_IN, HTTP_BODY_JSON, 0 },
+    { "POST", "/api/v1/payments/webhook", payments_webhook_receive, HTTP_ANYONE, HTTP_BODY_RAW, 0 },
+
+    /* Rosters */
+    { "GET", "/api/v1/offerings/{id}/roster", rosters_get, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0 },
+    { "GET", "/api/v1/offerings/{id}/waitlist", rosters_waitlist, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0 },
+
     /* Accounts and sign-in sessions */
     { "POST", "/api/v1/accounts", accounts_create, HTTP_ANYONE, HTTP_BODY_JSON, 0 },
     { "POST", "/api/v1/auth/sessions", signin_create, HTTP_ANYONE, HTTP_BODY_JSON, 0 },
@@ -60,4 +77,7 @@ void api_register_statements(void)
     accounts_register();
     offerings_register();
     schedule_register();
+    enrollments_register();
+    payments_register();
+    rosters_register();
 }

@@ -1,0 +1,63 @@
+/*
+ * jobs.h: background work inside the server process: expiring unpaid
+ * holds and giving their seats to the waitlist.
+ *
+ * Layering: uses db, log, metrics and util; knows nothing of HTTP.
+ *
+ * One thread with a database connection of its own wakes every interval
+ * and calls registrar.sweep(), which expires due holds and promotes
+ * waitlisted learners in batches. The SQL takes its rows with
+ * FOR UPDATE SKIP LOCKED, so any number of server processes may sweep the
+ * same database at once without waiting for each other or doing a row
+ * twice. Counts go to the metrics registrar_holds_expired_total and
+ * registrar_waitlist_promoted_total.
+ */
+#ifndef REGISTRAR_JOBS_H
+#define REGISTRAR_JOBS_H
+
+#include <stdbool.h>
+
+struct db_conn;
+struct jobs;
+
+/* The default sweep interval: expired holds are released well within a minute. */
+#define JOBS_DEFAULT_INTERVAL_MS 15000
+
+struct jobs_config {
+    const char *database_url;
+    int interval_ms; /* > 0; JOBS_DEFAULT_INTERVAL_MS in production */
+};
+
+/*
+ * Registers the jobs' prepared statements. Call with the others, before
+ * any pool or connection is made.
+ */
+void jobs_register_statements(void);
+
+/*
+ * Parses REGISTRAR_SWEEP_INTERVAL_MS: an integer of 10..3600000 ms.
+ * NULL gives the default. Returns 0, or -1 on a bad value.
+ */
+int jobs_interval_parse(const char *text, int *out);
+
+/*
+ * Starts the thread. It sweeps once at once, then every interval. NULL
+ * (logged) if the thread cannot start. The copy of the URL is the thread's.
+ */
+struct jobs *jobs_start(const struct jobs_config *config);
+
+/*
+ * Wakes the thread, waits for the sweep in progress (one statement,
+ * bounded by the statement timeout), closes its connection and frees j.
+ * Accepts NULL. Call before the database pool is freed.
+ */
+void jobs_stop(struct jobs *j);
+
+/*
+ * One sweep on the given connection, until no due hold and no free seat
+ * with a waitlist is left (or the batch budget is spent). Adds what it did
+ * to *expired and *promoted. Returns 0, or -1 if the database failed.
+ */
+int jobs_sweep(struct db_conn *c, long *expired, long *promoted);
+
+#endif
