@@ -258,6 +258,9 @@ static void http_req_free(struct http_req *req)
     if (req->data_free != NULL)
         req->data_free(req->data);
     free(req->path);
+    /* Bodies carry passwords and tokens: leave none of them in freed memory. */
+    if (req->body.buf != NULL)
+        explicit_bzero(req->body.buf, req->body.len);
     sbuf_release(&req->body);
     json_decref(req->json);
     http_kv_free(req->headers, req->nheaders);
