@@ -64,22 +64,27 @@ $$;
 -- is the hex of the previous page's last slug; bad hex raises SQLSTATE
 -- class 22, which the server answers with 400.
 create function registrar.courses_list(p_limit integer, p_cursor text) returns json
-language sql stable as $$
-    with page as (
-        select c from registrar.courses c
-        where p_cursor is null or c.slug > convert_from(decode(p_cursor, 'hex'), 'UTF8')
-        order by c.slug
-        limit p_limit + 1
-    ), numbered as (
-        select (p.c).slug as slug, registrar.course_json(p.c) as body,
-               row_number() over (order by (p.c).slug) as n
-        from page p
-    )
-    select json_build_object(
-        'items', coalesce((select json_agg(body order by n) from numbered where n <= p_limit), '[]'::json),
-        'next_cursor', (select case when count(*) > p_limit
-                                    then (select encode(convert_to(slug, 'UTF8'), 'hex') from numbered where n = p_limit) end
-                        from numbered))
+language plpgsql stable as $$
+-- plpgsql rather than sql: its plan is cached per connection, where a
+-- non-inlinable sql function is planned again on every call.
+begin
+    return (
+        with page as (
+            select c from registrar.courses c
+            where p_cursor is null or c.slug > convert_from(decode(p_cursor, 'hex'), 'UTF8')
+            order by c.slug
+            limit p_limit + 1
+        ), numbered as (
+            select (p.c).slug as slug, registrar.course_json(p.c) as body,
+                   row_number() over (order by (p.c).slug) as n
+            from page p
+        )
+        select json_build_object(
+            'items', coalesce((select json_agg(body order by n) from numbered where n <= p_limit), '[]'::json),
+            'next_cursor', (select case when count(*) > p_limit
+                                        then (select encode(convert_to(slug, 'UTF8'), 'hex') from numbered where n = p_limit) end
+                            from numbered)));
+end
 $$;
 
 -- GET /api/v1/courses/{slug}: the course and its offerings' summaries

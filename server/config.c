@@ -26,7 +26,7 @@ const char *config_usage(void)
            "REGISTRAR_SECRET_KEY (64 hex digits), REGISTRAR_WEBHOOK_SECRET,\n"
            "REGISTRAR_COOKIE_SECURE (true/false), REGISTRAR_LOG_LEVEL (debug|info|warn|error),\n"
            "REGISTRAR_CONNECTION_LIMIT (4096), REGISTRAR_PER_IP_LIMIT (512; 0 = none),\n"
-           "REGISTRAR_IDLE_TIMEOUT (seconds, 30).\n";
+           "REGISTRAR_IDLE_TIMEOUT (seconds, 30), REGISTRAR_TRUST_PROXY (true behind our nginx).\n";
 }
 
 int config_parse_listen(const char *text, char **host, unsigned short *port)
@@ -110,6 +110,7 @@ static const struct config_option config_options[] = {
     { "--webhook-secret", "REGISTRAR_WEBHOOK_SECRET" },
     { "--cookie-secure", "REGISTRAR_COOKIE_SECURE" },
     { "--log-level", "REGISTRAR_LOG_LEVEL" },
+    { "--trust-proxy", "REGISTRAR_TRUST_PROXY" },
     { "--connection-limit", "REGISTRAR_CONNECTION_LIMIT" },
     { "--per-ip-limit", "REGISTRAR_PER_IP_LIMIT" },
     { "--idle-timeout", "REGISTRAR_IDLE_TIMEOUT" },
@@ -153,6 +154,11 @@ static int config_apply(struct config *c, const char *flag, const char *value, c
     } else if (strcmp(flag, "--cookie-secure") == 0) {
         if (config_bool(value, &c->cookie_secure) == -1) {
             snprintf(err, errlen, "REGISTRAR_COOKIE_SECURE must be true or false");
+            return -1;
+        }
+    } else if (strcmp(flag, "--trust-proxy") == 0) {
+        if (config_bool(value, &c->trust_proxy) == -1) {
+            snprintf(err, errlen, "REGISTRAR_TRUST_PROXY must be true or false");
             return -1;
         }
     } else if (strcmp(flag, "--log-level") == 0) {

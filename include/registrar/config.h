@@ -35,6 +35,7 @@ struct config {
     uint8_t secret_key[32];
     char *webhook_secret;     /* NULL if unset */
     bool cookie_secure;
+    bool trust_proxy;         /* client address from X-Real-IP (behind our nginx) */
     char *log_level;          /* "info" */
     char *admin_email;        /* create-admin */
     char *admin_full_name;

@@ -91,6 +91,8 @@ struct http_server_config {
     unsigned idle_timeout_s;
     const char *web_root;    /* NULL serves no static files */
     bool cookie_secure;
+    /* Behind our own reverse proxy: take the client address from X-Real-IP. */
+    bool trust_proxy;
     const struct http_route *routes;
     size_t nroutes;
     struct db_pool *db;

@@ -9,7 +9,10 @@
 
 #include <stdint.h>
 
-/* Counts one request: route is the matched pattern (or "static", "unmatched"). */
+/*
+ * Counts one request: route is the matched pattern (or "static",
+ * "unmatched") and method one of a fixed set; both must be static strings.
+ */
 void metrics_request(const char *route, const char *method, int status, int64_t duration_us);
 
 /*

@@ -544,6 +544,14 @@ static enum MHD_Result http_dispatch(struct http_req *req)
 
     MHD_get_connection_values(req->conn, MHD_HEADER_KIND, http_collect, req);
     MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, http_collect, req);
+    if (srv->config.trust_proxy) {
+        /* Only a well-formed address replaces the socket's (it feeds rate limits). */
+        const char *real = http_req_header(req, "X-Real-IP");
+        unsigned char probe[sizeof(struct in6_addr)];
+        if (real != NULL && strlen(real) < sizeof(req->client_ip) &&
+            (inet_pton(AF_INET, real, probe) == 1 || inet_pton(AF_INET6, real, probe) == 1))
+            snprintf(req->client_ip, sizeof(req->client_ip), "%s", real);
+    }
 
     if (req->too_large) {
         req->route_name = "unmatched";
@@ -672,6 +680,20 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
     return MHD_YES;
 }
 
+/*
+ * The method as a static label: metrics outlive the request, and a client
+ * inventing methods must not grow the metrics table.
+ */
+static const char *http_method_label(const char *method)
+{
+    static const char *const known[] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS" };
+
+    for (size_t i = 0; i < UTIL_ARRAY_LEN(known); i++)
+        if (strcmp(known[i], method) == 0)
+            return known[i];
+    return "OTHER";
+}
+
 static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
@@ -684,7 +706,7 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
     int64_t us = util_now_us() - req->start_us;
     const char *route = req->route_name != NULL ? req->route_name : "unmatched";
     int status = req->replied ? req->status : 0;
-    metrics_request(route, req->method, status, us);
+    metrics_request(route, http_method_label(req->method), status, us);
     enum log_level level = status >= 500 || toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_WARN : LOG_INFO;
     if (status >= 500 && status != 503)
         level = LOG_ERROR;
