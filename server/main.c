@@ -95,6 +95,7 @@ static int main_serve(const struct config *cfg)
         .idle_timeout_s = cfg->idle_timeout_s,
         .web_root = cfg->web_root,
         .cookie_secure = cfg->cookie_secure,
+        .trust_proxy = cfg->trust_proxy,
         .routes = api_routes(&nroutes),
         .db = pool,
         .hash_threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN),
