@@ -44,11 +44,14 @@ void api_reply_db_error(struct http_req *req, enum db_status s)
                 text = json_string_value(json_object_get(extra, "detail"));
         }
         char *copy = text != NULL ? xstrdup(text) : NULL;
-        if (extra != NULL)
+        if (json_is_object(extra)) {
             json_object_del(extra, "detail");
-        http_reply_problem_extra(req, code, slug, copy, json_is_object(extra) ? extra : NULL);
-        if (extra != NULL && !json_is_object(extra))
+        } else {
             json_decref(extra);
+            extra = NULL;
+        }
+        /* Consumes extra. */
+        http_reply_problem_extra(req, code, slug, copy, extra);
         free(copy);
         return;
     }
