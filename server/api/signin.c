@@ -6,8 +6,9 @@
  * rate limit is decided and the stored hash fetched (before any hashing);
  * on the hashing pool Argon2 runs (64 MiB, tens of milliseconds, bounded
  * by that pool's size); back on a database worker the outcome is written.
- * A wrong password is answered straight from the hashing pool: its
- * attempt row, written in step one, already counts as the failure.
+ * The attempt row written in step one counts against the limit while the
+ * password is being checked; a wrong password marks it a failure for good,
+ * a right one (or a failure to hash) deletes it.
  */
 #include "registrar/api.h"
 
@@ -30,6 +31,9 @@ static const struct db_stmt SQL_SIGNIN_FINISH = {
 };
 static const struct db_stmt SQL_ATTEMPT_CANCEL = {
     "auth_attempt_cancel", "select registrar.auth_attempt_cancel($1::bigint)", DB_RETRY_SAFE
+};
+static const struct db_stmt SQL_ATTEMPT_FAIL = {
+    "auth_attempt_fail", "select registrar.auth_attempt_fail($1::bigint)", DB_RETRY_SAFE
 };
 static const struct db_stmt SQL_SESSION_REVOKE = {
     "auth_session_revoke", "select registrar.auth_session_revoke($1::uuid)", DB_RETRY_SAFE
@@ -58,7 +62,7 @@ static const struct db_stmt SQL_RESET_CONFIRM = {
 
 void signin_register(void)
 {
-    const struct db_stmt *all[] = { &SQL_SIGNIN_BEGIN, &SQL_SIGNIN_FINISH, &SQL_ATTEMPT_CANCEL,
+    const struct db_stmt *all[] = { &SQL_SIGNIN_BEGIN, &SQL_SIGNIN_FINISH, &SQL_ATTEMPT_CANCEL, &SQL_ATTEMPT_FAIL,
         &SQL_SESSION_REVOKE, &SQL_PASSWORD_CHANGE_BEGIN, &SQL_PASSWORD_CHANGE_FINISH,
         &SQL_RESET_REQUEST, &SQL_RESET_CHECK, &SQL_RESET_CONFIRM };
 
@@ -136,6 +140,28 @@ static void signin_reply_hash_failed(struct http_req *req)
         "The server could not check the password just now; try again in a moment.");
 }
 
+/* On the database pool: the attempt was a failure (a wrong password). */
+static void signin_attempt_mark_failed(struct http_req *req)
+{
+    struct signin_job *job = http_req_data(req);
+    const char *params[] = { job->attempt_id };
+
+    /* Should this fail, the row stays pending, which counts all the same. */
+    (void)db_exec(http_req_db(req), &SQL_ATTEMPT_FAIL, 1, params, NULL);
+}
+
+static void signin_failed(struct http_req *req)
+{
+    signin_attempt_mark_failed(req);
+    signin_reply_invalid_credentials(req);
+}
+
+static void signin_password_change_failed(struct http_req *req)
+{
+    signin_attempt_mark_failed(req);
+    http_reply_invalid_field(req, "current_password", "is not your current password");
+}
+
 /* A step on the database pool after hashing failed: the attempt was no failure. */
 static void signin_attempt_cancel(struct http_req *req)
 {
@@ -172,7 +198,8 @@ static void signin_verify(struct http_req *req)
         v = auth_password_verify(job->stored_hash, job->password, job->password_len);
     }
     if (v == AUTH_VERIFY_MISMATCH) {
-        signin_reply_invalid_credentials(req);
+        /* An unknown email takes this same path, through the same steps. */
+        http_req_continue(req, HTTP_POOL_DB, signin_failed);
         return;
     }
     if (v == AUTH_VERIFY_ERROR) {
@@ -291,7 +318,7 @@ static void signin_password_change_hash(struct http_req *req)
 
     enum auth_verify v = auth_password_verify(job->stored_hash, job->password, job->password_len);
     if (v == AUTH_VERIFY_MISMATCH) {
-        http_reply_invalid_field(req, "current_password", "is not your current password");
+        http_req_continue(req, HTTP_POOL_DB, signin_password_change_failed);
         return;
     }
     if (v == AUTH_VERIFY_ERROR ||

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -724,6 +725,21 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
 
 /* ---- the server ---- */
 
+/*
+ * Password hashes are CPU-bound for tens of milliseconds each. Below the
+ * I/O and database threads in the scheduler's eyes, a sign-in storm takes
+ * the CPU that is left over instead of delaying every other reply.
+ */
+#define HTTP_HASH_NICE 10
+
+static void *http_hash_thread_init(void *ctx)
+{
+    (void)ctx;
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), HTTP_HASH_NICE) == -1)
+        log_msg(LOG_WARN, "cannot lower the priority of a hashing thread");
+    return NULL;
+}
+
 struct http_server *http_server_new(const struct http_server_config *config)
 {
     struct http_server *s = xcalloc(1, sizeof(*s));
@@ -757,7 +773,8 @@ struct http_server *http_server_new(const struct http_server_config *config)
     (void)addrlen;
     if (config->hash_threads > 0) {
         struct workq_config wc = { .name = "hash", .threads = config->hash_threads,
-            .capacity = config->hash_queue > 0 ? config->hash_queue : 64 };
+            .capacity = config->hash_queue > 0 ? config->hash_queue : 64,
+            .thread_init = http_hash_thread_init };
         s->hashq = workq_new(&wc);
         if (s->hashq == NULL) {
             free(s);

@@ -439,8 +439,31 @@ describe('failure limit: 10 in 15 minutes per account and per address, shared by
       for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
       assert.equal(counts[401], 10, JSON.stringify(counts));
       assert.equal(counts[429], 10, JSON.stringify(counts));
-      const [n] = await srv.sql('select count(*)::int as n from registrar.auth_failures where email = $1', [email]);
+      const [n] = await srv.sql('select count(*)::int as n, count(*) filter (where not pending)::int as settled from registrar.auth_failures where email = $1', [email]);
       assert.equal(n.n, 10);
+      assert.equal(n.settled, 10, 'a wrong password left its attempt pending');
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test('a burst of right sign-ins from one address: beyond ten in flight, retry in a second, not in 15 minutes', async () => {
+    const srv = await startServer();
+    try {
+      const users = [];
+      for (let i = 0; i < 14; i++) users.push(await signUp(client(srv.url)));
+      const results = await Promise.all(users.map(({ email }) =>
+        postFrom(srv.url, '127.0.3.1', SIGN_IN, { email, password: DEFAULT_PASSWORD })));
+      const ok = results.filter((r) => r.status === 201).length;
+      assert.ok(ok >= 10, `only ${ok} of 14 signed in`);
+      for (const r of results) {
+        assert.ok(r.status === 201 || r.status === 429, `status ${r.status}`);
+        if (r.status === 429) assert.equal(r.headers['retry-after'], '1');
+      }
+      // Nothing of the burst is held against the address afterwards.
+      const [n] = await srv.sql("select count(*)::int as n from registrar.auth_failures where client_ip = '127.0.3.1'");
+      assert.equal(n.n, 0);
+      assert.equal((await postFrom(srv.url, '127.0.3.1', SIGN_IN, { email: users[0].email, password: DEFAULT_PASSWORD })).status, 201);
     } finally {
       await srv.stop();
     }
