@@ -49,6 +49,7 @@ LOAD_DB_NAME=registrar_bench
 LOAD_DB_URL=
 LOAD_SERVER_PID=
 LOAD_SERVER_URL=
+LOAD_SECRET_KEY=
 LOAD_BIN=
 LOAD_TOKEN=
 
@@ -233,9 +234,11 @@ load_server_start()
     local port
     port=$(load_free_port)
     LOAD_SERVER_URL="http://127.0.0.1:$port"
+    # Kept for benches that make session tokens themselves (bench-rush).
+    LOAD_SECRET_KEY=${LOAD_SECRET_KEY:-$(load_random_hex 32)}
     # shellcheck disable=SC2086 # BENCH_SERVER_ARGS is a list of words
     env REGISTRAR_DATABASE_URL="$LOAD_DB_URL" \
-        REGISTRAR_SECRET_KEY="$(load_random_hex 32)" \
+        REGISTRAR_SECRET_KEY="$LOAD_SECRET_KEY" \
         REGISTRAR_WEBHOOK_SECRET="$(load_random_hex 32)" \
         REGISTRAR_LOG_LEVEL="$BENCH_LOG_LEVEL" \
         REGISTRAR_WEB_ROOT="$LOAD_ROOT/web" \
