@@ -7,6 +7,7 @@
 #include "registrar/body.h"
 #include "registrar/cache.h"
 #include "registrar/db.h"
+#include "registrar/etag.h"
 #include "registrar/log.h"
 #include "registrar/metrics.h"
 #include "registrar/problem.h"
@@ -308,23 +309,6 @@ static bool http_request_id_valid(const char *s)
 
 /* ---- sending ---- */
 
-static bool http_etag_matches(const char *header, const char *etag)
-{
-    /* If-None-Match: "a", "b" or *; weak comparison is what RFC 9110 asks here. */
-    if (header == NULL)
-        return false;
-    if (strcmp(header, "*") == 0)
-        return true;
-    const char *p = header;
-    size_t n = strlen(etag);
-    while ((p = strstr(p, etag)) != NULL) {
-        if (p[n] == '\0' || p[n] == ',' || p[n] == ' ')
-            return true;
-        p += n;
-    }
-    return false;
-}
-
 static void http_security_headers(struct MHD_Response *r, const char *content_type, int status)
 {
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
@@ -350,19 +334,18 @@ static void http_security_headers(struct MHD_Response *r, const char *content_ty
 static enum MHD_Result http_send(struct http_req *req)
 {
     struct MHD_Response *r;
-    char etag[24] = "";
+    char etag[ETAG_SIZE] = "";
     bool with_etag = req->route != NULL && (req->route->flags & (HTTP_ETAG | HTTP_PUBLIC_CACHE)) &&
                      req->status == 200;
 
     assert(req->replied);
     if (with_etag) {
-        uint64_t h = util_hash64(req->reply_body != NULL ? req->reply_body : "", req->reply_len);
-        snprintf(etag, sizeof(etag), "\"%016llx\"", (unsigned long long)h);
+        etag_make(req->reply_body, req->reply_len, etag);
         if (req->cache_key != NULL && req->reply_body != NULL)
             cache_put(req->cache_key, req->reply_body, req->reply_len,
                 req->content_type != NULL ? req->content_type : "application/json", etag,
                 HTTP_CACHE_TTL_MS);
-        if (http_etag_matches(http_req_header(req, "If-None-Match"), etag)) {
+        if (etag_matches(http_req_header(req, "If-None-Match"), etag)) {
             req->status = 304;
             free(req->reply_body);
             req->reply_body = NULL;

@@ -1,6 +1,7 @@
 /* static.c: the web client's files. See http_internal.h. */
 #include "http_internal.h"
 
+#include "registrar/etag.h"
 #include "registrar/util.h"
 
 #include <errno.h>
@@ -92,7 +93,7 @@ void http_static_serve(struct http_req *req, const char *web_root)
     snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)st.st_mtime,
         (unsigned long long)st.st_size);
     const char *inm = http_req_header(req, "If-None-Match");
-    if (inm != NULL && strcmp(inm, etag) == 0) {
+    if (etag_matches(inm, etag)) {
         free(body);
         body = NULL;
         http_reply_empty(req, 304);
