@@ -752,7 +752,7 @@ language sql stable as $$
     select coalesce(json_agg(json_build_object('payment_id', p.id, 'processor_ref', p.processor_ref,
                                                'amount_cents', p.refunded_cents)), '[]'::json)
     from (select * from registrar.payments
-          where refund_status in ('pending', 'failed') and updated_at < now() - interval '1 minute'
+          where refund_status = 'pending' and updated_at < now() - interval '1 minute'
           order by updated_at limit p_limit) p
 $$;
 

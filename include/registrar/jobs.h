@@ -10,7 +10,8 @@
  * FOR UPDATE SKIP LOCKED, so any number of server processes may sweep the
  * same database at once without waiting for each other or doing a row
  * twice. Counts go to the metrics registrar_holds_expired_total and
- * registrar_waitlist_promoted_total.
+ * registrar_waitlist_promoted_total. Each wake-up also retries refunds
+ * that a cancellation decided but the processor did not answer at the time.
  */
 #ifndef REGISTRAR_JOBS_H
 #define REGISTRAR_JOBS_H

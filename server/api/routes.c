@@ -37,7 +37,7 @@ static const struct http_route api_table[] = {
     { "POST", "/api/v1/offerings/{id}/enrollments", enrollments_create, HTTP_SIGNED_IN, HTTP_BODY_JSON_OPTIONAL, 0 },
     { "GET", "/api/v1/offerings/{id}/price", enrollments_quote, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0 },
     { "GET", "/api/v1/me/enrollments", enrollments_mine, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0 },
-    { "GET", "/api/v1/enrollments/{id}", enrollments_get, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0 },
+    { "GET", "/api/v1/enrollments/{id}", enrollments_get, HTTP_SIGNED_IN, HTTP_BODY_NONE, HTTP_ETAG },
     { "POST", "/api/v1/enrollments/{id}/payments", payments_create, HTTP_SIGNED_IN, HTTP_BODY_JSON, 0 },
     { "POST", "/api/v1/enrollments/{id}/cancel", enrollments_cancel, HTTP_SIGNED_IN, HTTP_BODY_JSON_OPTIONAL, 0 },
     { "POST", "/api/v1/enrollments/{id}/approve", enrollments_approve, HTTP_SIGNED_IN, HTTP_BODY_JSON_OPTIONAL, 0 },

@@ -4,6 +4,7 @@
 #include "registrar/db.h"
 #include "registrar/log.h"
 #include "registrar/metrics.h"
+#include "registrar/payments.h"
 #include "registrar/util.h"
 
 #include <errno.h>
@@ -21,6 +22,12 @@
 static const struct db_stmt SQL_SWEEP = {
     "jobs_sweep", "select registrar.sweep($1::integer)", 0
 };
+static const struct db_stmt SQL_REFUNDS_PENDING = {
+    "jobs_refunds_pending", "select registrar.refunds_pending($1::integer)", DB_RETRY_SAFE
+};
+static const struct db_stmt SQL_REFUND_FINISH = {
+    "jobs_refund_finish", "select registrar.refund_finish($1::uuid, $2::boolean, $3)", DB_RETRY_SAFE
+};
 
 static const char HELP_EXPIRED[] = "Unpaid holds released when their time ran out.";
 static const char HELP_PROMOTED[] = "Waitlisted enrollments given a freed seat.";
@@ -37,6 +44,8 @@ struct jobs {
 void jobs_register_statements(void)
 {
     db_stmts_register(&SQL_SWEEP, 1);
+    db_stmts_register(&SQL_REFUNDS_PENDING, 1);
+    db_stmts_register(&SQL_REFUND_FINISH, 1);
 }
 
 int jobs_interval_parse(const char *text, int *out)
@@ -81,6 +90,41 @@ int jobs_sweep(struct db_conn *c, long *expired, long *promoted)
     return 0;
 }
 
+/*
+ * Refunds a cancellation decided but the processor did not make at the time
+ * (it did not answer). Two processes may pick the same one: the refund's
+ * idempotency reference makes the processor refund it once, and
+ * refund_finish records it once.
+ */
+static void jobs_retry_refunds(struct db_conn *c)
+{
+    const struct payments_processor *proc = payments_processor_test();
+    const char *params[] = { "20" };
+    char *text = NULL;
+    json_t *list = NULL, *item;
+    size_t i;
+
+    if (db_exec_value(c, &SQL_REFUNDS_PENDING, 1, params, &text) != DB_OK)
+        goto out;
+    list = json_loads(text, 0, NULL);
+    json_array_foreach(list, i, item) {
+        const char *payment = json_string_value(json_object_get(item, "payment_id"));
+        struct payments_result r;
+        char *ref = xasprintf("%s:refund", payment != NULL ? payment : "");
+        struct payments_refund rf = { json_string_value(json_object_get(item, "processor_ref")),
+            (long long)json_integer_value(json_object_get(item, "amount_cents")), ref };
+        if (payment != NULL && proc->refund(&rf, &r) == 0 && r.outcome != PAYMENTS_UNAVAILABLE) {
+            bool ok = r.outcome == PAYMENTS_SUCCEEDED;
+            const char *fp[] = { payment, ok ? "true" : "false", ok ? r.processor_ref : NULL };
+            (void)db_exec(c, &SQL_REFUND_FINISH, 3, fp, NULL);
+        }
+        free(ref);
+    }
+out:
+    json_decref(list);
+    free(text);
+}
+
 static void jobs_sweep_and_count(struct db_conn *c)
 {
     long expired = 0, promoted = 0;
@@ -97,6 +141,7 @@ static void jobs_sweep_and_count(struct db_conn *c)
         json_t *f = json_pack("{s:I, s:I}", "expired", (json_int_t)expired, "promoted", (json_int_t)promoted);
         log_json(LOG_INFO, "sweep", f);
     }
+    jobs_retry_refunds(c);
 }
 
 static void *jobs_main(void *arg)

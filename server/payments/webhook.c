@@ -1,6 +1,7 @@
 /* webhook.c: signatures of the processor's webhook deliveries. See payments.h. */
 #include "registrar/payments.h"
 
+#include "registrar/metrics.h"
 #include "registrar/util.h"
 
 #include <ctype.h>
@@ -21,6 +22,9 @@ void payments_configure(const char *webhook_secret)
     if (sodium_init() == -1)
         abort();
     payments_shutdown();
+    /* Present from the start, so that dashboards see zeros rather than nothing. */
+    metrics_count("registrar_payments_total", "Processor calls by outcome.", "status=\"succeeded\"", 0);
+    metrics_count("registrar_payments_total", "Processor calls by outcome.", "status=\"declined\"", 0);
     if (webhook_secret != NULL && webhook_secret[0] != '\0') {
         payments_secret = xstrdup(webhook_secret);
         payments_secret_len = strlen(webhook_secret);

@@ -439,3 +439,24 @@ test('another learner\'s enrollment is 404 everywhere; my list pages newest firs
   assert.equal((await as(srv, b).get('/api/v1/me/enrollments')).body.items.length, 0);
   assert.equal((await as(srv, a).get('/api/v1/me/enrollments?cursor=zz')).status, 400);
 });
+
+test('a refund the processor did not make at the time is retried by the sweeper', async () => {
+  const off = await openOffering(srv, admin, { capacity: 3 });
+  const [l] = await learners(srv, 1);
+  const e = (await enroll(l, off.id)).body;
+  const paid = await as(srv, l).post(`/api/v1/enrollments/${e.id}/payments`,
+    { json: { payment_token: 'tok_test_visa' }, headers: { 'Idempotency-Key': 'retry-refund' } });
+  assert.equal(paid.status, 201, paid.text);
+  const c = await as(srv, l).post(`/api/v1/enrollments/${e.id}/cancel`);
+  assert.equal(c.body.refund_cents, 125000);
+  // As if the processor had not answered: the refund is still pending, a while ago.
+  await srv.sql(`update registrar.payments set status = 'succeeded', refund_status = 'pending', refund_ref = null,
+                   updated_at = now() - interval '2 minutes' where id = $1`, [paid.body.payment.id]);
+  const p = await eventually(async () => {
+    const [row] = await srv.sql('select status, refund_status, refund_ref from registrar.payments where id = $1',
+      [paid.body.payment.id]);
+    return row.refund_status === 'succeeded' && row;
+  }, 'the refund retried', 5000);
+  assert.equal(p.status, 'refunded');
+  assert.match(p.refund_ref, /^test_re_/);
+});
