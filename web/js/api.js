@@ -37,7 +37,7 @@ const MESSAGES = {
   'email-taken': 'An account with this email address already exists. Try signing in, or reset your password.',
   'invalid-credentials': 'The email address or password is not correct.',
   'invalid-token': 'This link is invalid or has expired. Please request a new one.',
-  'csrf': 'Your session could not be verified. Please reload the page and try again.',
+  'csrf': 'For your security, please sign in again in this browser tab, then try again.',
   'slug-taken': 'Another course already uses this short name (slug). Please choose another.',
   'registration-closed': 'Registration for this offering is not open.',
   'already-enrolled': 'You are already registered (or waitlisted) for this offering.',
@@ -45,12 +45,13 @@ const MESSAGES = {
   'hold-expired': 'The hold on your seat has expired. Please register again to check for a free seat.',
   'idempotency-key-reused': 'This payment was already submitted with different details. Please start the payment again.',
   'session-full': 'One of the sessions you chose is full. Please choose another.',
-  'schedule-conflict': 'This clashes with another session in the schedule.',
-  'outside-offering': 'This session falls outside the dates of the offering.',
+  'schedule-conflict': 'This session clashes with another session in the same room or with the same faculty member.',
+  'outside-offering': 'This session falls outside the days of the offering.',
   'capacity-below-taken': 'The capacity cannot be set below the number of seats already taken.',
   'not-applied': 'This registration is not awaiting a decision.',
   'not-completed': 'The certificate is available once the course has ended and your evaluation is submitted.',
   'bad-signature': 'The payment notification could not be verified.',
+  'conflict': 'Something changed at the same time. Please sign in again and retry.',
 };
 
 // Used when the server's answer is not problem+json (a proxy's error page,
@@ -92,6 +93,35 @@ export class ApiError extends Error {
     }
     return out;
   }
+}
+
+// The server's field messages are fragments that follow the field's name
+// ("password" + "must be 12 to 128 characters"). fieldSentence() makes a
+// sentence of one with the label the person sees on the form:
+//   fieldSentence('Password', 'must be 12 to 128 characters')
+//     → 'Password must be 12 to 128 characters.'
+// Fragments that read badly after a label get a sentence of their own.
+const FIELD_SENTENCES = [
+  [/^is not your current password$/, () => 'This is not your current password.'],
+  [/^must be after starts_at$/, () => 'The end must be after the start.'],
+  [/^must be after registration_opens_at$/, () => 'Registration must close after it opens.'],
+  [/^must not be before starts_on$/, () => 'The last day must not be before the first day.'],
+  [/^overlaps another part$/, () => 'This part overlaps another part: parts may not share days.'],
+  [/^is not an IANA time zone name/, (label) => `${label} is not a time zone we know. Please choose one from the list.`],
+  [/^must be an RFC 3339 time/, (label) => `${label} must be a date and a time.`],
+  [/^must be a date as YYYY-MM-DD$/, (label) => `${label} must be a date.`],
+  [/^is not a field of this request$/, (label) => `${label} cannot be changed here.`],
+  [/^is not a live reset link$/, () => MESSAGES['invalid-token']],
+  [/^must be an email address/, (label) => `${label} must be an email address, such as name@example.org.`],
+];
+
+export function fieldSentence(label, message) {
+  const text = String(message ?? '').trim();
+  for (const [pattern, make] of FIELD_SENTENCES) {
+    if (pattern.test(text)) return make(label, text);
+  }
+  const sentence = `${label} ${text}`;
+  return /[.!?]$/.test(sentence) ? sentence : `${sentence}.`;
 }
 
 export function getCsrfToken() {
@@ -224,6 +254,93 @@ export const courses = {
   // → course with `offerings` (summaries)
   get: (slug, { signal } = {}) =>
     request('GET', `/courses/${encodeURIComponent(slug)}`, { signal }),
+};
+
+// A hint, not a credential: "this browser signed in through the client and
+// has not signed out since". It lets a page skip GET /me (and the browser's
+// logged 401) for visitors who never signed in, and tells a new tab that the
+// session cookie may be there. The token itself never leaves the cookie.
+const SIGNED_IN_HINT = 'registrar.signed_in';
+
+export function maybeSignedIn() {
+  if (getCsrfToken()) return true;
+  try { return localStorage.getItem(SIGNED_IN_HINT) === '1'; } catch { return true; }
+}
+
+function forgetSession() {
+  clearCsrfToken();
+  try { localStorage.removeItem(SIGNED_IN_HINT); } catch { /* nothing stored */ }
+}
+
+events.addEventListener('unauthenticated', forgetSession);
+
+export const auth = {
+  // POST /accounts → user. fields: email, password, full_name, profession,
+  // credentials?, institution?
+  signUp: (fields, { signal } = {}) => request('POST', '/accounts', { body: fields, signal }),
+  // POST /auth/sessions → user. Keeps the CSRF token for this tab; the
+  // session token in the body is dropped here: the cookie carries it.
+  async signIn({ email, password }, { signal } = {}) {
+    const res = await request('POST', '/auth/sessions', { body: { email, password }, signal });
+    setCsrfToken(res.csrf_token);
+    try { localStorage.setItem(SIGNED_IN_HINT, '1'); } catch { /* storage disabled */ }
+    return res.user;
+  },
+  // DELETE /auth/sessions/current. Whatever the answer, this tab forgets
+  // the session; a 401 means it had already ended, which is what we wanted.
+  async signOut() {
+    try {
+      await request('DELETE', '/auth/sessions/current');
+    } catch (err) {
+      if (err?.slug !== 'unauthenticated') {
+        forgetSession();
+        throw err;
+      }
+    }
+    forgetSession();
+  },
+  // Forgets this tab's session without asking the server (after a password
+  // reset, which has ended every session already).
+  forget: () => forgetSession(),
+  // POST /auth/password-resets: 202 whether or not the account exists.
+  requestReset: (email, { signal } = {}) =>
+    request('POST', '/auth/password-resets', { body: { email }, signal }),
+  confirmReset: (token, newPassword, { signal } = {}) =>
+    request('POST', '/auth/password-resets/confirm', { body: { token, new_password: newPassword }, signal }),
+};
+
+export const me = {
+  // → user, or throws ApiError 401 when signed out.
+  get: ({ signal } = {}) => request('GET', '/me', { signal }),
+  // fields: any of full_name, profession, credentials, institution → user
+  update: (fields, { signal } = {}) => request('PATCH', '/me', { body: fields, signal }),
+  changePassword: (currentPassword, newPassword, { signal } = {}) =>
+    request('POST', '/me/password', {
+      body: { current_password: currentPassword, new_password: newPassword }, signal,
+    }),
+};
+
+export const offerings = {
+  get: (id, { signal } = {}) => request('GET', `/offerings/${encodeURIComponent(id)}`, { signal }),
+  list: ({ course, status, year, limit, cursor, signal } = {}) =>
+    request('GET', '/offerings', { query: { course, status, year, limit, cursor }, signal }),
+  create: (courseSlug, body, { signal } = {}) =>
+    request('POST', `/courses/${encodeURIComponent(courseSlug)}/offerings`, { body, signal }),
+  update: (id, body, { signal } = {}) =>
+    request('PATCH', `/offerings/${encodeURIComponent(id)}`, { body, signal }),
+  // The offering's schedule as RFC 5545, for calendar applications.
+  calendarUrl: (id) => `${BASE}/offerings/${encodeURIComponent(id)}/schedule.ics`,
+};
+
+export const sessions = {
+  // → { items: [session], next_cursor }, by starts_at
+  list: (offeringId, { limit, cursor, signal } = {}) =>
+    request('GET', `/offerings/${encodeURIComponent(offeringId)}/sessions`, { query: { limit, cursor }, signal }),
+  create: (offeringId, body, { signal } = {}) =>
+    request('POST', `/offerings/${encodeURIComponent(offeringId)}/sessions`, { body, signal }),
+  update: (id, body, { signal } = {}) =>
+    request('PATCH', `/sessions/${encodeURIComponent(id)}`, { body, signal }),
+  remove: (id, { signal } = {}) => request('DELETE', `/sessions/${encodeURIComponent(id)}`, { signal }),
 };
 
 // Follows next_cursor until the list ends (bounded, for small lists such as

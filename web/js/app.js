@@ -11,8 +11,10 @@
 // until visited.
 
 import { h, replaceChildren } from './dom.js';
+import { startAccount } from './header.js';
+import * as session from './session.js';
 import { announce } from './status.js';
-import { pageHeading, showError } from './ui.js';
+import { pageHeading, showError, successNotice, takeFlash } from './ui.js';
 
 const PRODUCT = 'Registrar';
 
@@ -20,6 +22,16 @@ const PRODUCT = 'Registrar';
 const ROUTES = [
   { pattern: '/', nav: 'catalog', load: () => import('./screens/catalog.js') },
   { pattern: '/courses/:slug', nav: 'catalog', load: () => import('./screens/course.js') },
+  { pattern: '/courses/:slug/offerings/new', nav: 'catalog', load: () => import('./screens/offering-edit.js') },
+  { pattern: '/offerings/:id', nav: 'catalog', load: () => import('./screens/offering.js') },
+  { pattern: '/offerings/:id/edit', nav: 'catalog', load: () => import('./screens/offering-edit.js') },
+  { pattern: '/offerings/:id/schedule', nav: 'catalog', load: () => import('./screens/schedule-edit.js') },
+  { pattern: '/sign-in', nav: null, load: () => import('./screens/signin.js') },
+  { pattern: '/sign-up', nav: null, load: () => import('./screens/signup.js') },
+  { pattern: '/forgot-password', nav: null, load: () => import('./screens/forgot.js') },
+  { pattern: '/reset', nav: null, load: () => import('./screens/reset.js') },
+  { pattern: '/profile', nav: null, load: () => import('./screens/profile.js') },
+  { pattern: '/profile/password', nav: null, load: () => import('./screens/password.js') },
 ];
 
 function compile(pattern) {
@@ -107,17 +119,27 @@ async function render() {
     if (found === null) {
       renderNotFound(main);
     } else {
-      const screen = await found.route.load();
+      // Screens may depend on who is signed in: the first GET /me answers first.
+      const [screen] = await Promise.all([found.route.load(), session.ready()]);
       if (signal.aborted) return;
       await screen.render({
         root: main,
         params: found.params,
         query,
+        path,
         signal,
         setTitle,
         navigate,
         rerender: render,
       });
+    }
+    const note = takeFlash();
+    if (note && !signal.aborted) {
+      const heading = main.querySelector('.page-heading');
+      const notice = successNotice(note);
+      if (heading) heading.after(notice);
+      else main.prepend(notice);
+      announce(note);
     }
   } catch (err) {
     if (err?.name === 'AbortError' || signal.aborted) return;
@@ -143,4 +165,6 @@ document.querySelector('.skip-link')?.addEventListener('click', (event) => {
 });
 
 window.addEventListener('hashchange', render);
+// The account corner stays hidden until GET /me has said who this is.
+session.ready().then(startAccount);
 render();

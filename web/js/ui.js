@@ -54,3 +54,51 @@ export function breadcrumbs(trail) {
   });
   return h('nav', { class: 'breadcrumbs', 'aria-label': 'Breadcrumb' }, h('ol', {}, items));
 }
+
+// A message for the next screen ("You are signed out."), shown at the top of
+// it and announced once it has rendered (app.js takes it).
+let pendingFlash = null;
+
+export function flash(text) {
+  pendingFlash = text;
+}
+
+export function takeFlash() {
+  const text = pendingFlash;
+  pendingFlash = null;
+  return text;
+}
+
+// A confirmation panel ("Your profile is saved.").
+export function successNotice(text) {
+  return h('div', { class: 'panel panel--success' }, h('p', {}, text));
+}
+
+// The link to the sign-in page that comes back to `path` afterwards.
+export function signInHref(path) {
+  return path && path !== '/' ? `#/sign-in?next=${encodeURIComponent(path)}` : '#/sign-in';
+}
+
+// The body of a page that needs a signed-in user when nobody is.
+export function signInRequired(root, ctx, { title, path, text }) {
+  ctx.setTitle(title);
+  replaceChildren(root,
+    pageHeading(title),
+    h('p', {}, text ?? 'Please sign in to see this page.'),
+    h('p', { class: 'button-row' },
+      h('a', { class: 'button', href: signInHref(path) }, 'Sign in'),
+      h('a', { class: 'button button--secondary', href: '#/sign-up' }, 'Create an account')));
+  announce(`${title}. ${text ?? 'Please sign in to see this page.'}`);
+}
+
+// The body of a page the signed-in user may not use.
+export function notAllowed(root, ctx, { title, text, back = null }) {
+  ctx.setTitle(title);
+  replaceChildren(root,
+    pageHeading(title),
+    h('div', { class: 'panel panel--error' },
+      h('p', { class: 'panel__title' }, 'You do not have permission to do this'),
+      h('p', {}, text)),
+    back ? h('p', {}, h('a', { href: back[1] }, back[0])) : null);
+  announce(`${title}. You do not have permission to do this. ${text}`, { assertive: true });
+}

@@ -7,6 +7,7 @@ import { announce } from '../status.js';
 import {
   formatDateRange, formatInstant, offeringStatusLabel, plural,
 } from '../format.js';
+import * as session from '../session.js';
 import { breadcrumbs, emptyState, pageHeading, showError, showLoading } from '../ui.js';
 
 function detailRow(term, value) {
@@ -49,7 +50,8 @@ function offeringItem(offering, course) {
   const status = offering.status ?? null;
   return h('li', { class: 'offering' },
     h('div', { class: 'offering__head' },
-      h('h3', { class: 'offering__title' }, title),
+      h('h3', { class: 'offering__title' },
+        h('a', { href: `#/offerings/${encodeURIComponent(offering.id)}` }, title)),
       status ? h('p', { class: `badge badge--${status}` }, offeringStatusLabel(status)) : null),
     h('dl', { class: 'details' },
       detailRow('Dates', dates),
@@ -59,7 +61,10 @@ function offeringItem(offering, course) {
       detailRow('Registration', windowText(offering)),
       offering.requires_application
         ? detailRow('Admission', 'By application: a course director reviews each application.')
-        : null));
+        : null),
+    h('p', { class: 'offering__more' },
+      h('a', { href: `#/offerings/${encodeURIComponent(offering.id)}`, 'aria-label': `Schedule, prices and details of ${title}` },
+        'Schedule, prices and details')));
 }
 
 function offeringsSection(course) {
@@ -73,8 +78,14 @@ function offeringsSection(course) {
     const order = String(a.starts_on).localeCompare(String(b.starts_on));
     return ended(a) ? -order : order;
   });
+  const director = session.canDirect(course.slug)
+    ? h('p', { class: 'director-bar' },
+      h('span', { class: 'director-bar__label' }, 'You direct this course'),
+      h('a', { class: 'button button--small', href: `#/courses/${encodeURIComponent(course.slug)}/offerings/new` }, 'New offering'))
+    : null;
   return h('section', { class: 'section', 'aria-labelledby': 'offerings-heading' },
     h('h2', { id: 'offerings-heading' }, 'Dates and registration'),
+    director,
     visible.length === 0
       ? emptyState('No dates announced yet',
         'The next dates for this course have not been announced. Please check back soon.')
