@@ -469,6 +469,28 @@ describe('failure limit: 10 in 15 minutes per account and per address, shared by
     }
   });
 
+  test('attempts still being checked hold back others for a second; ones never checked count for nothing', async () => {
+    const srv = await startServer();
+    try {
+      const { email } = await signUp(client(srv.url));
+      const addRows = (age) => srv.sql(
+        `insert into registrar.auth_failures (email, client_ip, at, pending)
+         select $1, '127.0.4.9', now() - $2::interval, true from generate_series(1, 10)`, [email, age]);
+      // Ten attempts in flight right now (as another process would have them).
+      await addRows('2 seconds');
+      let r = await postFrom(srv.url, '127.0.4.1', SIGN_IN, { email, password: DEFAULT_PASSWORD });
+      assert.equal(r.status, 429);
+      assert.equal(r.headers['retry-after'], '1');
+      // Ten that never got a verdict (a full hashing queue answered 503, or their server died).
+      await srv.sql('delete from registrar.auth_failures where email = $1', [email]);
+      await addRows('2 minutes');
+      r = await postFrom(srv.url, '127.0.4.1', SIGN_IN, { email, password: DEFAULT_PASSWORD });
+      assert.equal(r.status, 201);
+    } finally {
+      await srv.stop();
+    }
+  });
+
   test('an unknown email takes about as long as a wrong password', async () => {
     const srv = await startServer();
     try {
