@@ -56,6 +56,23 @@ int api_int_or_reply(struct http_req *req, json_t *obj, const char *field, bool 
 int api_bool_or_reply(struct http_req *req, json_t *obj, const char *field, bool required,
     bool *out, bool *present);
 
+/*
+ * Runs a statement that returns one JSON value and replies with it
+ * (status on success, the mapped problem otherwise; null → 404).
+ */
+void api_reply_sql(struct http_req *req, const struct db_stmt *stmt, int nparams,
+    const char *const *params, int status);
+
+/* A list request's `limit` and `cursor`, as text parameters for SQL. */
+struct api_page {
+    const char *cursor; /* NULL on the first page */
+    char limit[16];
+};
+int api_page_or_reply(struct http_req *req, struct api_page *page);
+/* api_reply_sql for list functions: a cursor the SQL cannot decode is a 400 naming it. */
+void api_reply_sql_page(struct http_req *req, const struct db_stmt *stmt, int nparams,
+    const char *const *params);
+
 /* `limit` from the query: 1..200, default 50. */
 int api_limit_or_reply(struct http_req *req, int *limit);
 /* `cursor` from the query: NULL if absent; opaque text of at most 512 [0-9a-f]. */

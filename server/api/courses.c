@@ -19,36 +19,17 @@ void courses_register(void)
 
 void courses_list(struct http_req *req)
 {
-    int limit;
-    const char *cursor;
-    char limit_text[16];
-    char *body = NULL;
+    struct api_page page;
 
-    if (api_limit_or_reply(req, &limit) == -1 || api_cursor_or_reply(req, &cursor) == -1)
+    if (api_page_or_reply(req, &page) == -1)
         return;
-    snprintf(limit_text, sizeof(limit_text), "%d", limit);
-    const char *params[] = { limit_text, cursor };
-    enum db_status s = db_exec_value(http_req_db(req), &SQL_COURSES_LIST, 2, params, &body);
-    if (s == DB_INVALID_INPUT) {
-        http_reply_invalid_field(req, "cursor", "is not a cursor this server gave out");
-        return;
-    }
-    if (s != DB_OK) {
-        api_reply_db_error(req, s);
-        return;
-    }
-    http_reply_json_text(req, 200, body);
+    const char *params[] = { page.limit, page.cursor };
+    api_reply_sql_page(req, &SQL_COURSES_LIST, 2, params);
 }
 
 void courses_get(struct http_req *req)
 {
     const char *params[] = { http_req_param(req, "slug"), api_viewer(req) };
-    char *body = NULL;
 
-    enum db_status s = db_exec_value(http_req_db(req), &SQL_COURSE_GET, 2, params, &body);
-    if (s != DB_OK) {
-        api_reply_db_error(req, s);
-        return;
-    }
-    http_reply_json_text(req, 200, body);
+    api_reply_sql(req, &SQL_COURSE_GET, 2, params, 200);
 }

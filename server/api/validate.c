@@ -65,6 +65,42 @@ void api_reply_db_error(struct http_req *req, enum db_status s)
     http_reply_problem(req, 500, "internal", NULL);
 }
 
+static void api_reply_sql_as(struct http_req *req, const struct db_stmt *stmt, int nparams,
+    const char *const *params, int status, bool paged)
+{
+    char *body = NULL;
+    enum db_status s = db_exec_value(http_req_db(req), stmt, nparams, params, &body);
+
+    if (s == DB_OK)
+        http_reply_json_text(req, status, body);
+    else if (paged && s == DB_INVALID_INPUT)
+        http_reply_invalid_field(req, "cursor", "is not a cursor this server gave out");
+    else
+        api_reply_db_error(req, s);
+}
+
+void api_reply_sql(struct http_req *req, const struct db_stmt *stmt, int nparams,
+    const char *const *params, int status)
+{
+    api_reply_sql_as(req, stmt, nparams, params, status, false);
+}
+
+void api_reply_sql_page(struct http_req *req, const struct db_stmt *stmt, int nparams,
+    const char *const *params)
+{
+    api_reply_sql_as(req, stmt, nparams, params, 200, true);
+}
+
+int api_page_or_reply(struct http_req *req, struct api_page *page)
+{
+    int limit;
+
+    if (api_limit_or_reply(req, &limit) == -1 || api_cursor_or_reply(req, &page->cursor) == -1)
+        return -1;
+    snprintf(page->limit, sizeof(page->limit), "%d", limit);
+    return 0;
+}
+
 int api_fields_or_reply(struct http_req *req, json_t *obj, const char *const *allowed)
 {
     const char *key;
