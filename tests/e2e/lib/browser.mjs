@@ -39,7 +39,9 @@ function recordCspViolations() {
   });
 }
 
-export async function openBrowser({ viewport = { width: 1440, height: 900 } } = {}) {
+// options: viewport, and timezoneId / locale for the browser's own zone and
+// language (to show that pages do not depend on them).
+export async function openBrowser({ viewport = { width: 1440, height: 900 }, timezoneId, locale } = {}) {
   const profile = await mkdtemp(path.join(tmpdir(), 'registrar-e2e-'));
   let context;
   try {
@@ -49,6 +51,8 @@ export async function openBrowser({ viewport = { width: 1440, height: 900 } } = 
       headless: true,
       viewport,
       reducedMotion: 'reduce',
+      ...(timezoneId ? { timezoneId } : {}),
+      ...(locale ? { locale } : {}),
     });
   } catch (err) {
     await rm(profile, { recursive: true, force: true });

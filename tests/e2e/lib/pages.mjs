@@ -1,0 +1,94 @@
+// tests/e2e/lib/pages.mjs — what every browser test of a screen checks:
+// the screen rendered, ran clean (no uncaught exception, no console error
+// other than the HTTP errors the test provoked on purpose, no CSP
+// violation), passes axe-core's WCAG 2 A/AA rules without a serious or
+// critical violation, and never scrolls sideways.
+//
+//   const page = await openPage(browser, base, '#/sign-in', { width: 360 });
+//   await checkScreen(page, 'sign-in at 360 px', { allowStatuses: [401] });
+
+import assert from 'node:assert/strict';
+import { cspViolations, describeViolations, runAxe } from './browser.mjs';
+
+// Waits until the router has rendered a screen (it clears aria-busy on <main>
+// and every screen has an h1); on timeout, says what the page showed.
+export async function settled(page, { timeout = 15_000 } = {}) {
+  try {
+    await page.waitForFunction(() => {
+      const main = document.getElementById('main');
+      return main && !main.hasAttribute('aria-busy') && main.querySelector('h1');
+    }, null, { timeout });
+  } catch (err) {
+    const shown = await page.evaluate(() => document.getElementById('main')?.innerText).catch(() => '?');
+    const csp = await cspViolations(page).catch(() => []);
+    throw new Error(`the screen did not render: main shows ${JSON.stringify(shown)}; ` +
+      `problems ${JSON.stringify(page.problems)}; CSP violations ${JSON.stringify(csp)}`, { cause: err });
+  }
+}
+
+// A new page at `hash` (e.g. '#/sign-in'), at the given width.
+export async function openPage(browser, base, hash, { width = 1440, height = 900, colorScheme = 'light' } = {}) {
+  const page = await browser.newPage();
+  await page.setViewportSize({ width, height });
+  await page.emulateMedia({ colorScheme, reducedMotion: 'reduce' });
+  const response = await page.goto(new URL(`/${hash}`, base).href);
+  assert.ok([200, 304].includes(response.status()), `the shell is served (${response.status()})`);
+  await settled(page);
+  return page;
+}
+
+// Same-document navigation to another screen of an open page.
+export async function go(page, hash) {
+  await page.evaluate((h) => { location.hash = h; }, hash);
+  await settled(page);
+}
+
+// Chromium logs every failed fetch as a console error ("Failed to load
+// resource: the server responded with a status of 409 (Conflict)"): the
+// statuses a test provoked on purpose are allowed, nothing else.
+export async function assertClean(page, what, { allowStatuses = [] } = {}) {
+  assert.deepEqual(page.problems.errors, [], `${what}: no uncaught exceptions`);
+  const unexpected = page.problems.console.filter((text) => {
+    const m = /the server responded with a status of (\d{3})/.exec(text);
+    return !(m && allowStatuses.includes(Number(m[1])));
+  });
+  assert.deepEqual(unexpected, [], `${what}: no console errors`);
+  assert.deepEqual(await cspViolations(page), [], `${what}: no CSP violations`);
+}
+
+export async function assertAccessible(page, what) {
+  const violations = await runAxe(page);
+  assert.equal(violations.length, 0,
+    `${what}: axe found serious or critical WCAG 2 A/AA violations:\n${describeViolations(violations)}`);
+}
+
+export async function assertNoSidewaysScroll(page, what) {
+  const [scrollWidth, clientWidth] = await page.evaluate(
+    () => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+  assert.ok(scrollWidth <= clientWidth, `${what}: the page is ${scrollWidth} px wide in a ${clientWidth} px viewport`);
+}
+
+// All of the above for the screen as it is now.
+export async function checkScreen(page, what, opts = {}) {
+  await assertNoSidewaysScroll(page, what);
+  await assertAccessible(page, what);
+  await assertClean(page, what, opts);
+}
+
+// Resolves with the text of the assertive (role=alert) or polite (role=status)
+// live region once it matches `pattern`.
+export async function announced(page, pattern, { assertive = false, timeout = 10_000 } = {}) {
+  const id = assertive ? 'status-assertive' : 'status-polite';
+  await page.waitForFunction(([i, src, flags]) => new RegExp(src, flags).test(document.getElementById(i)?.textContent ?? ''),
+    [id, pattern.source, pattern.flags], { timeout });
+  return page.evaluate((i) => document.getElementById(i).textContent, id);
+}
+
+// The error shown next to a field (its aria-describedby error element), or null.
+export async function fieldError(page, locator) {
+  return locator.evaluate((el) => {
+    const ids = (el.getAttribute('aria-describedby') ?? '').split(/\s+/).filter(Boolean);
+    const err = ids.map((i) => document.getElementById(i)).find((n) => n?.classList.contains('field__error'));
+    return err && !err.hidden ? err.textContent.replace(/^Error: /, '') : null;
+  });
+}
