@@ -75,13 +75,20 @@ export async function checkScreen(page, what, opts = {}) {
   await assertClean(page, what, opts);
 }
 
+// Intl writes thin and narrow no-break spaces ('8:30\u2009–\u20099:30\u202fAM'):
+// compare text with plain spaces.
+export function norm(text) {
+  return String(text ?? '').replace(/[\u2009\u202f\u00a0]/g, ' ');
+}
+
 // Resolves with the text of the assertive (role=alert) or polite (role=status)
 // live region once it matches `pattern`.
 export async function announced(page, pattern, { assertive = false, timeout = 10_000 } = {}) {
   const id = assertive ? 'status-assertive' : 'status-polite';
-  await page.waitForFunction(([i, src, flags]) => new RegExp(src, flags).test(document.getElementById(i)?.textContent ?? ''),
-    [id, pattern.source, pattern.flags], { timeout });
-  return page.evaluate((i) => document.getElementById(i).textContent, id);
+  await page.waitForFunction(([i, src, flags]) => new RegExp(src, flags).test(
+    (document.getElementById(i)?.textContent ?? '').replace(/[\u2009\u202f\u00a0]/g, ' ')),
+  [id, pattern.source, pattern.flags], { timeout });
+  return norm(await page.evaluate((i) => document.getElementById(i).textContent, id));
 }
 
 // The error shown next to a field (its aria-describedby error element), or null.
@@ -90,5 +97,5 @@ export async function fieldError(page, locator) {
     const ids = (el.getAttribute('aria-describedby') ?? '').split(/\s+/).filter(Boolean);
     const err = ids.map((i) => document.getElementById(i)).find((n) => n?.classList.contains('field__error'));
     return err && !err.hidden ? err.textContent.replace(/^Error: /, '') : null;
-  });
+  }).then((t) => (t === null ? null : norm(t)));
 }

@@ -407,7 +407,7 @@ function buildForm(ctx, { course, offering }) {
         : await offerings.update(offering.id, body);
     } catch (err) {
       if (err.slug === 'outside-offering') {
-        form.showErrors([{ field: partRows[0]?.starts ?? null, message: await strandedMessage(err) }]);
+        form.showErrors([{ field: null, message: await strandedMessage(err) }]);
       } else if (err.slug === 'capacity-below-taken') {
         form.showErrors([{ field: capacity, message: err.detail || err.message }]);
       } else {
