@@ -236,13 +236,15 @@ test('api.js turns problems into sentences and sends the CSRF token, not a sessi
       result.notFound = { isApiError: e instanceof api.ApiError, status: e.status, slug: e.slug, message: e.message };
     }
     api.setCsrfToken('csrf-test-value');
+    result.storage = { session: Object.keys(sessionStorage), local: Object.keys(localStorage) };
     try {
       await api.request('DELETE', '/auth/sessions/current');
       result.unsafe = 'resolved';
     } catch (e) {
-      result.unsafe = { isApiError: e instanceof api.ApiError, status: e.status, message: e.message };
+      result.unsafe = { isApiError: e instanceof api.ApiError, status: e.status, slug: e.slug, message: e.message };
     }
-    result.storage = { session: Object.keys(sessionStorage), local: Object.keys(localStorage) };
+    // A 401 says there is no session: the tab forgets its CSRF token too.
+    result.afterUnauthenticated = { session: Object.keys(sessionStorage), local: Object.keys(localStorage) };
     api.clearCsrfToken();
     return result;
   });
@@ -262,6 +264,8 @@ test('api.js turns problems into sentences and sends the CSRF token, not a sessi
   const get = sent.find((r) => r.method === 'GET');
   assert.equal(get.headers['x-csrf-token'], undefined, 'no CSRF token on safe methods');
   assert.deepEqual(out.storage, { session: ['registrar.csrf_token'], local: [] });
+  assert.equal(out.unsafe.slug, 'unauthenticated');
+  assert.deepEqual(out.afterUnauthenticated, { session: [], local: [] });
   assert.deepEqual(page.problems.errors, []);
   assert.deepEqual(await cspViolations(page), []);
   await page.close();
