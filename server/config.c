@@ -26,7 +26,8 @@ const char *config_usage(void)
            "REGISTRAR_SECRET_KEY (64 hex digits), REGISTRAR_WEBHOOK_SECRET,\n"
            "REGISTRAR_COOKIE_SECURE (true/false), REGISTRAR_LOG_LEVEL (debug|info|warn|error),\n"
            "REGISTRAR_CONNECTION_LIMIT (4096), REGISTRAR_PER_IP_LIMIT (512; 0 = none),\n"
-           "REGISTRAR_IDLE_TIMEOUT (seconds, 30), REGISTRAR_TRUST_PROXY (true behind our nginx).\n";
+           "REGISTRAR_IDLE_TIMEOUT (seconds, 30), REGISTRAR_TRUST_PROXY (true behind our nginx),\n"
+           "REGISTRAR_SWEEP_INTERVAL_MS (hold expiry and waitlist sweep, 15000).\n";
 }
 
 int config_parse_listen(const char *text, char **host, unsigned short *port)
@@ -111,6 +112,7 @@ static const struct config_option config_options[] = {
     { "--cookie-secure", "REGISTRAR_COOKIE_SECURE" },
     { "--log-level", "REGISTRAR_LOG_LEVEL" },
     { "--trust-proxy", "REGISTRAR_TRUST_PROXY" },
+    { "--sweep-interval-ms", "REGISTRAR_SWEEP_INTERVAL_MS" },
     { "--connection-limit", "REGISTRAR_CONNECTION_LIMIT" },
     { "--per-ip-limit", "REGISTRAR_PER_IP_LIMIT" },
     { "--idle-timeout", "REGISTRAR_IDLE_TIMEOUT" },
@@ -154,6 +156,11 @@ static int config_apply(struct config *c, const char *flag, const char *value, c
     } else if (strcmp(flag, "--cookie-secure") == 0) {
         if (config_bool(value, &c->cookie_secure) == -1) {
             snprintf(err, errlen, "REGISTRAR_COOKIE_SECURE must be true or false");
+            return -1;
+        }
+    } else if (strcmp(flag, "--sweep-interval-ms") == 0) {
+        if (config_uint(value, 10, 3600000, &c->sweep_interval_ms) == -1) {
+            snprintf(err, errlen, "REGISTRAR_SWEEP_INTERVAL_MS must be milliseconds from 10 to 3600000");
             return -1;
         }
     } else if (strcmp(flag, "--trust-proxy") == 0) {
@@ -214,6 +221,8 @@ int config_parse(struct config *c, int argc, char **argv, config_getenv_fn *gete
      */
     c->per_ip_limit = 512;
     c->idle_timeout_s = 30;
+    /* Expired holds are released "within a minute": a sweep every 15 s. */
+    c->sweep_interval_ms = 15000;
     err[0] = '\0';
 
     if (argc > 1 && argv[1][0] != '-') {

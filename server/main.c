@@ -61,13 +61,8 @@ static int main_serve(const struct config *cfg)
     struct http_server *server = NULL;
     struct db_notify *listener = NULL;
     struct jobs *jobs = NULL;
-    int sweep_ms;
     int rc = 1;
 
-    if (jobs_interval_parse(getenv("REGISTRAR_SWEEP_INTERVAL_MS"), &sweep_ms) == -1) {
-        fprintf(stderr, "registrar: REGISTRAR_SWEEP_INTERVAL_MS must be milliseconds from 10 to 3600000\n");
-        return 2;
-    }
     payments_configure(cfg->webhook_secret);
 
     /* Signals are taken by sigwait below; every thread started later inherits the mask. */
@@ -109,7 +104,7 @@ static int main_serve(const struct config *cfg)
     server = http_server_new(&hc);
     if (server == NULL)
         goto out;
-    jobs = jobs_start(&(struct jobs_config){ .database_url = cfg->database_url, .interval_ms = sweep_ms });
+    jobs = jobs_start(&(struct jobs_config){ .database_url = cfg->database_url, .interval_ms = (int)cfg->sweep_interval_ms });
     if (jobs == NULL)
         goto out;
     {

@@ -42,6 +42,7 @@ struct config {
     unsigned connection_limit;
     unsigned per_ip_limit;
     unsigned idle_timeout_s;
+    unsigned sweep_interval_ms; /* hold expiry and waitlist promotion */
 };
 
 /* Looks a variable up; getenv in production, a table in tests. */

@@ -35,11 +35,6 @@ struct jobs_config {
  */
 void jobs_register_statements(void);
 
-/*
- * Parses REGISTRAR_SWEEP_INTERVAL_MS: an integer of 10..3600000 ms.
- * NULL gives the default. Returns 0, or -1 on a bad value.
- */
-int jobs_interval_parse(const char *text, int *out);
 
 /*
  * Starts the thread. It sweeps once at once, then every interval. NULL

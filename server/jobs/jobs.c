@@ -7,7 +7,6 @@
 #include "registrar/payments.h"
 #include "registrar/util.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -46,22 +45,6 @@ void jobs_register_statements(void)
     db_stmts_register(&SQL_SWEEP, 1);
     db_stmts_register(&SQL_REFUNDS_PENDING, 1);
     db_stmts_register(&SQL_REFUND_FINISH, 1);
-}
-
-int jobs_interval_parse(const char *text, int *out)
-{
-    char *end;
-
-    if (text == NULL || text[0] == '\0') {
-        *out = JOBS_DEFAULT_INTERVAL_MS;
-        return 0;
-    }
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno != 0 || *end != '\0' || v < 10 || v > 3600000)
-        return -1;
-    *out = (int)v;
-    return 0;
 }
 
 int jobs_sweep(struct db_conn *c, long *expired, long *promoted)
