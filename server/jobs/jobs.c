@@ -8,6 +8,7 @@
 #include "registrar/util.h"
 
 #include <jansson.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
