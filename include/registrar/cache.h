@@ -19,11 +19,20 @@ struct cache_entry {
     char etag[24];
 };
 
-/* Fills *out with copies if key is cached and fresh; 0, or -1 on a miss. */
+/*
+ * Fills *out with copies if key is cached and may still be served; 0, or
+ * -1 on a miss (the caller asks the database and calls cache_put).
+ *
+ * An entry is fresh for the first half of its life. In the second half the
+ * first caller gets a miss and refreshes it while everybody else is still
+ * served the copy, so that an expiring entry does not send every
+ * connection to the database in the same instant; no copy is ever served
+ * past its whole life (the staleness bound).
+ */
 int cache_get(const char *key, struct cache_entry *out);
-/* Stores copies under key, fresh for ttl_ms. */
+/* Stores copies under key, to be served for at most max_age_ms. */
 void cache_put(const char *key, const char *body, size_t len, const char *content_type,
-    const char *etag, int64_t ttl_ms);
+    const char *etag, int64_t max_age_ms);
 void cache_entry_release(struct cache_entry *e);
 void cache_clear(void);
 

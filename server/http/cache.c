@@ -4,16 +4,22 @@
 #include "registrar/util.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CACHE_SLOTS 256 /* public URLs are few: courses, offerings, schedules */
 
+/* A refresher that has not stored its answer by then is presumed failed. */
+#define CACHE_REFRESH_WAIT_MS 250
+
 struct cache_slot {
     char *key;
     struct cache_entry e;
-    int64_t expires_ms;
+    int64_t stale_ms;      /* from here on, one caller refreshes */
+    int64_t expires_ms;    /* never served from here on */
+    int64_t refreshing_ms; /* when the current refresher was let through, or 0 */
 };
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -41,7 +47,14 @@ int cache_get(const char *key, struct cache_entry *out)
 
     pthread_mutex_lock(&cache_lock);
     struct cache_slot *s = &cache_slots[i];
-    if (s->key != NULL && strcmp(s->key, key) == 0 && util_now_ms() < s->expires_ms) {
+    int64_t now = util_now_ms();
+    bool usable = s->key != NULL && strcmp(s->key, key) == 0 && now < s->expires_ms;
+    if (usable && now >= s->stale_ms &&
+        (s->refreshing_ms == 0 || now - s->refreshing_ms > CACHE_REFRESH_WAIT_MS)) {
+        s->refreshing_ms = now;
+        usable = false; /* this caller refreshes */
+    }
+    if (usable) {
         out->body = xmalloc(s->e.len + 1);
         memcpy(out->body, s->e.body, s->e.len + 1);
         out->len = s->e.len;
@@ -54,7 +67,7 @@ int cache_get(const char *key, struct cache_entry *out)
 }
 
 void cache_put(const char *key, const char *body, size_t len, const char *content_type,
-    const char *etag, int64_t ttl_ms)
+    const char *etag, int64_t max_age_ms)
 {
     size_t i = util_hash64(key, strlen(key)) % CACHE_SLOTS;
     struct cache_slot fresh = { 0 };
@@ -67,7 +80,9 @@ void cache_put(const char *key, const char *body, size_t len, const char *conten
     fresh.e.len = len;
     fresh.e.content_type = xstrdup(content_type);
     snprintf(fresh.e.etag, sizeof(fresh.e.etag), "%s", etag);
-    fresh.expires_ms = util_now_ms() + ttl_ms;
+    int64_t now = util_now_ms();
+    fresh.stale_ms = now + max_age_ms / 2;
+    fresh.expires_ms = now + max_age_ms;
 
     pthread_mutex_lock(&cache_lock);
     struct cache_slot old = cache_slots[i];

@@ -35,6 +35,27 @@ static void test_expiry(void **state)
     assert_int_equal(cache_get("/short", &e), -1);
 }
 
+static void test_one_refresher_in_the_stale_half(void **state)
+{
+    struct cache_entry e;
+    (void)state;
+    cache_put("/stale", "v1", 2, "text/plain", "\"1\"", 200);
+    assert_int_equal(cache_get("/stale", &e), 0); /* fresh */
+    cache_entry_release(&e);
+    usleep(120 * 1000);                            /* past half its life */
+    assert_int_equal(cache_get("/stale", &e), -1); /* the first caller refreshes */
+    assert_int_equal(cache_get("/stale", &e), 0);  /* the others get the copy meanwhile */
+    assert_string_equal(e.body, "v1");
+    cache_entry_release(&e);
+    cache_put("/stale", "v2", 2, "text/plain", "\"2\"", 200);
+    assert_int_equal(cache_get("/stale", &e), 0);
+    assert_string_equal(e.body, "v2");
+    cache_entry_release(&e);
+    usleep(220 * 1000);                            /* past its whole life: never served */
+    assert_int_equal(cache_get("/stale", &e), -1);
+    assert_int_equal(cache_get("/stale", &e), -1);
+}
+
 static void test_clear(void **state)
 {
     struct cache_entry e;
@@ -63,6 +84,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_put_get),
         cmocka_unit_test(test_expiry),
+        cmocka_unit_test(test_one_refresher_in_the_stale_half),
         cmocka_unit_test(test_clear),
         cmocka_unit_test(test_replace),
     };
