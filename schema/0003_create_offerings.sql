@@ -801,11 +801,24 @@ language sql stable as $$
     ) x
 $$;
 
+-- The clashing sessions themselves, so that an editor can name them: each
+-- as its session JSON (in its own offering's timezone) plus its offering.
+create function registrar.session_conflict_details(p_ids json) returns json
+language sql stable as $$
+    select coalesce(json_agg((registrar.session_json(s, o.timezone)::jsonb
+                              || jsonb_build_object('offering_title', o.title))
+                             order by s.starts_at, s.id), '[]'::json)
+    from registrar.sessions s
+    join registrar.offerings o on o.id = s.offering_id
+    where s.id in (select value::uuid from json_array_elements_text(p_ids))
+$$;
+
 -- Creates (p_session null) or changes a session from p_body; returns its JSON.
 create function registrar.session_write(p_viewer uuid, p_admin boolean, p_offering uuid,
     p_session uuid, p_body jsonb) returns json
 language plpgsql as $$
 declare
+    v_conflicts json;
     v_o registrar.offerings;
     v_s registrar.sessions;
     v_offering uuid := p_offering;
@@ -923,11 +936,13 @@ begin
             end if;
         end if;
     exception when exclusion_violation then
+        v_conflicts := registrar.session_conflicts(p_session, v_offering, v_room, v_faculty,
+            v_starts, v_ends);
         raise exception using errcode = 'RG409', message = 'schedule-conflict',
             detail = json_build_object('detail',
                 'The session clashes with another in the same room or with the same faculty member.',
-                'conflicts', registrar.session_conflicts(p_session, v_offering, v_room, v_faculty,
-                    v_starts, v_ends))::text;
+                'conflicts', v_conflicts,
+                'conflict_sessions', registrar.session_conflict_details(v_conflicts))::text;
     end;
     return registrar.session_json(v_s, v_o.timezone);
 end $$;

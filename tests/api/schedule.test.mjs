@@ -148,6 +148,13 @@ test('a faculty member in two places at once, across offerings, is 409; names co
   assert.equal(r.status, 409, r.text);
   assert.equal(r.body.type, PROBLEM + 'schedule-conflict');
   assert.deepEqual(r.body.conflicts, [a.id]);
+  // The clashing session is described so that an editor can name it.
+  assert.equal(r.body.conflict_sessions.length, 1);
+  assert.equal(r.body.conflict_sessions[0].id, a.id);
+  assert.equal(r.body.conflict_sessions[0].offering_id, o1.id);
+  assert.equal(r.body.conflict_sessions[0].title, a.title);
+  assert.equal(r.body.conflict_sessions[0].offering_title, o1.title);
+  assert.equal(r.body.conflict_sessions[0].starts_at, a.starts_at);
   // A PATCH that adds a busy faculty member is refused too, and changes nothing.
   const b = await addSession(o2, { room: 'Elsewhere', faculty: ['Dr. Lin'] });
   const p = await as(srv, admin).patch(`/api/v1/sessions/${b.id}`, { json: { faculty: ['Dr. Lin', 'Dr. Sam Ray'] } });
