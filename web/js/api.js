@@ -52,7 +52,22 @@ const MESSAGES = {
   'not-completed': 'The certificate is available once the course has ended and your evaluation is submitted.',
   'bad-signature': 'The payment notification could not be verified.',
   'conflict': 'Something changed at the same time. Please sign in again and retry.',
+  // Registration and payment (issue 5).
+  'discount-code-invalid': 'This discount code is not valid for this offering.',
+  'already-paid': 'This registration is already paid and confirmed.',
+  'not-payable': 'This registration cannot be paid as it stands. Please reload the page to see its status.',
+  'payment-in-progress': 'A payment for this registration is being processed. Please wait a moment, then reload the page.',
+  'payment-unavailable': 'The card processor did not answer, so we do not know yet whether your card was charged. Please press Pay again in a moment.',
+  'idempotency-key-in-use': 'Your payment is still being processed. Please wait a moment, then press Pay again.',
+  'not-cancellable': 'This registration has already ended (cancelled, expired or not accepted), so it cannot be cancelled.',
+  'not-active': 'Workshops can be chosen once your seat is held or your registration is confirmed.',
+  'unknown-session': 'One of the sessions chosen cannot be chosen any more (it may have been cancelled). Please reload the page.',
+  'code-taken': 'This offering already has a discount code of that name.',
 };
+
+// Problems whose detail says which of several cases it is ("This discount
+// code has expired.", "… has been used up."): the detail is shown instead.
+const DETAILED = new Set(['discount-code-invalid']);
 
 // Used when the server's answer is not problem+json (a proxy's error page,
 // for example) or carries a type we do not know.
@@ -179,6 +194,7 @@ async function problemError(res) {
   if (slug === 'invalid-request' && fieldErrors.length === 0 && typeof problem?.detail === 'string') {
     message = `${message} (${problem.detail})`;
   }
+  if (DETAILED.has(slug) && typeof problem?.detail === 'string' && problem.detail) message = problem.detail;
   message = message.replace('{wait}', waitPhrase(retryAfter));
   return new ApiError(message, {
     status: res.status,
@@ -341,6 +357,53 @@ export const sessions = {
   update: (id, body, { signal } = {}) =>
     request('PATCH', `/sessions/${encodeURIComponent(id)}`, { body, signal }),
   remove: (id, { signal } = {}) => request('DELETE', `/sessions/${encodeURIComponent(id)}`, { signal }),
+};
+
+const enc = encodeURIComponent;
+
+// Registration and payment (API.md "Enrollment and payment").
+export const enrollments = {
+  // GET /offerings/{id}/price → { price_cents, early, discount_cents,
+  // amount_due_cents, currency, requires_application, seats_left }
+  quote: (offeringId, { discountCode, signal } = {}) =>
+    request('GET', `/offerings/${enc(offeringId)}/price`, { query: { discount_code: discountCode }, signal }),
+  // POST /offerings/{id}/enrollments → enrollment (held, confirmed, waitlisted or applied)
+  create: (offeringId, { discountCode, signal } = {}) =>
+    request('POST', `/offerings/${enc(offeringId)}/enrollments`, {
+      body: discountCode ? { discount_code: discountCode } : {}, signal,
+    }),
+  // → { items: [enrollment with `offering`], next_cursor }, newest first
+  mine: ({ limit, cursor, signal } = {}) => request('GET', '/me/enrollments', { query: { limit, cursor }, signal }),
+  // → enrollment with `offering` and `payments`
+  get: (id, { signal } = {}) => request('GET', `/enrollments/${enc(id)}`, { signal }),
+  // → { payment, enrollment }. `idempotencyKey`: one per payment attempt,
+  // the same again when the attempt is retried.
+  pay: (id, paymentToken, idempotencyKey, { signal } = {}) =>
+    request('POST', `/enrollments/${enc(id)}/payments`, { body: { payment_token: paymentToken }, idempotencyKey, signal }),
+  // → enrollment with refund_cents
+  cancel: (id, { reason, signal } = {}) =>
+    request('POST', `/enrollments/${enc(id)}/cancel`, { body: reason ? { reason } : {}, signal }),
+  approve: (id, { note, signal } = {}) =>
+    request('POST', `/enrollments/${enc(id)}/approve`, { body: note ? { note } : {}, signal }),
+  reject: (id, { note, signal } = {}) =>
+    request('POST', `/enrollments/${enc(id)}/reject`, { body: note ? { note } : {}, signal }),
+  // The learner's whole choice of workshops → enrollment
+  setSessions: (id, sessionIds, { signal } = {}) =>
+    request('PUT', `/enrollments/${enc(id)}/sessions`, { body: { session_ids: sessionIds }, signal }),
+};
+
+// Directors' lists (API.md "Rosters, attendance, credits").
+export const rosters = {
+  // status: null (held and confirmed), 'applied', 'all' or a comma list
+  // → { offering, items: [{ enrollment, learner, sessions, attended_hours }], next_cursor }
+  get: (offeringId, { status, limit, cursor, signal } = {}) =>
+    request('GET', `/offerings/${enc(offeringId)}/roster`, { query: { status, limit, cursor }, signal }),
+  // The same roster as a CSV attachment, for a download link (cookie-authenticated GET).
+  csvUrl: (offeringId, { status } = {}) =>
+    `${BASE}/offerings/${enc(offeringId)}/roster?format=csv${status ? `&status=${enc(status)}` : ''}`,
+  // → { items: [{ position, enrollment, learner }], next_cursor }, in order
+  waitlist: (offeringId, { limit, cursor, signal } = {}) =>
+    request('GET', `/offerings/${enc(offeringId)}/waitlist`, { query: { limit, cursor }, signal }),
 };
 
 // Follows next_cursor until the list ends (bounded, for small lists such as

@@ -15,6 +15,7 @@ import { startAccount } from './header.js';
 import * as session from './session.js';
 import { announce } from './status.js';
 import { pageHeading, showError, successNotice, takeFlash } from './ui.js';
+import './registration-nav.js';
 
 const PRODUCT = 'Registrar';
 
@@ -32,6 +33,14 @@ const ROUTES = [
   { pattern: '/reset', nav: null, load: () => import('./screens/reset.js') },
   { pattern: '/profile', nav: null, load: () => import('./screens/profile.js') },
   { pattern: '/profile/password', nav: null, load: () => import('./screens/password.js') },
+  // Registration and payment (issue 5)
+  { pattern: '/offerings/:id/register', nav: 'catalog', load: () => import('./screens/register.js') },
+  { pattern: '/registrations', nav: 'registrations', load: () => import('./screens/my-registrations.js') },
+  { pattern: '/registrations/:id', nav: 'registrations', load: () => import('./screens/registration.js') },
+  { pattern: '/registrations/:id/workshops', nav: 'registrations', load: () => import('./screens/workshops.js') },
+  { pattern: '/offerings/:id/applications', nav: 'catalog', load: () => import('./screens/director-applications.js') },
+  { pattern: '/offerings/:id/roster', nav: 'catalog', load: () => import('./screens/roster.js') },
+  { pattern: '/offerings/:id/waitlist', nav: 'catalog', load: () => import('./screens/waitlist.js') },
 ];
 
 function compile(pattern) {

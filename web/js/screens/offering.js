@@ -14,6 +14,7 @@ import {
   professionLabel, professionName, todayIn, zoneName,
 } from '../format.js';
 import { scheduleDays } from '../schedule-view.js';
+import { directorLinks, registerCallout } from '../enrollment-view.js';
 import * as session from '../session.js';
 import { announce } from '../status.js';
 import { breadcrumbs, emptyState, pageHeading, showError, showLoading, signInHref } from '../ui.js';
@@ -178,7 +179,8 @@ function directorBar(o) {
   return h('nav', { class: 'director-bar', 'aria-label': 'Course director' },
     h('p', { class: 'director-bar__label' }, 'You direct this course'),
     h('a', { class: 'button button--small', href: `#/offerings/${encodeURIComponent(o.id)}/edit` }, 'Edit offering'),
-    h('a', { class: 'button button--small button--secondary', href: `#/offerings/${encodeURIComponent(o.id)}/schedule` }, 'Edit schedule'));
+    h('a', { class: 'button button--small button--secondary', href: `#/offerings/${encodeURIComponent(o.id)}/schedule` }, 'Edit schedule'),
+    directorLinks(o));
 }
 
 function offeringView(o, course, list, user) {
@@ -201,6 +203,7 @@ function offeringView(o, course, list, user) {
         ? detailRow('Admission', 'By application: a course director reviews each application.')
         : null,
       detailRow('Credit', creditText(o, user))),
+    registerCallout(o, user),
     priceSection(o, user),
     scheduleSection(o, list),
     cancellationSection(o),

@@ -1,0 +1,130 @@
+// screens/roster.js — #/offerings/:id/roster[?status=…] : an offering's
+// roster for its directors and admins, a page of 50 at a time, filtered by
+// status (seat holders by default), with a link that downloads the same
+// list as CSV (GET …/roster?format=csv: the server sends it as an
+// attachment). Every read and export is audited by the server.
+
+import { rosters } from '../api.js';
+import { h, replaceChildren } from '../dom.js';
+import { Form, field } from '../forms.js';
+import { formatInstant, formatMoney, plural, professionName } from '../format.js';
+import { statusLabel } from '../enrollment-view.js';
+import { directorPage, learnerLines, listFailed } from '../director-page.js';
+import { announce } from '../status.js';
+import { emptyState, showLoading } from '../ui.js';
+
+const FILTERS = [
+  ['', 'Seat holders (confirmed and held)'],
+  ['confirmed', 'Confirmed'],
+  ['held', 'Held, awaiting payment'],
+  ['waitlisted', 'On the waitlist'],
+  ['applied', 'Applications awaiting a decision'],
+  ['cancelled,expired,rejected', 'Cancelled, expired or not accepted'],
+  ['all', 'Everyone'],
+];
+
+function rowOf(item, o) {
+  const e = item.enrollment;
+  const u = item.learner;
+  const sessions = Array.isArray(item.sessions) ? item.sessions : [];
+  return h('tr', { 'data-enrollment-id': e.id },
+    h('th', { scope: 'row' }, h('span', { class: 'learner' }, learnerLines(u))),
+    h('td', {}, [professionName(u.profession), u.credentials].filter(Boolean).join(', '),
+      u.institution ? h('span', { class: 'learner__email' }, u.institution) : null),
+    h('td', {}, statusLabel(e)),
+    h('td', { class: 'num' }, e.paid_cents > 0 ? formatMoney(e.paid_cents, e.currency) : '—'),
+    h('td', {}, sessions.length ? sessions.map((s) => s.title).join('; ') : '—'),
+    h('td', {}, formatInstant(e.created_at, o.timezone)));
+}
+
+export async function render(ctx) {
+  const page = await directorPage(ctx, { page: 'roster', heading: 'Roster' });
+  if (page === null) return;
+  const { offering: o, body } = page;
+  const { signal, query } = ctx;
+  const statusParam = FILTERS.some(([v]) => v === (query.get('status') ?? '')) ? (query.get('status') ?? '') : '';
+  const filterLabel = FILTERS.find(([v]) => v === statusParam)[1];
+
+  const form = new Form({ label: 'Filter the roster', submitText: 'Show', busyText: 'Loading…', className: 'filter-form' });
+  const show = form.add(field({ name: 'status', label: 'Show', type: 'select', options: FILTERS }));
+  show.value = statusParam;
+  form.onSubmit(async () => {
+    const v = show.value;
+    ctx.navigate(`/offerings/${o.id}/roster${v ? `?status=${encodeURIComponent(v)}` : ''}`);
+  });
+
+  const csv = h('a', {
+    class: 'button button--secondary',
+    href: rosters.csvUrl(o.id, { status: statusParam || null }),
+    download: `roster-${o.id}.csv`,
+    'aria-describedby': 'csv-hint',
+  }, 'Download CSV');
+  const tools = h('div', { class: 'roster-tools' },
+    form.el,
+    h('div', { class: 'roster-tools__csv' }, csv,
+      h('p', { class: 'field__hint', id: 'csv-hint' },
+        `The list shown (${filterLabel.toLowerCase()}) as a spreadsheet file (CSV, UTF-8), all rows at once.`)));
+  const summary = h('p', { class: 'roster-summary' },
+    `${plural(o.seats_taken ?? 0, 'seat', 'seats')} taken of ${o.capacity}`,
+    o.waitlist_length > 0 ? ` · ${plural(o.waitlist_length, 'person', 'people')} on the waitlist` : '',
+    '.');
+  const listBox = h('div');
+  replaceChildren(body, summary, tools, listBox);
+  showLoading(listBox, 'Loading the roster…');
+
+  let first;
+  try {
+    first = await rosters.get(o.id, { status: statusParam || null, signal });
+  } catch (err) {
+    if (err?.name === 'AbortError') throw err;
+    listFailed(ctx, listBox, err, 'roster');
+    return;
+  }
+  if (first.items.length === 0) {
+    replaceChildren(listBox, emptyState('Nobody here yet', `No registrations match “${filterLabel}”.`));
+    announce(`Roster of ${page.title}: nobody matches ${filterLabel}.`);
+    return;
+  }
+  const tbody = h('tbody', {}, first.items.map((x) => rowOf(x, o)));
+  const shown = h('p', { class: 'roster-count', 'aria-live': 'polite' });
+  let cursor = first.next_cursor;
+  let count = first.items.length;
+  const more = h('button', { type: 'button', class: 'button button--secondary' }, 'Show more');
+  const paint = () => {
+    shown.textContent = `Showing ${plural(count, 'registration', 'registrations')}${cursor ? '; there are more' : ''}.`;
+    more.hidden = !cursor;
+  };
+  more.addEventListener('click', async () => {
+    more.disabled = true;
+    more.textContent = 'Loading…';
+    try {
+      const next = await rosters.get(o.id, { status: statusParam || null, cursor, signal });
+      tbody.append(...next.items.map((x) => rowOf(x, o)));
+      cursor = next.next_cursor;
+      count += next.items.length;
+      paint();
+    } catch (err) {
+      if (err?.name === 'AbortError') return;
+      announce(`More rows could not be loaded. ${err.message}`, { assertive: true });
+    } finally {
+      more.disabled = false;
+      more.textContent = 'Show more';
+    }
+  });
+  paint();
+  replaceChildren(listBox,
+    h('div', { class: 'table-wrap table-wrap--wide', role: 'region', 'aria-labelledby': 'roster-caption', tabindex: '0' },
+      h('table', { class: 'table roster' },
+        h('caption', { id: 'roster-caption' }, `${filterLabel}`),
+        h('thead', {}, h('tr', {},
+          h('th', { scope: 'col' }, 'Learner'),
+          h('th', { scope: 'col' }, 'Profession'),
+          h('th', { scope: 'col' }, 'Status'),
+          h('th', { scope: 'col' }, 'Paid'),
+          h('th', { scope: 'col' }, 'Workshops'),
+          h('th', { scope: 'col' }, 'Registered'))),
+        tbody)),
+    shown,
+    h('p', {}, more));
+  announce(`Roster of ${page.title}: ${shown.textContent}`);
+}
