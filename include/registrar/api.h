@@ -85,6 +85,8 @@ int api_uuid_param_or_reply(struct http_req *req, const char *name, const char *
 
 /* The principal's user id, or NULL when anonymous. */
 const char *api_viewer(struct http_req *req);
+/* "true" or "false": whether the principal is an admin, as a SQL parameter. */
+const char *api_admin_text(struct http_req *req);
 
 /* ---- field tables (fields.c) ---- */
 

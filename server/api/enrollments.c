@@ -60,25 +60,6 @@ void enrollments_register(void)
         db_stmts_register(all[i], 1);
 }
 
-static const char *enrollments_admin(struct http_req *req)
-{
-    return http_req_principal(req)->admin ? "true" : "false";
-}
-
-/* Runs stmt and replies with its JSON (status on success), or the problem. */
-static void enrollments_exec_reply(struct http_req *req, const struct db_stmt *stmt, int n,
-    const char *const *params, int status)
-{
-    char *body = NULL;
-    enum db_status s = db_exec_value(http_req_db(req), stmt, n, params, &body);
-
-    if (s != DB_OK) {
-        api_reply_db_error(req, s);
-        return;
-    }
-    http_reply_json_text(req, status, body);
-}
-
 #define ENROLLMENTS_CODE_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 /* A discount code as the API takes it: 3..40 letters, digits, '-' or '_'. */
@@ -112,7 +93,7 @@ void enrollments_create(struct http_req *req)
                             enrollments_code_or_reply(req, body, "discount_code", false, &code) == -1))
         return;
     const char *params[] = { api_viewer(req), offering, code };
-    enrollments_exec_reply(req, &SQL_ENROLL, 3, params, 201);
+    api_reply_sql(req, &SQL_ENROLL, 3, params, 201);
 }
 
 void enrollments_quote(struct http_req *req)
@@ -128,7 +109,7 @@ void enrollments_quote(struct http_req *req)
         return;
     }
     const char *params[] = { api_viewer(req), offering, code };
-    enrollments_exec_reply(req, &SQL_QUOTE, 3, params, 200);
+    api_reply_sql(req, &SQL_QUOTE, 3, params, 200);
 }
 
 void enrollments_get(struct http_req *req)
@@ -137,31 +118,18 @@ void enrollments_get(struct http_req *req)
 
     if (api_uuid_param_or_reply(req, "id", &id) == -1)
         return;
-    const char *params[] = { api_viewer(req), enrollments_admin(req), id };
-    enrollments_exec_reply(req, &SQL_GET, 3, params, 200);
+    const char *params[] = { api_viewer(req), api_admin_text(req), id };
+    api_reply_sql(req, &SQL_GET, 3, params, 200);
 }
 
 void enrollments_mine(struct http_req *req)
 {
-    int limit;
-    const char *cursor;
-    char limit_text[16];
-    char *body = NULL;
+    struct api_page page;
 
-    if (api_limit_or_reply(req, &limit) == -1 || api_cursor_or_reply(req, &cursor) == -1)
+    if (api_page_or_reply(req, &page) == -1)
         return;
-    snprintf(limit_text, sizeof(limit_text), "%d", limit);
-    const char *params[] = { api_viewer(req), limit_text, cursor };
-    enum db_status s = db_exec_value(http_req_db(req), &SQL_MINE, 3, params, &body);
-    if (s == DB_INVALID_INPUT) {
-        http_reply_invalid_field(req, "cursor", "is not a cursor this server gave out");
-        return;
-    }
-    if (s != DB_OK) {
-        api_reply_db_error(req, s);
-        return;
-    }
-    http_reply_json_text(req, 200, body);
+    const char *params[] = { api_viewer(req), page.limit, page.cursor };
+    api_reply_sql_page(req, &SQL_MINE, 3, params);
 }
 
 /*
@@ -214,7 +182,7 @@ void enrollments_cancel(struct http_req *req)
     if (body != NULL && (api_fields_or_reply(req, body, allowed) == -1 ||
                             api_string_or_reply(req, body, "reason", false, 0, 2000, true, &reason) == -1))
         return;
-    const char *params[] = { api_viewer(req), enrollments_admin(req), id, reason };
+    const char *params[] = { api_viewer(req), api_admin_text(req), id, reason };
     enum db_status s = db_exec_value(http_req_db(req), &SQL_CANCEL, 4, params, &text);
     if (s != DB_OK) {
         api_reply_db_error(req, s);
@@ -244,8 +212,8 @@ static void enrollments_decide(struct http_req *req, bool approve)
     if (body != NULL && (api_fields_or_reply(req, body, allowed) == -1 ||
                             api_string_or_reply(req, body, "note", false, 0, 2000, true, &note) == -1))
         return;
-    const char *params[] = { api_viewer(req), enrollments_admin(req), id, approve ? "true" : "false", note };
-    enrollments_exec_reply(req, &SQL_DECIDE, 5, params, 200);
+    const char *params[] = { api_viewer(req), api_admin_text(req), id, approve ? "true" : "false", note };
+    api_reply_sql(req, &SQL_DECIDE, 5, params, 200);
 }
 
 void enrollments_approve(struct http_req *req)
@@ -286,7 +254,7 @@ void enrollments_sessions_set(struct http_req *req)
     }
     sbuf_addc(&arr, '}');
     const char *params[] = { api_viewer(req), id, arr.buf };
-    enrollments_exec_reply(req, &SQL_SESSIONS_SET, 3, params, 200);
+    api_reply_sql(req, &SQL_SESSIONS_SET, 3, params, 200);
     sbuf_release(&arr);
 }
 
@@ -324,7 +292,7 @@ void enrollments_discount_create(struct http_req *req)
     snprintf(percent_text, sizeof(percent_text), "%lld", percent);
     snprintf(amount_text, sizeof(amount_text), "%lld", amount);
     snprintf(max_text, sizeof(max_text), "%lld", has_max ? max_uses : 1000000LL);
-    const char *params[] = { api_viewer(req), enrollments_admin(req), offering, code,
+    const char *params[] = { api_viewer(req), api_admin_text(req), offering, code,
         has_percent ? percent_text : NULL, has_amount ? amount_text : NULL, max_text, expires };
-    enrollments_exec_reply(req, &SQL_DISCOUNT_CREATE, 8, params, 201);
+    api_reply_sql(req, &SQL_DISCOUNT_CREATE, 8, params, 201);
 }

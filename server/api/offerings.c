@@ -94,23 +94,15 @@ static const struct api_field offerings_fields[] = {
     { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
 };
 
-static const char *offerings_admin(struct http_req *req)
-{
-    return http_req_principal(req)->admin ? "true" : "false";
-}
-
 void offerings_list(struct http_req *req)
 {
     static const char *const statuses[] = { "draft", "open", "closed", "cancelled", NULL };
     const char *course = http_req_query(req, "course");
     const char *status = http_req_query(req, "status");
     const char *year = http_req_query(req, "year");
-    const char *cursor;
-    char limit_text[16];
-    char *body = NULL;
-    int limit;
+    struct api_page page;
 
-    if (api_limit_or_reply(req, &limit) == -1 || api_cursor_or_reply(req, &cursor) == -1)
+    if (api_page_or_reply(req, &page) == -1)
         return;
     if (course != NULL && (*course == '\0' || strlen(course) > 64)) {
         http_reply_invalid_field(req, "course", "must be a course slug");
@@ -133,35 +125,19 @@ void offerings_list(struct http_req *req)
             return;
         }
     }
-    snprintf(limit_text, sizeof(limit_text), "%d", limit);
-    const char *params[] = { course, status, year, limit_text, cursor, api_viewer(req),
-        offerings_admin(req) };
-    enum db_status s = db_exec_value(http_req_db(req), &SQL_OFFERINGS_LIST, 7, params, &body);
-    if (s == DB_INVALID_INPUT) {
-        http_reply_invalid_field(req, "cursor", "is not a cursor this server gave out");
-        return;
-    }
-    if (s != DB_OK) {
-        api_reply_db_error(req, s);
-        return;
-    }
-    http_reply_json_text(req, 200, body);
+    const char *params[] = { course, status, year, page.limit, page.cursor, api_viewer(req),
+        api_admin_text(req) };
+    api_reply_sql_page(req, &SQL_OFFERINGS_LIST, 7, params);
 }
 
 void offerings_get(struct http_req *req)
 {
     const char *id;
-    char *body = NULL;
 
     if (api_uuid_param_or_reply(req, "id", &id) == -1)
         return;
-    const char *params[] = { id, api_viewer(req), offerings_admin(req) };
-    enum db_status s = db_exec_value(http_req_db(req), &SQL_OFFERING_GET, 3, params, &body);
-    if (s != DB_OK) {
-        api_reply_db_error(req, s);
-        return;
-    }
-    http_reply_json_text(req, 200, body);
+    const char *params[] = { id, api_viewer(req), api_admin_text(req) };
+    api_reply_sql(req, &SQL_OFFERING_GET, 3, params, 200);
 }
 
 /* Runs a write statement whose last parameter is the checked body. */
@@ -172,7 +148,7 @@ static void offerings_write(struct http_req *req, const struct db_stmt *stmt, co
     char *text = json_dumps(obj, JSON_COMPACT);
     char *body = NULL;
 
-    const char *params[] = { api_viewer(req), offerings_admin(req), target, text };
+    const char *params[] = { api_viewer(req), api_admin_text(req), target, text };
     enum db_status s = db_exec_value(http_req_db(req), stmt, 4, params, &body);
     free(text);
     if (s != DB_OK) {

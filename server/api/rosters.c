@@ -163,7 +163,7 @@ void rosters_get(struct http_req *req)
     if (!csv && (api_limit_or_reply(req, &limit) == -1 || api_cursor_or_reply(req, &cursor) == -1))
         goto out;
     snprintf(limit_text, sizeof(limit_text), "%d", limit);
-    const char *params[] = { api_viewer(req), http_req_principal(req)->admin ? "true" : "false", offering,
+    const char *params[] = { api_viewer(req), api_admin_text(req), offering,
         statuses, csv ? NULL : limit_text, cursor, csv ? "csv" : "json" };
     enum db_status s = db_exec_value(http_req_db(req), &SQL_ROSTER, 7, params, &text);
     if (s == DB_INVALID_INPUT) {
@@ -198,25 +198,11 @@ out:
 
 void rosters_waitlist(struct http_req *req)
 {
-    const char *offering, *cursor;
-    int limit;
-    char limit_text[16];
-    char *text = NULL;
+    const char *offering;
+    struct api_page page;
 
-    if (api_uuid_param_or_reply(req, "id", &offering) == -1 || api_limit_or_reply(req, &limit) == -1 ||
-        api_cursor_or_reply(req, &cursor) == -1)
+    if (api_uuid_param_or_reply(req, "id", &offering) == -1 || api_page_or_reply(req, &page) == -1)
         return;
-    snprintf(limit_text, sizeof(limit_text), "%d", limit);
-    const char *params[] = { api_viewer(req), http_req_principal(req)->admin ? "true" : "false", offering,
-        limit_text, cursor };
-    enum db_status s = db_exec_value(http_req_db(req), &SQL_WAITLIST, 5, params, &text);
-    if (s == DB_INVALID_INPUT) {
-        http_reply_invalid_field(req, "cursor", "is not a cursor this server gave out");
-        return;
-    }
-    if (s != DB_OK) {
-        api_reply_db_error(req, s);
-        return;
-    }
-    http_reply_json_text(req, 200, text);
+    const char *params[] = { api_viewer(req), api_admin_text(req), offering, page.limit, page.cursor };
+    api_reply_sql_page(req, &SQL_WAITLIST, 5, params);
 }

@@ -77,33 +77,15 @@ static const struct api_field schedule_fields[] = {
     { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
 };
 
-static const char *schedule_admin(struct http_req *req)
-{
-    return http_req_principal(req)->admin ? "true" : "false";
-}
-
 void schedule_list(struct http_req *req)
 {
-    const char *id, *cursor;
-    char limit_text[16];
-    char *body = NULL;
-    int limit;
+    const char *id;
+    struct api_page page;
 
-    if (api_uuid_param_or_reply(req, "id", &id) == -1 || api_limit_or_reply(req, &limit) == -1 ||
-        api_cursor_or_reply(req, &cursor) == -1)
+    if (api_uuid_param_or_reply(req, "id", &id) == -1 || api_page_or_reply(req, &page) == -1)
         return;
-    snprintf(limit_text, sizeof(limit_text), "%d", limit);
-    const char *params[] = { id, limit_text, cursor, api_viewer(req), schedule_admin(req) };
-    enum db_status s = db_exec_value(http_req_db(req), &SQL_SESSIONS_LIST, 5, params, &body);
-    if (s == DB_INVALID_INPUT) {
-        http_reply_invalid_field(req, "cursor", "is not a cursor this server gave out");
-        return;
-    }
-    if (s != DB_OK) {
-        api_reply_db_error(req, s);
-        return;
-    }
-    http_reply_json_text(req, 200, body);
+    const char *params[] = { id, page.limit, page.cursor, api_viewer(req), api_admin_text(req) };
+    api_reply_sql_page(req, &SQL_SESSIONS_LIST, 5, params);
 }
 
 /* Runs a session write with the checked body; replies with the session. */
@@ -111,16 +93,10 @@ static void schedule_write(struct http_req *req, const struct db_stmt *stmt, con
     int status)
 {
     char *text = json_dumps(http_req_json(req), JSON_COMPACT);
-    char *body = NULL;
+    const char *params[] = { api_viewer(req), api_admin_text(req), target, text };
 
-    const char *params[] = { api_viewer(req), schedule_admin(req), target, text };
-    enum db_status s = db_exec_value(http_req_db(req), stmt, 4, params, &body);
+    api_reply_sql(req, stmt, 4, params, status);
     free(text);
-    if (s != DB_OK) {
-        api_reply_db_error(req, s);
-        return;
-    }
-    http_reply_json_text(req, status, body);
 }
 
 void schedule_create(struct http_req *req)
@@ -152,7 +128,7 @@ void schedule_delete(struct http_req *req)
 
     if (api_uuid_param_or_reply(req, "id", &id) == -1)
         return;
-    const char *params[] = { api_viewer(req), schedule_admin(req), id };
+    const char *params[] = { api_viewer(req), api_admin_text(req), id };
     enum db_status s = db_exec_value(http_req_db(req), &SQL_SESSION_DELETE, 3, params, &body);
     free(body);
     if (s != DB_OK) {
@@ -190,7 +166,7 @@ void schedule_offering_ics(struct http_req *req)
 
     if (api_uuid_param_or_reply(req, "id", &id) == -1)
         return;
-    const char *params[] = { id, api_viewer(req), schedule_admin(req) };
+    const char *params[] = { id, api_viewer(req), api_admin_text(req) };
     enum db_status s = db_exec_value(http_req_db(req), &SQL_OFFERING_CALENDAR, 3, params, &body);
     if (s != DB_OK) {
         api_reply_db_error(req, s);

@@ -299,3 +299,8 @@ const char *api_viewer(struct http_req *req)
     const struct http_principal *p = http_req_principal(req);
     return p->authenticated ? p->user_id : NULL;
 }
+
+const char *api_admin_text(struct http_req *req)
+{
+    return http_req_principal(req)->admin ? "true" : "false";
+}
