@@ -2,6 +2,7 @@
 // metrics, the OpenAPI document, and surviving a PostgreSQL restart.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { startServer, client } from '../lib/harness.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -88,6 +89,11 @@ test('the OpenAPI document is served as JSON and names the contract paths', asyn
     const r = await client(srv.url).get('/api/v1/openapi.json');
     assert.equal(r.status, 200);
     assert.equal(r.body.openapi, '3.1.0');
+    // It is a valid OpenAPI 3.1 document (checked against the specification's schema).
+    const validator = new Validator();
+    const result = await validator.validate(r.body);
+    assert.equal(validator.version, '3.1');
+    assert.ok(result.valid, JSON.stringify(result.errors, null, 1));
     for (const p of ['/healthz', '/readyz', '/metrics', '/api/v1/courses', '/api/v1/courses/{slug}']) {
       assert.ok(r.body.paths[p], `missing ${p}`);
     }
