@@ -93,7 +93,13 @@ static int main_serve(const struct config *cfg)
         .trust_proxy = cfg->trust_proxy,
         .routes = api_routes(&nroutes),
         .db = pool,
-        .hash_threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN),
+        /*
+         * Every core but one hashes passwords: however hard a sign-in storm
+         * blows, a core stays free for I/O and database threads (on a busy
+         * machine, reads waited 10x longer when every core ran Argon2:
+         * tests/load/bench-auth). Each hash holds 64 MiB while it runs.
+         */
+        .hash_threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? (unsigned)sysconf(_SC_NPROCESSORS_ONLN) - 1 : 1,
         .hash_queue = 256,
         .authenticate = auth_authenticate,
     };
