@@ -120,6 +120,12 @@ after(async () => {
   await srv?.stop();
 });
 
+// After a click that navigates: the new screen's h1, then nothing busy.
+async function arrive(page, heading) {
+  await page.getByRole('heading', { level: 1, name: heading, exact: true }).waitFor();
+  await settled(page);
+}
+
 async function signedInBrowser(who) {
   const browser = await openBrowser({ timezoneId: 'Europe/Berlin' });
   const page = await openPage(browser, base, '#/sign-in');
@@ -146,17 +152,17 @@ test('a learner goes from the catalog to a confirmed, paid registration, chooses
     // ---- catalog → course → offering → Register
     await go(page, '#/');
     await page.getByRole('link', { name: 'Practical Aspects of Palliative Care' }).click();
-    await settled(page);
+    await arrive(page, 'Practical Aspects of Palliative Care');
     await page.getByRole('link', { name: 'Practical Aspects Autumn', exact: true }).click();
-    await settled(page);
+    await arrive(page, 'Practical Aspects Autumn');
     const callout = page.getByRole('region', { name: 'Registration' });
     assert.match(norm(await callout.innerText()), /your seat is held while you pay/);
     await page.getByRole('banner').getByRole('link', { name: 'My registrations' }).waitFor();
+    await checkBoth(page, 'offering-with-callout');
     await callout.getByRole('link', { name: 'Register', exact: true }).click();
-    await settled(page);
+    await arrive(page, 'Register for Practical Aspects Autumn');
 
     // ---- the price before registering
-    assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Register for Practical Aspects Autumn');
     const price = page.locator('.price-summary');
     assert.match(norm(await price.innerText()), /Price\s+\$900\.00 for a nurse/);
     assert.match(norm(await price.innerText()), /Amount due\s+\$900\.00/);
@@ -255,7 +261,7 @@ test('a learner goes from the catalog to a confirmed, paid registration, chooses
 
     // ---- workshops: a clash shown before saving, a full one not tickable
     await page.getByRole('link', { name: 'Choose workshops' }).click();
-    await settled(page);
+    await arrive(page, 'Choose workshops');
     const full = page.getByLabel('Family meetings');
     assert.equal(await full.isDisabled(), true);
     assert.match(norm(await page.locator('.workshop', { has: full }).innerText()), /Full — no places left/);
@@ -287,7 +293,7 @@ test('a learner goes from the catalog to a confirmed, paid registration, chooses
 
     // ---- My registrations, and a cancel that shows the refund first
     await page.getByRole('banner').getByRole('link', { name: 'My registrations' }).click();
-    await settled(page);
+    await arrive(page, 'My registrations');
     const card = page.locator('.reg-card', { has: page.getByRole('link', { name: 'Practical Aspects Autumn' }) });
     assert.match(norm(await card.innerText()), /Confirmed[\s\S]*Paid \$810\.00/);
     await checkBoth(page, 'my-registrations', { allowStatuses: PROVOKED });
@@ -320,25 +326,32 @@ test('a learner goes from the catalog to a confirmed, paid registration, chooses
   }
 });
 
-test('signed out: the offering says sign in to register, and the pages ask to sign in', { timeout: TIMEOUT }, async () => {
+test('signed out: Register asks to sign in first and comes back after it; My registrations asks too', { timeout: TIMEOUT }, async () => {
   const browser = await openBrowser();
   try {
     const page = await openPage(browser, base, `#/offerings/${off.id}`);
-    const link = page.getByRole('region', { name: 'Registration' }).getByRole('link', { name: 'Sign in to register' });
-    assert.equal(await link.getAttribute('href'), `#/sign-in?next=${encodeURIComponent(`/offerings/${off.id}/register`)}`);
+    const callout = page.getByRole('region', { name: 'Registration' });
+    assert.match(norm(await callout.innerText()), /You need an account, and to be signed in\./);
     assert.equal(await page.getByRole('banner').getByRole('link', { name: 'My registrations' }).count(), 0);
+    await checkScreen(page, 'offering signed out');
     await go(page, '#/registrations');
     assert.match(norm(await page.locator('main').innerText()), /Please sign in to see your registrations\./);
     await checkScreen(page, 'my registrations signed out');
-    // Sign in from there and land on the register page.
-    await go(page, `#/offerings/${off.id}/register`);
-    await page.getByRole('main').getByRole('link', { name: 'Sign in' }).click();
+    await go(page, `#/offerings/${off.id}`);
+    await callout.getByRole('link', { name: 'Register', exact: true }).click();
+    await page.getByRole('main').getByText('Please sign in, or create an account, to register.').waitFor();
+    await settled(page);
+    assert.match(norm(await page.locator('main').innerText()), /Please sign in, or create an account, to register\./);
+    await checkScreen(page, 'register signed out');
+    const signIn = page.getByRole('main').getByRole('link', { name: 'Sign in', exact: true });
+    assert.equal(await signIn.getAttribute('href'), `#/sign-in?next=${encodeURIComponent(`/offerings/${off.id}/register`)}`);
+    // Sign in from there and land back on the register page.
+    await signIn.click();
     await settled(page);
     await page.getByLabel('Email address').fill(nurse.email);
     await page.getByLabel('Password', { exact: true }).fill(DEFAULT_PASSWORD);
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-    await page.getByRole('heading', { level: 1, name: 'Register for Practical Aspects Autumn' }).waitFor();
-    await settled(page);
+    await arrive(page, 'Register for Practical Aspects Autumn');
     await checkScreen(page, 'register after signing in');
   } finally {
     await browser.close();

@@ -266,11 +266,10 @@ export function registerCallout(o, user) {
     text = o.registration_opens_at && Date.parse(o.registration_opens_at) > Date.now()
       ? `Registration opens ${formatInstant(o.registration_opens_at, o.timezone)}.`
       : 'Registration for this offering is closed.';
-  } else if (user) {
-    button = h('a', { class: 'button', href: registerHref(o.id) }, action);
   } else {
-    const next = `/offerings/${o.id}/register`;
-    button = h('a', { class: 'button', href: `#/sign-in?next=${encodeURIComponent(next)}` }, `Sign in to ${action.toLowerCase()}`);
+    // Signed out, the register page asks to sign in or sign up, and comes back.
+    button = h('a', { class: 'button', href: registerHref(o.id) }, action);
+    if (!user) text = `${text} You need an account, and to be signed in.`;
   }
   return h('section', { class: 'register-callout', 'aria-labelledby': 'register-callout-heading' },
     h('h2', { id: 'register-callout-heading', class: 'register-callout__title' }, 'Registration'),
