@@ -32,6 +32,8 @@ import {
 
 const TIMEOUT = 240_000;
 const SHOTS = process.env.REGISTRAR_E2E_SHOTS || null;
+// Screens checked in the dark scheme too.
+const DARK = new Set(['applications-decided', 'roster', 'waitlist']);
 const NAMES = ['Ada Okafor', 'Smith, Jane "JJ"', '=HYPERLINK("http://evil.example","x")', 'Rex Ruiz'];
 
 let srv;
@@ -48,6 +50,12 @@ async function shot(page, name) {
 }
 
 async function checkBoth(page, name, opts = {}) {
+  if (DARK.has(name)) {
+    await page.emulateMedia({ colorScheme: 'dark', reducedMotion: 'reduce' });
+    await checkScreen(page, `${name} in the dark scheme`, opts);
+    await shot(page, `${name}-dark`);
+    await page.emulateMedia({ colorScheme: 'light', reducedMotion: 'reduce' });
+  }
   await checkScreen(page, `${name} at 1440 px`, opts);
   await shot(page, `${name}-1440`);
   await page.setViewportSize({ width: 360, height: 800 });

@@ -35,6 +35,8 @@ import {
 const TIMEOUT = 240_000;
 const TZ = 'America/New_York';
 const SHOTS = process.env.REGISTRAR_E2E_SHOTS || null;
+// Screens checked in the dark scheme too.
+const DARK = new Set(['pay', 'confirmed', 'workshops-clash', 'cancel-confirm']);
 // Provoked on purpose: 402 declined card, 422 unknown discount code, 409 a
 // session that filled up.
 const PROVOKED = [402, 409, 422];
@@ -54,6 +56,12 @@ async function shot(page, name) {
 
 // Both widths: a full check at each, a screenshot of each.
 async function checkBoth(page, name, opts = {}) {
+  if (DARK.has(name)) {
+    await page.emulateMedia({ colorScheme: 'dark', reducedMotion: 'reduce' });
+    await checkScreen(page, `${name} in the dark scheme`, opts);
+    await shot(page, `${name}-dark`);
+    await page.emulateMedia({ colorScheme: 'light', reducedMotion: 'reduce' });
+  }
   await checkScreen(page, `${name} at 1440 px`, opts);
   await shot(page, `${name}-1440`);
   await page.setViewportSize({ width: 360, height: 800 });
