@@ -237,9 +237,19 @@ export async function render(ctx) {
     let roomClash = null;
     const facultyClash = new Map(); // name → titles
     let elsewhere = 0;
+    // The server describes every clashing session (conflict_sessions), also
+    // those of other offerings, which this page's list does not hold.
+    const others = Array.isArray(err.problem?.conflict_sessions) ? err.problem.conflict_sessions : [];
     for (const id of ids) {
-      const s = list.find((x) => x.id === id);
+      const s = list.find((x) => x.id === id) ?? others.find((x) => x.id === id);
       if (!s) { elsewhere += 1; continue; }
+      if (s.offering_id && s.offering_id !== offering.id) {
+        const shared = (s.faculty ?? []).filter((f) => names.some((n) => same(n, f)));
+        for (const f of shared) facultyClash.set(f, [...(facultyClash.get(f) ?? []), `${s.title}” of “${s.offering_title}`]);
+        described.push(`“${s.title}” of “${s.offering_title}”` +
+          (shared.length ? `, with the same faculty member${shared.length > 1 ? 's' : ''} (${shared.join(', ')})` : ''));
+        continue;
+      }
       const reasons = [];
       if (body.room && same(s.room, body.room)) {
         reasons.push(`in the same room (${s.room})`);
