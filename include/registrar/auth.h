@@ -69,6 +69,15 @@ int auth_token_decode(const char *text, uint8_t out[AUTH_TOKEN_BYTES]);
  */
 int auth_token_digest(const char *text, char out[AUTH_DIGEST_HEX_SIZE]);
 
+/*
+ * The CSRF token of a session: a keyed BLAKE2b of the session token under
+ * the server secret, in a domain of its own, as a token (base64url). It is
+ * given out at sign-in and can be given again to the same cookie later
+ * (another tab); without the secret it cannot be derived. Returns 0, or -1
+ * when session_token is not a token.
+ */
+int auth_csrf_token(const char *session_token, char out[AUTH_TOKEN_SIZE]);
+
 /* Constant-time equality of two digests in hex (false if either is malformed). */
 bool auth_digest_equal(const char *a_hex, const char *b_hex);
 

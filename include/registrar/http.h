@@ -65,6 +65,12 @@ struct http_principal {
     bool admin;
     char user_id[40];    /* a UUID */
     char session_id[40]; /* the auth session's id, to revoke the current one */
+    /*
+     * For a cookie session: its CSRF token (derivable from the session
+     * token alone), so that a page opened later in another tab can learn
+     * it from GET /api/v1/me. Empty for Bearer requests.
+     */
+    char csrf_token[48];
 };
 
 enum http_auth_result {

@@ -176,7 +176,8 @@ void accounts_create(struct http_req *req)
 
 void accounts_me_get(struct http_req *req)
 {
-    const char *params[] = { http_req_principal(req)->user_id };
+    const struct http_principal *who = http_req_principal(req);
+    const char *params[] = { who->user_id };
     char *text = NULL;
 
     enum db_status s = db_exec_value(http_req_db(req), &SQL_ME_GET, 1, params, &text);
@@ -184,7 +185,23 @@ void accounts_me_get(struct http_req *req)
         api_reply_db_error(req, s);
         return;
     }
-    http_reply_json_text(req, 200, text);
+    if (!who->via_cookie || who->csrf_token[0] == '\0') {
+        http_reply_json_text(req, 200, text);
+        return;
+    }
+    /*
+     * A page that shares the cookie but not the sign-in answer (another
+     * tab) learns the session's CSRF token here. Only our own origin can
+     * read this answer, which is what makes the token a proof.
+     */
+    json_t *user = json_loads(text, 0, NULL);
+    free(text);
+    if (user == NULL) {
+        http_reply_problem(req, 500, "internal", NULL);
+        return;
+    }
+    json_object_set_new(user, "csrf_token", json_string(who->csrf_token));
+    http_reply_json(req, 200, user);
 }
 
 void accounts_me_update(struct http_req *req)

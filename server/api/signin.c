@@ -223,7 +223,8 @@ static void signin_finish(struct http_req *req)
     json_t *result = NULL;
 
     auth_token_new(token);
-    auth_token_new(csrf);
+    if (auth_csrf_token(token, csrf) == -1)
+        csrf[0] = '\0'; /* cannot happen: token is one of ours */
     if (auth_token_digest(token, token_digest) == -1 || auth_token_digest(csrf, csrf_digest) == -1) {
         http_reply_problem(req, 500, "internal", NULL);
         goto out;

@@ -94,6 +94,28 @@ int auth_token_digest(const char *text, char out[AUTH_DIGEST_HEX_SIZE])
     return 0;
 }
 
+int auth_csrf_token(const char *session_token, char out[AUTH_TOKEN_SIZE])
+{
+    static const char domain[] = "registrar csrf v1";
+    uint8_t raw[AUTH_TOKEN_BYTES], csrf[AUTH_TOKEN_BYTES];
+    crypto_generichash_state st;
+
+    assert(auth_have_key);
+    out[0] = '\0';
+    if (auth_token_decode(session_token, raw) == -1)
+        return -1;
+    /* The domain prefix keeps this apart from the digests stored at rest. */
+    crypto_generichash_init(&st, auth_key, sizeof(auth_key), sizeof(csrf));
+    crypto_generichash_update(&st, (const unsigned char *)domain, sizeof(domain));
+    crypto_generichash_update(&st, raw, sizeof(raw));
+    crypto_generichash_final(&st, csrf, sizeof(csrf));
+    sodium_bin2base64(out, AUTH_TOKEN_SIZE, csrf, sizeof(csrf), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof(raw));
+    sodium_memzero(csrf, sizeof(csrf));
+    sodium_memzero(&st, sizeof(st));
+    return 0;
+}
+
 bool auth_digest_equal(const char *a_hex, const char *b_hex)
 {
     uint8_t a[AUTH_DIGEST_BYTES], b[AUTH_DIGEST_BYTES];

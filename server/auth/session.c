@@ -58,6 +58,8 @@ enum http_auth_result auth_authenticate(struct db_conn *db, const char *token, b
     out->admin = strcmp(db_result_value(r, 0, 2), "t") == 0;
     snprintf(out->session_id, sizeof(out->session_id), "%s", db_result_value(r, 0, 0));
     snprintf(out->user_id, sizeof(out->user_id), "%s", db_result_value(r, 0, 1));
+    if (via_cookie && auth_csrf_token(token, out->csrf_token) == -1)
+        out->csrf_token[0] = '\0';
     result = HTTP_AUTH_OK;
 out:
     db_result_free(r);

@@ -137,6 +137,41 @@ static void test_digest(void **state)
     assert_false(auth_digest_equal(d1, NULL));
 }
 
+static void test_csrf_token(void **state)
+{
+    char token[AUTH_TOKEN_SIZE], other[AUTH_TOKEN_SIZE];
+    char c1[AUTH_TOKEN_SIZE], c2[AUTH_TOKEN_SIZE], c3[AUTH_TOKEN_SIZE];
+    char d1[AUTH_DIGEST_HEX_SIZE], d2[AUTH_DIGEST_HEX_SIZE];
+    uint8_t raw[AUTH_TOKEN_BYTES], key[AUTH_KEY_BYTES];
+    (void)state;
+
+    auth_token_new(token);
+    auth_token_new(other);
+    /* the same session always gives the same CSRF token, itself a token */
+    assert_int_equal(auth_csrf_token(token, c1), 0);
+    assert_int_equal(auth_csrf_token(token, c2), 0);
+    assert_string_equal(c1, c2);
+    assert_int_equal(auth_token_decode(c1, raw), 0);
+    /* another session, another token; never the session token itself */
+    assert_int_equal(auth_csrf_token(other, c3), 0);
+    assert_string_not_equal(c1, c3);
+    assert_string_not_equal(c1, token);
+    /* apart from the digests at rest: the stored digest of the session is no CSRF token's */
+    assert_int_equal(auth_token_digest(token, d1), 0);
+    assert_int_equal(auth_token_digest(c1, d2), 0);
+    assert_string_not_equal(d1, d2);
+    /* keyed by the server secret */
+    memset(key, 0x33, sizeof(key));
+    assert_int_equal(auth_init(key), 0);
+    assert_int_equal(auth_csrf_token(token, c3), 0);
+    assert_string_not_equal(c1, c3);
+    memset(key, 0x11, sizeof(key));
+    assert_int_equal(auth_init(key), 0);
+    /* nothing for what is not a token */
+    assert_int_equal(auth_csrf_token("nope", c3), -1);
+    assert_string_equal(c3, "");
+}
+
 static void test_password_hash_and_verify(void **state)
 {
     char hash[AUTH_PASSWORD_HASH_SIZE];
@@ -305,6 +340,7 @@ int main(void)
         cmocka_unit_test(test_token_round_trip),
         cmocka_unit_test(test_token_decode_rejects),
         cmocka_unit_test(test_digest),
+        cmocka_unit_test(test_csrf_token),
         cmocka_unit_test(test_password_hash_and_verify),
         cmocka_unit_test(test_password_every_byte_counts),
         cmocka_unit_test(test_password_rehash),

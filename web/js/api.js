@@ -37,7 +37,7 @@ const MESSAGES = {
   'email-taken': 'An account with this email address already exists. Try signing in, or reset your password.',
   'invalid-credentials': 'The email address or password is not correct.',
   'invalid-token': 'This link is invalid or has expired. Please request a new one.',
-  'csrf': 'For your security, please sign in again in this browser tab, then try again.',
+  'csrf': 'For your security, please reload this page (or sign in again), then try again.',
   'slug-taken': 'Another course already uses this short name (slug). Please choose another.',
   'registration-closed': 'Registration for this offering is not open.',
   'already-enrolled': 'You are already registered (or waitlisted) for this offering.',
@@ -326,8 +326,17 @@ export const auth = {
 };
 
 export const me = {
-  // → user, or throws ApiError 401 when signed out.
-  get: ({ signal } = {}) => request('GET', '/me', { signal }),
+  // → user, or throws ApiError 401 when signed out. For a cookie session
+  // the answer also carries the session's CSRF token: a tab opened after
+  // sign-in (which never saw the sign-in answer) keeps it from here.
+  async get({ signal } = {}) {
+    const user = await request('GET', '/me', { signal });
+    if (typeof user?.csrf_token === 'string') {
+      setCsrfToken(user.csrf_token); // the current session's, also after a sign-in elsewhere
+      delete user.csrf_token;
+    }
+    return user;
+  },
   // fields: any of full_name, profession, credentials, institution → user
   update: (fields, { signal } = {}) => request('PATCH', '/me', { body: fields, signal }),
   changePassword: (currentPassword, newPassword, { signal } = {}) =>
