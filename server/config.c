@@ -121,12 +121,14 @@ static const struct config_option config_options[] = {
 };
 
 /* Applies one setting; -1 with err filled if its value is bad. */
-static int config_apply(struct config *c, const char *flag, const char *value, char *err, size_t errlen)
+static int config_apply(
+    struct config *c, const char *flag, const char *value, char *err, size_t errlen)
 {
     if (strcmp(flag, "--listen") == 0) {
         free(c->listen_host);
         if (config_parse_listen(value, &c->listen_host, &c->port) == -1) {
-            snprintf(err, errlen, "--listen/REGISTRAR_LISTEN must be HOST:PORT, got \"%.60s\"", value);
+            snprintf(
+                err, errlen, "--listen/REGISTRAR_LISTEN must be HOST:PORT, got \"%.60s\"", value);
             return -1;
         }
     } else if (strcmp(flag, "--database-url") == 0) {
@@ -146,7 +148,8 @@ static int config_apply(struct config *c, const char *flag, const char *value, c
     } else if (strcmp(flag, "--schema-dir") == 0) {
         config_set(&c->schema_dir, value);
     } else if (strcmp(flag, "--secret-key") == 0) {
-        if (strlen(value) != 64 || util_hex_decode(value, c->secret_key, sizeof(c->secret_key)) != 32) {
+        if (strlen(value) != 64 ||
+            util_hex_decode(value, c->secret_key, sizeof(c->secret_key)) != 32) {
             snprintf(err, errlen, "REGISTRAR_SECRET_KEY must be 64 hexadecimal digits (32 bytes)");
             return -1;
         }
@@ -160,7 +163,8 @@ static int config_apply(struct config *c, const char *flag, const char *value, c
         }
     } else if (strcmp(flag, "--sweep-interval-ms") == 0) {
         if (config_uint(value, 10, 3600000, &c->sweep_interval_ms) == -1) {
-            snprintf(err, errlen, "REGISTRAR_SWEEP_INTERVAL_MS must be milliseconds from 10 to 3600000");
+            snprintf(
+                err, errlen, "REGISTRAR_SWEEP_INTERVAL_MS must be milliseconds from 10 to 3600000");
             return -1;
         }
     } else if (strcmp(flag, "--trust-proxy") == 0) {
@@ -169,8 +173,8 @@ static int config_apply(struct config *c, const char *flag, const char *value, c
             return -1;
         }
     } else if (strcmp(flag, "--log-level") == 0) {
-        if (strcmp(value, "debug") != 0 && strcmp(value, "info") != 0 && strcmp(value, "warn") != 0 &&
-            strcmp(value, "error") != 0) {
+        if (strcmp(value, "debug") != 0 && strcmp(value, "info") != 0 &&
+            strcmp(value, "warn") != 0 && strcmp(value, "error") != 0) {
             snprintf(err, errlen, "REGISTRAR_LOG_LEVEL must be debug, info, warn or error");
             return -1;
         }
@@ -241,7 +245,8 @@ int config_parse(struct config *c, int argc, char **argv, config_getenv_fn *gete
     /* The environment first, so that flags override it. */
     for (size_t k = 0; k < UTIL_ARRAY_LEN(config_options); k++) {
         const char *v = config_options[k].env != NULL ? getenv_fn(config_options[k].env) : NULL;
-        if (v != NULL && v[0] != '\0' && config_apply(c, config_options[k].flag, v, err, errlen) == -1)
+        if (v != NULL && v[0] != '\0' &&
+            config_apply(c, config_options[k].flag, v, err, errlen) == -1)
             return -1;
     }
     for (; i < argc; i++) {
@@ -258,7 +263,8 @@ int config_parse(struct config *c, int argc, char **argv, config_getenv_fn *gete
         size_t flen = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
         const struct config_option *opt = NULL;
         for (size_t k = 0; k < UTIL_ARRAY_LEN(config_options); k++)
-            if (strlen(config_options[k].flag) == flen && strncmp(config_options[k].flag, arg, flen) == 0)
+            if (strlen(config_options[k].flag) == flen &&
+                strncmp(config_options[k].flag, arg, flen) == 0)
                 opt = &config_options[k];
         if (opt == NULL) {
             snprintf(err, errlen, "unknown option \"%.40s\" (try --help)", arg);
@@ -272,7 +278,8 @@ int config_parse(struct config *c, int argc, char **argv, config_getenv_fn *gete
         if (config_apply(c, opt->flag, value, err, errlen) == -1)
             return -1;
     }
-    if (c->command == CONFIG_CREATE_ADMIN && (c->admin_email == NULL || c->admin_full_name == NULL)) {
+    if (c->command == CONFIG_CREATE_ADMIN &&
+        (c->admin_email == NULL || c->admin_full_name == NULL)) {
         snprintf(err, errlen, "create-admin needs --email and --full-name");
         return -1;
     }
@@ -281,7 +288,8 @@ int config_parse(struct config *c, int argc, char **argv, config_getenv_fn *gete
         return -1;
     }
     if (c->command == CONFIG_SERVE && !c->has_secret_key) {
-        snprintf(err, errlen, "REGISTRAR_SECRET_KEY is required (64 hex digits; e.g. openssl rand -hex 32)");
+        snprintf(err, errlen,
+            "REGISTRAR_SECRET_KEY is required (64 hex digits; e.g. openssl rand -hex 32)");
         return -1;
     }
     return 0;

@@ -79,7 +79,8 @@ static int main_serve(const struct config *cfg)
         goto out;
     metrics_gauge("registrar_db_pool_in_use", "Database connections running a statement now.",
         main_pool_in_use, pool);
-    metrics_gauge("registrar_db_pool_size", "Database connections in the pool.", main_pool_size, pool);
+    metrics_gauge(
+        "registrar_db_pool_size", "Database connections in the pool.", main_pool_size, pool);
 
     struct http_server_config hc = {
         .listen_host = cfg->listen_host,
@@ -99,7 +100,8 @@ static int main_serve(const struct config *cfg)
          * machine, reads waited 10x longer when every core ran Argon2:
          * tests/load/bench-auth). Each hash holds 64 MiB while it runs.
          */
-        .hash_threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? (unsigned)sysconf(_SC_NPROCESSORS_ONLN) - 1 : 1,
+        .hash_threads =
+            sysconf(_SC_NPROCESSORS_ONLN) > 1 ? (unsigned)sysconf(_SC_NPROCESSORS_ONLN) - 1 : 1,
         .hash_queue = 256,
         .authenticate = auth_authenticate,
     };
@@ -110,12 +112,14 @@ static int main_serve(const struct config *cfg)
     server = http_server_new(&hc);
     if (server == NULL)
         goto out;
-    jobs = jobs_start(&(struct jobs_config){ .database_url = cfg->database_url, .interval_ms = (int)cfg->sweep_interval_ms });
+    jobs = jobs_start(&(struct jobs_config){
+        .database_url = cfg->database_url, .interval_ms = (int)cfg->sweep_interval_ms });
     if (jobs == NULL)
         goto out;
     {
-        char *url = xasprintf(strchr(cfg->listen_host, ':') != NULL ? "http://[%s]:%u" : "http://%s:%u",
-            cfg->listen_host, http_server_port(server));
+        char *url =
+            xasprintf(strchr(cfg->listen_host, ':') != NULL ? "http://[%s]:%u" : "http://%s:%u",
+                cfg->listen_host, http_server_port(server));
         json_t *f = json_pack("{s:s, s:s, s:i, s:i}", "url", url, "version", REGISTRAR_VERSION,
             "io_threads", (int)cfg->threads, "db_pool", (int)cfg->db_pool);
         log_json(LOG_INFO, "listening", f);
@@ -158,7 +162,8 @@ int main(int argc, char **argv)
     }
     json_set_alloc_funcs(xmalloc, free);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    if (config_parse(&cfg, argc, argv, main_getenv, cores > 0 ? (unsigned)cores : 1, err, sizeof(err)) == -1) {
+    if (config_parse(&cfg, argc, argv, main_getenv, cores > 0 ? (unsigned)cores : 1, err,
+            sizeof(err)) == -1) {
         fprintf(stderr, "registrar: %s\n", err);
         config_release(&cfg);
         return 2;

@@ -53,8 +53,8 @@ int api_enum_or_reply(struct http_req *req, json_t *obj, const char *field, bool
 /* An integer member in [min, max]; *present says whether it was sent. */
 int api_int_or_reply(struct http_req *req, json_t *obj, const char *field, bool required,
     long long min, long long max, long long *out, bool *present);
-int api_bool_or_reply(struct http_req *req, json_t *obj, const char *field, bool required,
-    bool *out, bool *present);
+int api_bool_or_reply(
+    struct http_req *req, json_t *obj, const char *field, bool required, bool *out, bool *present);
 
 /*
  * Runs a statement that returns one JSON value and replies with it
@@ -70,8 +70,8 @@ struct api_page {
 };
 int api_page_or_reply(struct http_req *req, struct api_page *page);
 /* api_reply_sql for list functions: a cursor the SQL cannot decode is a 400 naming it. */
-void api_reply_sql_page(struct http_req *req, const struct db_stmt *stmt, int nparams,
-    const char *const *params);
+void api_reply_sql_page(
+    struct http_req *req, const struct db_stmt *stmt, int nparams, const char *const *params);
 
 /* `limit` from the query: 1..200, default 50. */
 int api_limit_or_reply(struct http_req *req, int *limit);
@@ -98,8 +98,8 @@ enum api_type {
     API_T_INT,      /* integer in min..max */
     API_T_NUMBER,   /* number in min..max with at most two decimals */
     API_T_BOOL,
-    API_T_STRINGS,  /* array of min..max strings of item_min..item_max code points */
-    API_T_OBJECTS   /* array of min..max objects, each checked against items */
+    API_T_STRINGS, /* array of min..max strings of item_min..item_max code points */
+    API_T_OBJECTS  /* array of min..max objects, each checked against items */
 };
 
 #define API_REQUIRED 1u /* must be present when creating (a PATCH never requires) */
@@ -112,9 +112,9 @@ struct api_field {
     enum api_type type;
     unsigned flags;
     long long min, max;
-    const char *const *choices;     /* API_T_ENUM: NULL-terminated */
-    const struct api_field *items;  /* API_T_OBJECTS: each element's members */
-    long long item_min, item_max;   /* API_T_STRINGS: each element's length */
+    const char *const *choices;    /* API_T_ENUM: NULL-terminated */
+    const struct api_field *items; /* API_T_OBJECTS: each element's members */
+    long long item_min, item_max;  /* API_T_STRINGS: each element's length */
 };
 
 /*
@@ -199,13 +199,15 @@ void accounts_director_revoke(struct http_req *req);
 /* `email`: required, trimmed, 3..254 code points, shaped like an address. */
 int accounts_email_or_reply(struct http_req *req, json_t *body, const char **out);
 /* A new password member: required, 12..128 code points, taken as sent. */
-int accounts_password_or_reply(struct http_req *req, json_t *body, const char *field, const char **out);
+int accounts_password_or_reply(
+    struct http_req *req, json_t *body, const char *field, const char **out);
 /*
  * `registrar create-admin`: creates the account (password from the first
  * line of in) or makes an existing one admin. Returns the exit status:
  * 0 done, 1 database or hashing failure, 2 bad input; says why on stderr.
  */
-int accounts_create_admin(const char *database_url, const char *email, const char *full_name, FILE *in);
+int accounts_create_admin(
+    const char *database_url, const char *email, const char *full_name, FILE *in);
 
 /* signin.c: sign in and out, change and reset of passwords */
 void signin_create(struct http_req *req);

@@ -28,11 +28,11 @@
 
 #define AUTH_KEY_BYTES 32
 #define AUTH_TOKEN_BYTES 32
-#define AUTH_TOKEN_LEN 43              /* base64url characters of a token */
-#define AUTH_TOKEN_SIZE 44             /* with the terminating NUL */
+#define AUTH_TOKEN_LEN 43  /* base64url characters of a token */
+#define AUTH_TOKEN_SIZE 44 /* with the terminating NUL */
 #define AUTH_DIGEST_BYTES 32
-#define AUTH_DIGEST_HEX_SIZE 65        /* 64 hex digits and a NUL */
-#define AUTH_PASSWORD_HASH_SIZE 128    /* crypto_pwhash_STRBYTES, NUL included */
+#define AUTH_DIGEST_HEX_SIZE 65     /* 64 hex digits and a NUL */
+#define AUTH_PASSWORD_HASH_SIZE 128 /* crypto_pwhash_STRBYTES, NUL included */
 
 /* Passwords, in code points (API.md): any characters, never truncated. */
 #define AUTH_PASSWORD_MIN 12

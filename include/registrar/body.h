@@ -22,8 +22,8 @@ bool body_is_json_type(const char *content_type);
 int body_json_depth(json_t *v);
 
 struct body_error {
-    int status;          /* 400 or 415 */
-    const char *slug;    /* "invalid-request", "unsupported-media-type" */
+    int status;       /* 400 or 415 */
+    const char *slug; /* "invalid-request", "unsupported-media-type" */
     char detail[240];
 };
 

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 struct cache_entry {
-    char *body;         /* owned copies */
+    char *body; /* owned copies */
     size_t len;
     char *content_type;
     char etag[24];

@@ -24,20 +24,20 @@ enum config_command {
 
 struct config {
     enum config_command command;
-    char *listen_host;        /* "127.0.0.1" */
-    unsigned short port;      /* 8080 */
-    char *database_url;       /* NULL if unset */
-    unsigned threads;         /* I/O threads; default: cores */
-    unsigned db_pool;         /* default: 2 x cores */
-    char *web_root;           /* NULL: no static files */
+    char *listen_host;   /* "127.0.0.1" */
+    unsigned short port; /* 8080 */
+    char *database_url;  /* NULL if unset */
+    unsigned threads;    /* I/O threads; default: cores */
+    unsigned db_pool;    /* default: 2 x cores */
+    char *web_root;      /* NULL: no static files */
     char *schema_dir;
     bool has_secret_key;
     uint8_t secret_key[32];
-    char *webhook_secret;     /* NULL if unset */
+    char *webhook_secret; /* NULL if unset */
     bool cookie_secure;
-    bool trust_proxy;         /* client address from X-Real-IP (behind our nginx) */
-    char *log_level;          /* "info" */
-    char *admin_email;        /* create-admin */
+    bool trust_proxy;  /* client address from X-Real-IP (behind our nginx) */
+    char *log_level;   /* "info" */
+    char *admin_email; /* create-admin */
     char *admin_full_name;
     unsigned connection_limit;
     unsigned per_ip_limit;

@@ -40,7 +40,7 @@ enum db_status {
 struct db_stmt {
     const char *name; /* unique across the program */
     const char *sql;
-    unsigned flags;   /* DB_RETRY_SAFE */
+    unsigned flags; /* DB_RETRY_SAFE */
 };
 
 struct db_conn;

@@ -43,8 +43,8 @@ enum http_body {
 };
 
 /* Route flags. */
-#define HTTP_INLINE 1u   /* runs on the I/O thread: no database, must not block */
-#define HTTP_ETAG 2u     /* a 200 gets a strong ETag; If-None-Match gives 304 */
+#define HTTP_INLINE 1u       /* runs on the I/O thread: no database, must not block */
+#define HTTP_ETAG 2u         /* a 200 gets a strong ETag; If-None-Match gives 304 */
 #define HTTP_PUBLIC_CACHE 4u /* anonymous 200s are cached for at most 1 s (implies ETag) */
 
 typedef void http_handler(struct http_req *req);
@@ -74,10 +74,10 @@ struct http_principal {
 };
 
 enum http_auth_result {
-    HTTP_AUTH_OK,          /* *out filled */
-    HTTP_AUTH_INVALID,     /* unknown, expired or revoked: 401 */
-    HTTP_AUTH_CSRF,        /* cookie on an unsafe method without the right X-CSRF-Token: 403 csrf */
-    HTTP_AUTH_UNAVAILABLE  /* database down: 503 */
+    HTTP_AUTH_OK,         /* *out filled */
+    HTTP_AUTH_INVALID,    /* unknown, expired or revoked: 401 */
+    HTTP_AUTH_CSRF,       /* cookie on an unsafe method without the right X-CSRF-Token: 403 csrf */
+    HTTP_AUTH_UNAVAILABLE /* database down: 503 */
 };
 
 /*
@@ -95,14 +95,14 @@ struct http_server_config {
     unsigned connection_limit;
     unsigned per_ip_limit;
     unsigned idle_timeout_s;
-    const char *web_root;    /* NULL serves no static files */
+    const char *web_root; /* NULL serves no static files */
     bool cookie_secure;
     /* Behind our own reverse proxy: take the client address from X-Real-IP. */
     bool trust_proxy;
     const struct http_route *routes;
     size_t nroutes;
     struct db_pool *db;
-    unsigned hash_threads;   /* the password-hashing pool; 0 = none */
+    unsigned hash_threads; /* the password-hashing pool; 0 = none */
     unsigned hash_queue;
     http_authenticate_fn *authenticate; /* NULL: nobody is ever signed in */
 };
@@ -160,14 +160,14 @@ void http_req_continue(struct http_req *req, enum http_pool pool, http_handler *
 void http_reply_json(struct http_req *req, int status, json_t *body);
 /* A JSON text made elsewhere (a SQL function's result); takes the malloc'd text. */
 void http_reply_json_text(struct http_req *req, int status, char *text);
-void http_reply_body(struct http_req *req, int status, const char *content_type, char *body,
-    size_t len);
+void http_reply_body(
+    struct http_req *req, int status, const char *content_type, char *body, size_t len);
 void http_reply_empty(struct http_req *req, int status);
 /* An RFC 9457 problem; detail may be NULL. */
 void http_reply_problem(struct http_req *req, int status, const char *slug, const char *detail);
 /* A problem with extra members (errors, conflicts, ...) merged in; extra is consumed. */
-void http_reply_problem_extra(struct http_req *req, int status, const char *slug,
-    const char *detail, json_t *extra);
+void http_reply_problem_extra(
+    struct http_req *req, int status, const char *slug, const char *detail, json_t *extra);
 /* 400 invalid-request naming one field. */
 void http_reply_invalid_field(struct http_req *req, const char *field, const char *message);
 /* Adds a response header (before or after the reply call). Copies both. */

@@ -35,7 +35,6 @@ struct jobs_config {
  */
 void jobs_register_statements(void);
 
-
 /*
  * Starts the thread. It sweeps once at once, then every interval. NULL
  * (logged) if the thread cannot start. The copy of the URL is the thread's.

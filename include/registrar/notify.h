@@ -25,7 +25,8 @@ typedef void db_notify_fn(void *ctx, const char *payload);
  * the thread cannot start; a database that is down is not a failure (the
  * thread keeps trying).
  */
-struct db_notify *db_notify_start(const char *url, const char *channel, db_notify_fn *fn, void *ctx);
+struct db_notify *db_notify_start(
+    const char *url, const char *channel, db_notify_fn *fn, void *ctx);
 
 /* Stops the thread (within about 100 ms), closes its connection, frees n. Accepts NULL. */
 void db_notify_stop(struct db_notify *n);

@@ -27,9 +27,9 @@
 #include <stdint.h>
 
 enum payments_outcome {
-    PAYMENTS_SUCCEEDED,  /* money moved; processor_ref names it */
-    PAYMENTS_DECLINED,   /* the card was refused (402 to the learner) */
-    PAYMENTS_INVALID,    /* the token (or the refund's reference) is unknown: a client error */
+    PAYMENTS_SUCCEEDED, /* money moved; processor_ref names it */
+    PAYMENTS_DECLINED,  /* the card was refused (402 to the learner) */
+    PAYMENTS_INVALID,   /* the token (or the refund's reference) is unknown: a client error */
     PAYMENTS_UNAVAILABLE /* the processor did not answer; the outcome is unknown, retry with the same ref */
 };
 
@@ -106,14 +106,14 @@ enum payments_webhook_check payments_webhook_verify(const char *secret, size_t s
     const char *header, const char *body, size_t body_len, int64_t now);
 
 /* payments_webhook_verify with the configured secret. */
-enum payments_webhook_check payments_webhook_verify_configured(const char *header,
-    const char *body, size_t body_len, int64_t now);
+enum payments_webhook_check payments_webhook_verify_configured(
+    const char *header, const char *body, size_t body_len, int64_t now);
 
 /*
  * The header value a processor would send: "t=<t>,v1=<64 hex>", malloc'd,
  * owned by the caller. For tests and tools.
  */
-char *payments_webhook_sign(const char *secret, size_t secret_len, int64_t t, const char *body,
-    size_t body_len);
+char *payments_webhook_sign(
+    const char *secret, size_t secret_len, int64_t t, const char *body, size_t body_len);
 
 #endif

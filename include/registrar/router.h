@@ -17,11 +17,11 @@
 enum router_result { ROUTER_FOUND, ROUTER_NOT_FOUND, ROUTER_METHOD_NOT_ALLOWED };
 
 struct router_match {
-    const struct http_route *route;  /* on ROUTER_FOUND */
+    const struct http_route *route; /* on ROUTER_FOUND */
     int nparams;
-    char *names[ROUTER_MAX_PARAMS];  /* owned; release with router_match_release */
+    char *names[ROUTER_MAX_PARAMS]; /* owned; release with router_match_release */
     char *values[ROUTER_MAX_PARAMS];
-    char allow[96];                  /* on ROUTER_METHOD_NOT_ALLOWED: "GET, HEAD, POST" */
+    char allow[96]; /* on ROUTER_METHOD_NOT_ALLOWED: "GET, HEAD, POST" */
 };
 
 /*

@@ -37,11 +37,14 @@ char *xasprintf(const char *fmt, ...) UTIL_PRINTF(1, 2);
  * or take the bytes with sbuf_detach() (the buffer is then empty again).
  */
 struct sbuf {
-    char *buf;   /* NULL until the first append */
-    size_t len;  /* bytes used, excluding the terminating NUL */
+    char *buf;  /* NULL until the first append */
+    size_t len; /* bytes used, excluding the terminating NUL */
     size_t cap;
 };
-#define SBUF_INIT { NULL, 0, 0 }
+#define SBUF_INIT  \
+    {              \
+        NULL, 0, 0 \
+    }
 
 void sbuf_init(struct sbuf *sb);
 void sbuf_release(struct sbuf *sb);

@@ -19,9 +19,9 @@ struct workq;
 typedef void workq_fn(void *state, void *arg);
 
 struct workq_config {
-    const char *name;   /* for logs, static storage */
-    unsigned threads;   /* >= 1 */
-    unsigned capacity;  /* queued jobs at most (running ones excluded) */
+    const char *name;  /* for logs, static storage */
+    unsigned threads;  /* >= 1 */
+    unsigned capacity; /* queued jobs at most (running ones excluded) */
     /* Optional: make and destroy per-thread state (called on that thread). */
     void *(*thread_init)(void *ctx);
     void (*thread_fini)(void *state, void *ctx);

@@ -19,22 +19,16 @@
 #include <termios.h>
 #include <unistd.h>
 
-static const struct db_stmt SQL_ACCOUNT_CREATE = {
-    "account_create", "select registrar.account_create($1, $2, $3, $4, $5, $6)", 0
-};
-static const struct db_stmt SQL_ME_GET = {
-    "me_get", "select registrar.me_get($1::uuid)", DB_RETRY_SAFE
-};
-static const struct db_stmt SQL_ME_UPDATE = {
-    "me_update", "select registrar.me_update($1::uuid, $2, $3, $4, $5)", DB_RETRY_SAFE
-};
-static const struct db_stmt SQL_DIRECTOR_SET = {
-    "course_director_set", "select registrar.course_director_set($1::uuid, $2, $3::uuid, $4::boolean)",
-    DB_RETRY_SAFE
-};
-static const struct db_stmt SQL_ADMIN_ENSURE = {
-    "admin_ensure", "select registrar.admin_ensure($1, $2, $3)", 0
-};
+static const struct db_stmt SQL_ACCOUNT_CREATE = { "account_create",
+    "select registrar.account_create($1, $2, $3, $4, $5, $6)", 0 };
+static const struct db_stmt SQL_ME_GET = { "me_get", "select registrar.me_get($1::uuid)",
+    DB_RETRY_SAFE };
+static const struct db_stmt SQL_ME_UPDATE = { "me_update",
+    "select registrar.me_update($1::uuid, $2, $3, $4, $5)", DB_RETRY_SAFE };
+static const struct db_stmt SQL_DIRECTOR_SET = { "course_director_set",
+    "select registrar.course_director_set($1::uuid, $2, $3::uuid, $4::boolean)", DB_RETRY_SAFE };
+static const struct db_stmt SQL_ADMIN_ENSURE = { "admin_ensure",
+    "select registrar.admin_ensure($1, $2, $3)", 0 };
 
 void accounts_register(void)
 {
@@ -82,10 +76,12 @@ int accounts_email_or_reply(struct http_req *req, json_t *body, const char **out
     return 0;
 }
 
-int accounts_password_or_reply(struct http_req *req, json_t *body, const char *field, const char **out)
+int accounts_password_or_reply(
+    struct http_req *req, json_t *body, const char *field, const char **out)
 {
     /* Passwords are taken as they are: no trimming, no normalising, no truncation. */
-    return api_string_or_reply(req, body, field, true, AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX, false, out);
+    return api_string_or_reply(
+        req, body, field, true, AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX, false, out);
 }
 
 /* ---- POST /api/v1/accounts ---- */
@@ -206,18 +202,21 @@ void accounts_me_get(struct http_req *req)
 
 void accounts_me_update(struct http_req *req)
 {
-    static const char *const fields[] = { "full_name", "profession", "credentials", "institution", NULL };
+    static const char *const fields[] = { "full_name", "profession", "credentials", "institution",
+        NULL };
     json_t *body = http_req_json(req);
     const char *name, *profession, *credentials, *institution;
     char *text = NULL;
 
     if (api_fields_or_reply(req, body, fields) == -1 ||
         api_string_or_reply(req, body, "full_name", false, 1, 200, true, &name) == -1 ||
-        api_enum_or_reply(req, body, "profession", false, accounts_professions, &profession) == -1 ||
+        api_enum_or_reply(req, body, "profession", false, accounts_professions, &profession) ==
+            -1 ||
         api_string_or_reply(req, body, "credentials", false, 0, 100, true, &credentials) == -1 ||
         api_string_or_reply(req, body, "institution", false, 0, 200, true, &institution) == -1)
         return;
-    const char *params[] = { http_req_principal(req)->user_id, name, profession, credentials, institution };
+    const char *params[] = { http_req_principal(req)->user_id, name, profession, credentials,
+        institution };
     enum db_status s = db_exec_value(http_req_db(req), &SQL_ME_UPDATE, 5, params, &text);
     if (s != DB_OK) {
         api_reply_db_error(req, s);
@@ -288,7 +287,8 @@ static char *accounts_read_password(FILE *in)
     return line;
 }
 
-int accounts_create_admin(const char *database_url, const char *email, const char *full_name, FILE *in)
+int accounts_create_admin(
+    const char *database_url, const char *email, const char *full_name, FILE *in)
 {
     char *password = NULL, *mail = NULL, *name = NULL, *result = NULL;
     char hash[AUTH_PASSWORD_HASH_SIZE] = "";
@@ -312,8 +312,8 @@ int accounts_create_admin(const char *database_url, const char *email, const cha
     }
     name = xstrdup(full_name);
     size_t name_len = util_utf8_len(name);
-    if (!util_utf8_valid(mail, strlen(mail)) || util_utf8_len(mail) < 3 || util_utf8_len(mail) > 254 ||
-        accounts_email_problem(mail) != NULL) {
+    if (!util_utf8_valid(mail, strlen(mail)) || util_utf8_len(mail) < 3 ||
+        util_utf8_len(mail) > 254 || accounts_email_problem(mail) != NULL) {
         fprintf(stderr, "registrar: --email must be an email address\n");
         goto out;
     }
@@ -323,7 +323,8 @@ int accounts_create_admin(const char *database_url, const char *email, const cha
     }
     password = accounts_read_password(in);
     if (password == NULL) {
-        fprintf(stderr, "registrar: create-admin reads the password from the first line of standard input\n");
+        fprintf(stderr,
+            "registrar: create-admin reads the password from the first line of standard input\n");
         goto out;
     }
     size_t pw_chars = util_utf8_len(password);
@@ -343,11 +344,13 @@ int accounts_create_admin(const char *database_url, const char *email, const cha
     const char *params[] = { mail, name, hash };
     enum db_status s = db_exec_value(db, &SQL_ADMIN_ENSURE, 3, params, &result);
     if (s == DB_UNAVAILABLE) {
-        fprintf(stderr, "registrar: the database is not reachable, or not migrated (run registrar migrate)\n");
+        fprintf(stderr,
+            "registrar: the database is not reachable, or not migrated (run registrar migrate)\n");
         goto out;
     }
     if (s != DB_OK) {
-        fprintf(stderr, "registrar: the account could not be written (is the email or name valid?)\n");
+        fprintf(
+            stderr, "registrar: the account could not be written (is the email or name valid?)\n");
         goto out;
     }
     if (strcmp(result, "created") == 0)

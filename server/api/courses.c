@@ -4,12 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static const struct db_stmt SQL_COURSES_LIST = {
-    "courses_list", "select registrar.courses_list($1::integer, $2)", DB_RETRY_SAFE
-};
-static const struct db_stmt SQL_COURSE_GET = {
-    "course_get", "select registrar.course_get($1, $2::uuid)", DB_RETRY_SAFE
-};
+static const struct db_stmt SQL_COURSES_LIST = { "courses_list",
+    "select registrar.courses_list($1::integer, $2)", DB_RETRY_SAFE };
+static const struct db_stmt SQL_COURSE_GET = { "course_get",
+    "select registrar.course_get($1, $2::uuid)", DB_RETRY_SAFE };
 
 void courses_register(void)
 {

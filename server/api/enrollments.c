@@ -15,38 +15,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct db_stmt SQL_ENROLL = {
-    "enroll", "select registrar.enroll($1::uuid, $2::uuid, $3)", 0
-};
-static const struct db_stmt SQL_QUOTE = {
-    "enrollment_quote", "select registrar.enrollment_quote($1::uuid, $2::uuid, $3)", DB_RETRY_SAFE
-};
-static const struct db_stmt SQL_GET = {
-    "enrollment_get", "select registrar.enrollment_get($1::uuid, $2::boolean, $3::uuid)", DB_RETRY_SAFE
-};
-static const struct db_stmt SQL_MINE = {
-    "me_enrollments", "select registrar.me_enrollments($1::uuid, $2::integer, $3)", DB_RETRY_SAFE
-};
-static const struct db_stmt SQL_CANCEL = {
-    "enrollment_cancel", "select registrar.enrollment_cancel($1::uuid, $2::boolean, $3::uuid, $4)", 0
-};
-static const struct db_stmt SQL_REFUND_FINISH = {
-    "refund_finish", "select registrar.refund_finish($1::uuid, $2::boolean, $3)", DB_RETRY_SAFE
-};
-static const struct db_stmt SQL_DECIDE = {
-    "enrollment_decide",
-    "select registrar.enrollment_decide($1::uuid, $2::boolean, $3::uuid, $4::boolean, $5)", 0
-};
-static const struct db_stmt SQL_SESSIONS_SET = {
-    "enrollment_sessions_set", "select registrar.enrollment_sessions_set($1::uuid, $2::uuid, $3::uuid[])",
-    DB_RETRY_SAFE
-};
-static const struct db_stmt SQL_DISCOUNT_CREATE = {
-    "discount_code_create",
+static const struct db_stmt SQL_ENROLL = { "enroll",
+    "select registrar.enroll($1::uuid, $2::uuid, $3)", 0 };
+static const struct db_stmt SQL_QUOTE = { "enrollment_quote",
+    "select registrar.enrollment_quote($1::uuid, $2::uuid, $3)", DB_RETRY_SAFE };
+static const struct db_stmt SQL_GET = { "enrollment_get",
+    "select registrar.enrollment_get($1::uuid, $2::boolean, $3::uuid)", DB_RETRY_SAFE };
+static const struct db_stmt SQL_MINE = { "me_enrollments",
+    "select registrar.me_enrollments($1::uuid, $2::integer, $3)", DB_RETRY_SAFE };
+static const struct db_stmt SQL_CANCEL = { "enrollment_cancel",
+    "select registrar.enrollment_cancel($1::uuid, $2::boolean, $3::uuid, $4)", 0 };
+static const struct db_stmt SQL_REFUND_FINISH = { "refund_finish",
+    "select registrar.refund_finish($1::uuid, $2::boolean, $3)", DB_RETRY_SAFE };
+static const struct db_stmt SQL_DECIDE = { "enrollment_decide",
+    "select registrar.enrollment_decide($1::uuid, $2::boolean, $3::uuid, $4::boolean, $5)", 0 };
+static const struct db_stmt SQL_SESSIONS_SET = { "enrollment_sessions_set",
+    "select registrar.enrollment_sessions_set($1::uuid, $2::uuid, $3::uuid[])", DB_RETRY_SAFE };
+static const struct db_stmt SQL_DISCOUNT_CREATE = { "discount_code_create",
     "select registrar.discount_code_create($1::uuid, $2::boolean, $3::uuid, $4, $5::integer, $6::integer,"
     " $7::integer, $8::timestamptz)",
-    0
-};
+    0 };
 
 /* Longest workshop choice accepted in one request. */
 #define ENROLLMENTS_MAX_SESSIONS 50
@@ -69,8 +57,8 @@ static bool enrollments_code_valid(const char *s)
     return n >= 3 && n <= 40 && strspn(s, ENROLLMENTS_CODE_CHARS) == n;
 }
 
-static int enrollments_code_or_reply(struct http_req *req, json_t *obj, const char *field,
-    bool required, const char **out)
+static int enrollments_code_or_reply(
+    struct http_req *req, json_t *obj, const char *field, bool required, const char **out)
 {
     if (api_string_or_reply(req, obj, field, required, 3, 40, true, out) == -1)
         return -1;
@@ -89,8 +77,9 @@ void enrollments_create(struct http_req *req)
 
     if (api_uuid_param_or_reply(req, "id", &offering) == -1)
         return;
-    if (body != NULL && (api_fields_or_reply(req, body, allowed) == -1 ||
-                            enrollments_code_or_reply(req, body, "discount_code", false, &code) == -1))
+    if (body != NULL &&
+        (api_fields_or_reply(req, body, allowed) == -1 ||
+            enrollments_code_or_reply(req, body, "discount_code", false, &code) == -1))
         return;
     const char *params[] = { api_viewer(req), offering, code };
     api_reply_sql(req, &SQL_ENROLL, 3, params, 201);
@@ -105,7 +94,8 @@ void enrollments_quote(struct http_req *req)
     if (code != NULL && code[0] == '\0')
         code = NULL;
     if (code != NULL && !enrollments_code_valid(code)) {
-        http_reply_invalid_field(req, "discount_code", "must be 3 to 40 letters, digits, '-' or '_'");
+        http_reply_invalid_field(
+            req, "discount_code", "must be 3 to 40 letters, digits, '-' or '_'");
         return;
     }
     const char *params[] = { api_viewer(req), offering, code };
@@ -153,7 +143,8 @@ static void enrollments_refund(struct http_req *req, json_t *refund)
     if (proc->refund(&rf, &r) == -1)
         r.outcome = PAYMENTS_INVALID;
     if (r.outcome == PAYMENTS_UNAVAILABLE) {
-        metrics_count("registrar_payments_total", "Processor calls by outcome.", "status=\"refund_unavailable\"", 1);
+        metrics_count("registrar_payments_total", "Processor calls by outcome.",
+            "status=\"refund_unavailable\"", 1);
         goto out;
     }
     bool ok = r.outcome == PAYMENTS_SUCCEEDED;
@@ -162,9 +153,11 @@ static void enrollments_refund(struct http_req *req, json_t *refund)
     if (s != DB_OK)
         log_msg(LOG_WARN, "refund made but not recorded; the jobs thread will settle it");
     if (ok)
-        metrics_count("registrar_payments_total", "Processor calls by outcome.", "status=\"refunded\"", 1);
+        metrics_count(
+            "registrar_payments_total", "Processor calls by outcome.", "status=\"refunded\"", 1);
     else
-        metrics_count("registrar_payments_total", "Processor calls by outcome.", "status=\"refund_failed\"", 1);
+        metrics_count("registrar_payments_total", "Processor calls by outcome.",
+            "status=\"refund_failed\"", 1);
 out:
     free(ref);
 }
@@ -179,8 +172,9 @@ void enrollments_cancel(struct http_req *req)
 
     if (api_uuid_param_or_reply(req, "id", &id) == -1)
         return;
-    if (body != NULL && (api_fields_or_reply(req, body, allowed) == -1 ||
-                            api_string_or_reply(req, body, "reason", false, 0, 2000, true, &reason) == -1))
+    if (body != NULL &&
+        (api_fields_or_reply(req, body, allowed) == -1 ||
+            api_string_or_reply(req, body, "reason", false, 0, 2000, true, &reason) == -1))
         return;
     const char *params[] = { api_viewer(req), api_admin_text(req), id, reason };
     enum db_status s = db_exec_value(http_req_db(req), &SQL_CANCEL, 4, params, &text);
@@ -209,10 +203,12 @@ static void enrollments_decide(struct http_req *req, bool approve)
 
     if (api_uuid_param_or_reply(req, "id", &id) == -1)
         return;
-    if (body != NULL && (api_fields_or_reply(req, body, allowed) == -1 ||
-                            api_string_or_reply(req, body, "note", false, 0, 2000, true, &note) == -1))
+    if (body != NULL &&
+        (api_fields_or_reply(req, body, allowed) == -1 ||
+            api_string_or_reply(req, body, "note", false, 0, 2000, true, &note) == -1))
         return;
-    const char *params[] = { api_viewer(req), api_admin_text(req), id, approve ? "true" : "false", note };
+    const char *params[] = { api_viewer(req), api_admin_text(req), id, approve ? "true" : "false",
+        note };
     api_reply_sql(req, &SQL_DECIDE, 5, params, 200);
 }
 
@@ -235,16 +231,18 @@ void enrollments_sessions_set(struct http_req *req)
     size_t i;
     json_t *v;
 
-    if (api_uuid_param_or_reply(req, "id", &id) == -1 || api_fields_or_reply(req, body, allowed) == -1)
+    if (api_uuid_param_or_reply(req, "id", &id) == -1 ||
+        api_fields_or_reply(req, body, allowed) == -1)
         return;
     json_t *ids = json_object_get(body, "session_ids");
     if (!json_is_array(ids) || json_array_size(ids) > ENROLLMENTS_MAX_SESSIONS) {
-        http_reply_invalid_field(req, "session_ids", ids == NULL ? "is required"
-                                                                 : "must be an array of at most 50 session ids");
+        http_reply_invalid_field(req, "session_ids",
+            ids == NULL ? "is required" : "must be an array of at most 50 session ids");
         return;
     }
     sbuf_addc(&arr, '{');
-    json_array_foreach(ids, i, v) {
+    json_array_foreach(ids, i, v)
+    {
         if (!json_is_string(v) || !api_uuid_valid(json_string_value(v))) {
             sbuf_release(&arr);
             http_reply_invalid_field(req, "session_ids", "must hold session ids (UUIDs)");
@@ -260,8 +258,8 @@ void enrollments_sessions_set(struct http_req *req)
 
 void enrollments_discount_create(struct http_req *req)
 {
-    static const char *const allowed[] = { "code", "percent_off", "amount_off_cents", "max_uses", "expires_at",
-        NULL };
+    static const char *const allowed[] = { "code", "percent_off", "amount_off_cents", "max_uses",
+        "expires_at", NULL };
     static const struct api_field fields[] = {
         { "expires_at", API_T_DATETIME, 0, 0, 0, NULL, NULL, 0, 0 },
         { "code", API_T_STRING, 0, 3, 40, NULL, NULL, 0, 0 },
@@ -276,11 +274,13 @@ void enrollments_discount_create(struct http_req *req)
     bool has_percent, has_amount, has_max;
     char percent_text[24], amount_text[24], max_text[24];
 
-    if (api_uuid_param_or_reply(req, "id", &offering) == -1 || api_fields_or_reply(req, body, allowed) == -1 ||
+    if (api_uuid_param_or_reply(req, "id", &offering) == -1 ||
+        api_fields_or_reply(req, body, allowed) == -1 ||
         api_fields_check_or_reply(req, body, fields, "", true) == -1 ||
         enrollments_code_or_reply(req, body, "code", true, &code) == -1 ||
         api_int_or_reply(req, body, "percent_off", false, 1, 100, &percent, &has_percent) == -1 ||
-        api_int_or_reply(req, body, "amount_off_cents", false, 1, 100000000, &amount, &has_amount) == -1 ||
+        api_int_or_reply(
+            req, body, "amount_off_cents", false, 1, 100000000, &amount, &has_amount) == -1 ||
         api_int_or_reply(req, body, "max_uses", false, 1, 1000000, &max_uses, &has_max) == -1 ||
         api_string_or_reply(req, body, "expires_at", false, 1, 64, true, &expires) == -1)
         return;

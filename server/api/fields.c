@@ -18,8 +18,8 @@
 static int api_field_fail(struct http_req *req, const char *prefix, const char *name,
     const char *fmt, ...) UTIL_PRINTF(4, 5);
 
-static int api_field_fail(struct http_req *req, const char *prefix, const char *name,
-    const char *fmt, ...)
+static int api_field_fail(
+    struct http_req *req, const char *prefix, const char *name, const char *fmt, ...)
 {
     va_list ap;
     struct sbuf msg = SBUF_INIT;
@@ -34,8 +34,8 @@ static int api_field_fail(struct http_req *req, const char *prefix, const char *
     return -1;
 }
 
-static int api_field_string(struct http_req *req, json_t *obj, const struct api_field *f,
-    const char *prefix, json_t *v)
+static int api_field_string(
+    struct http_req *req, json_t *obj, const struct api_field *f, const char *prefix, json_t *v)
 {
     const char *s = json_string_value(v);
     size_t len = strlen(s), start = 0;
@@ -55,8 +55,8 @@ static int api_field_string(struct http_req *req, json_t *obj, const struct api_
     if ((long long)n < f->min || (long long)n > f->max) {
         if (f->min > 0 && n == 0)
             return api_field_fail(req, prefix, f->name, "must not be empty");
-        return api_field_fail(req, prefix, f->name, "must be %lld to %lld characters", f->min,
-            f->max);
+        return api_field_fail(
+            req, prefix, f->name, "must be %lld to %lld characters", f->min, f->max);
     }
     if (f->type == API_T_ENUM) {
         for (const char *const *c = f->choices; *c != NULL; c++)
@@ -82,8 +82,8 @@ static int api_field_string(struct http_req *req, json_t *obj, const struct api_
     return 0;
 }
 
-static int api_field_check(struct http_req *req, json_t *obj, const struct api_field *f,
-    const char *prefix, bool creating)
+static int api_field_check(
+    struct http_req *req, json_t *obj, const struct api_field *f, const char *prefix, bool creating)
 {
     json_t *v = json_object_get(obj, f->name);
 
@@ -108,8 +108,8 @@ static int api_field_check(struct http_req *req, json_t *obj, const struct api_f
         return api_field_string(req, obj, f, prefix, v);
     case API_T_INT:
         if (!json_is_integer(v) || json_integer_value(v) < f->min || json_integer_value(v) > f->max)
-            return api_field_fail(req, prefix, f->name, "must be a whole number from %lld to %lld",
-                f->min, f->max);
+            return api_field_fail(
+                req, prefix, f->name, "must be a whole number from %lld to %lld", f->min, f->max);
         return 0;
     case API_T_NUMBER: {
         if (!json_is_number(v))
@@ -135,9 +135,10 @@ static int api_field_check(struct http_req *req, json_t *obj, const struct api_f
         if (!json_is_array(v))
             return api_field_fail(req, prefix, f->name, "must be an array");
         if ((long long)json_array_size(v) < f->min || (long long)json_array_size(v) > f->max)
-            return api_field_fail(req, prefix, f->name, "must have %lld to %lld items", f->min,
-                f->max);
-        json_array_foreach(v, i, item) {
+            return api_field_fail(
+                req, prefix, f->name, "must have %lld to %lld items", f->min, f->max);
+        json_array_foreach(v, i, item)
+        {
             char *inner = xasprintf("%s%s[%zu]", prefix, f->name, i);
             int rc = 0;
             if (f->type == API_T_STRINGS) {
@@ -180,7 +181,8 @@ int api_fields_check_or_reply(struct http_req *req, json_t *obj, const struct ap
 
     if (prefix == NULL)
         prefix = "";
-    json_object_foreach(obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         bool known = false;
         for (const struct api_field *f = fields; f->name != NULL; f++)
             if (strcmp(f->name, key) == 0)

@@ -16,20 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct db_stmt SQL_OFFERINGS_LIST = {
-    "offerings_list",
+static const struct db_stmt SQL_OFFERINGS_LIST = { "offerings_list",
     "select registrar.offerings_list($1, $2, $3::integer, $4::integer, $5, $6::uuid, $7::boolean)",
-    DB_RETRY_SAFE
-};
-static const struct db_stmt SQL_OFFERING_GET = {
-    "offering_get", "select registrar.offering_get($1::uuid, $2::uuid, $3::boolean)", DB_RETRY_SAFE
-};
-static const struct db_stmt SQL_OFFERING_CREATE = {
-    "offering_create", "select registrar.offering_create($1::uuid, $2::boolean, $3, $4::jsonb)", 0
-};
-static const struct db_stmt SQL_OFFERING_UPDATE = {
-    "offering_update", "select registrar.offering_update($1::uuid, $2::boolean, $3::uuid, $4::jsonb)", 0
-};
+    DB_RETRY_SAFE };
+static const struct db_stmt SQL_OFFERING_GET = { "offering_get",
+    "select registrar.offering_get($1::uuid, $2::uuid, $3::boolean)", DB_RETRY_SAFE };
+static const struct db_stmt SQL_OFFERING_CREATE = { "offering_create",
+    "select registrar.offering_create($1::uuid, $2::boolean, $3, $4::jsonb)", 0 };
+static const struct db_stmt SQL_OFFERING_UPDATE = { "offering_update",
+    "select registrar.offering_update($1::uuid, $2::boolean, $3::uuid, $4::jsonb)", 0 };
 
 void offerings_register(void)
 {
@@ -113,7 +108,8 @@ void offerings_list(struct http_req *req)
         for (const char *const *s = statuses; *s != NULL; s++)
             known = known || strcmp(*s, status) == 0;
         if (!known) {
-            http_reply_invalid_field(req, "status", "must be one of draft, open, closed, cancelled");
+            http_reply_invalid_field(
+                req, "status", "must be one of draft, open, closed, cancelled");
             return;
         }
     }
@@ -141,8 +137,8 @@ void offerings_get(struct http_req *req)
 }
 
 /* Runs a write statement whose last parameter is the checked body. */
-static void offerings_write(struct http_req *req, const struct db_stmt *stmt, const char *target,
-    int status)
+static void offerings_write(
+    struct http_req *req, const struct db_stmt *stmt, const char *target, int status)
 {
     json_t *obj = http_req_json(req);
     char *text = json_dumps(obj, JSON_COMPACT);
@@ -176,7 +172,8 @@ void offerings_create(struct http_req *req)
         return;
     if (json_object_get(obj, "parts") == NULL &&
         (json_object_get(obj, "starts_on") == NULL || json_object_get(obj, "ends_on") == NULL)) {
-        http_reply_invalid_field(req, json_object_get(obj, "starts_on") == NULL ? "starts_on" : "ends_on",
+        http_reply_invalid_field(req,
+            json_object_get(obj, "starts_on") == NULL ? "starts_on" : "ends_on",
             "is required (or give the parts)");
         return;
     }

@@ -28,12 +28,14 @@ void ops_readyz(struct http_req *req)
         http_reply_problem(req, 503, "database-unavailable", detail);
         free(detail);
     } else if (version < DB_SCHEMA_VERSION) {
-        char *detail = xasprintf("Migrations are pending: the database is at %d, this server needs %d.",
-            version, DB_SCHEMA_VERSION);
+        char *detail =
+            xasprintf("Migrations are pending: the database is at %d, this server needs %d.",
+                version, DB_SCHEMA_VERSION);
         http_reply_problem(req, 503, "database-unavailable", detail);
         free(detail);
     } else {
-        http_reply_json(req, 200, json_pack("{s:s, s:i}", "status", "ready", "schema_version", version));
+        http_reply_json(
+            req, 200, json_pack("{s:s, s:i}", "status", "ready", "schema_version", version));
     }
 }
 

@@ -27,15 +27,12 @@
 #include <string.h>
 #include <time.h>
 
-static const struct db_stmt SQL_PAYMENT_BEGIN = {
-    "payment_begin", "select registrar.payment_begin($1::uuid, $2::uuid, $3, $4)", 0
-};
-static const struct db_stmt SQL_PAYMENT_FINISH = {
-    "payment_finish", "select registrar.payment_finish($1::uuid, $2::uuid, $3, $4, $5)", DB_RETRY_SAFE
-};
-static const struct db_stmt SQL_WEBHOOK = {
-    "payment_webhook", "select registrar.payment_webhook($1, $2, $3::jsonb)", DB_RETRY_SAFE
-};
+static const struct db_stmt SQL_PAYMENT_BEGIN = { "payment_begin",
+    "select registrar.payment_begin($1::uuid, $2::uuid, $3, $4)", 0 };
+static const struct db_stmt SQL_PAYMENT_FINISH = { "payment_finish",
+    "select registrar.payment_finish($1::uuid, $2::uuid, $3, $4, $5)", DB_RETRY_SAFE };
+static const struct db_stmt SQL_WEBHOOK = { "payment_webhook",
+    "select registrar.payment_webhook($1, $2, $3::jsonb)", DB_RETRY_SAFE };
 
 static const char PAYMENTS_HELP[] = "Processor calls by outcome.";
 
@@ -98,8 +95,8 @@ static char *payments_problem_text(int status, const char *slug, const char *det
 }
 
 /* Step 3: records the outcome and replies with the stored response. */
-static void payments_finish(struct http_req *req, const char *payment_id, enum payments_outcome outcome,
-    const char *processor_ref)
+static void payments_finish(struct http_req *req, const char *payment_id,
+    enum payments_outcome outcome, const char *processor_ref)
 {
     char *problem = NULL, *text = NULL;
     json_t *res = NULL;
@@ -108,8 +105,8 @@ static void payments_finish(struct http_req *req, const char *payment_id, enum p
         problem = payments_problem_text(402, "payment-declined",
             "The card was declined. No money was taken; the seat stays held until the hold runs out.");
     else if (outcome == PAYMENTS_INVALID)
-        problem = payments_problem_text(400, "invalid-request",
-            "payment_token: the processor does not know this token.");
+        problem = payments_problem_text(
+            400, "invalid-request", "payment_token: the processor does not know this token.");
     const char *params[] = { api_viewer(req), payment_id, payments_outcome_name(outcome),
         outcome == PAYMENTS_SUCCEEDED ? processor_ref : NULL, problem };
     enum db_status s = db_exec_value(http_req_db(req), &SQL_PAYMENT_FINISH, 5, params, &text);
@@ -120,7 +117,8 @@ static void payments_finish(struct http_req *req, const char *payment_id, enum p
          * payment id, which the processor answers with the first charge.
          */
         if (outcome == PAYMENTS_SUCCEEDED)
-            log_msg(LOG_ERROR, "a charge succeeded but could not be recorded; a repeat of the key will settle it");
+            log_msg(LOG_ERROR,
+                "a charge succeeded but could not be recorded; a repeat of the key will settle it");
         api_reply_db_error(req, s == DB_NOT_FOUND ? DB_ERROR : s);
         goto out;
     }
@@ -205,19 +203,21 @@ void payments_webhook_receive(struct http_req *req)
     const char *sig = http_req_header(req, "Registrar-Signature");
     char *payload = NULL, *text = NULL;
 
-    enum payments_webhook_check c = payments_webhook_verify_configured(sig, raw, raw != NULL ? len : 0,
-        (int64_t)time(NULL));
+    enum payments_webhook_check c =
+        payments_webhook_verify_configured(sig, raw, raw != NULL ? len : 0, (int64_t)time(NULL));
     if (c != PAYMENTS_WEBHOOK_OK) {
-        http_reply_problem(req, 400, "bad-signature", c == PAYMENTS_WEBHOOK_STALE
-            ? "The signature's timestamp is more than 5 minutes away from now."
-            : "The Registrar-Signature header does not sign this body with the webhook secret.");
+        http_reply_problem(req, 400, "bad-signature",
+            c == PAYMENTS_WEBHOOK_STALE
+                ? "The signature's timestamp is more than 5 minutes away from now."
+                : "The Registrar-Signature header does not sign this body with the webhook secret.");
         return;
     }
     const char *id = json_string_value(json_object_get(event, "id"));
     const char *type = json_string_value(json_object_get(event, "type"));
-    if (!json_is_object(event) || id == NULL || type == NULL || strlen(id) == 0 || strlen(id) > 255 ||
-        strlen(type) == 0 || strlen(type) > 100) {
-        http_reply_problem(req, 400, "invalid-request", "A webhook event is a JSON object with `id` and `type`.");
+    if (!json_is_object(event) || id == NULL || type == NULL || strlen(id) == 0 ||
+        strlen(id) > 255 || strlen(type) == 0 || strlen(type) > 100) {
+        http_reply_problem(
+            req, 400, "invalid-request", "A webhook event is a JSON object with `id` and `type`.");
         return;
     }
     payload = json_dumps(event, JSON_COMPACT);

@@ -12,15 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct db_stmt SQL_ROSTER = {
-    "roster", "select registrar.roster($1::uuid, $2::boolean, $3::uuid, $4::text[], $5::integer, $6, $7)", 0
-};
-static const struct db_stmt SQL_WAITLIST = {
-    "waitlist", "select registrar.waitlist($1::uuid, $2::boolean, $3::uuid, $4::integer, $5)", 0
-};
+static const struct db_stmt SQL_ROSTER = { "roster",
+    "select registrar.roster($1::uuid, $2::boolean, $3::uuid, $4::text[], $5::integer, $6, $7)",
+    0 };
+static const struct db_stmt SQL_WAITLIST = { "waitlist",
+    "select registrar.waitlist($1::uuid, $2::boolean, $3::uuid, $4::integer, $5)", 0 };
 
-static const char *const ROSTER_STATUSES[] = { "applied", "held", "confirmed", "waitlisted", "rejected",
-    "cancelled", "expired", NULL };
+static const char *const ROSTER_STATUSES[] = { "applied", "held", "confirmed", "waitlisted",
+    "rejected", "cancelled", "expired", NULL };
 
 void rosters_register(void)
 {
@@ -105,9 +104,10 @@ static long long rosters_int(json_t *obj, const char *key)
 /* The roster as RFC 4180 CSV: one row per enrollment, a header row first. */
 static char *rosters_csv(json_t *roster, size_t *len)
 {
-    static const char *const header[] = { "enrollment_id", "status", "full_name", "email", "profession",
-        "credentials", "institution", "registered_at", "price_cents", "discount_cents", "paid_cents",
-        "currency", "hold_expires_at", "sessions", "attended_hours" };
+    static const char *const header[] = { "enrollment_id", "status", "full_name", "email",
+        "profession", "credentials", "institution", "registered_at", "price_cents",
+        "discount_cents", "paid_cents", "currency", "hold_expires_at", "sessions",
+        "attended_hours" };
     struct csv w;
     size_t i;
     json_t *item;
@@ -116,7 +116,8 @@ static char *rosters_csv(json_t *roster, size_t *len)
     for (size_t k = 0; k < UTIL_ARRAY_LEN(header); k++)
         csv_text(&w, header[k]);
     csv_end_row(&w);
-    json_array_foreach(json_object_get(roster, "items"), i, item) {
+    json_array_foreach(json_object_get(roster, "items"), i, item)
+    {
         json_t *e = json_object_get(item, "enrollment");
         json_t *u = json_object_get(item, "learner");
         struct sbuf sessions = SBUF_INIT;
@@ -157,14 +158,15 @@ void rosters_get(struct http_req *req)
     char *statuses = NULL, *text = NULL;
     json_t *roster = NULL;
 
-    if (api_uuid_param_or_reply(req, "id", &offering) == -1 || rosters_want_csv_or_reply(req, &csv) == -1 ||
+    if (api_uuid_param_or_reply(req, "id", &offering) == -1 ||
+        rosters_want_csv_or_reply(req, &csv) == -1 ||
         rosters_statuses_or_reply(req, &statuses) == -1)
         return;
     if (!csv && (api_limit_or_reply(req, &limit) == -1 || api_cursor_or_reply(req, &cursor) == -1))
         goto out;
     snprintf(limit_text, sizeof(limit_text), "%d", limit);
-    const char *params[] = { api_viewer(req), api_admin_text(req), offering,
-        statuses, csv ? NULL : limit_text, cursor, csv ? "csv" : "json" };
+    const char *params[] = { api_viewer(req), api_admin_text(req), offering, statuses,
+        csv ? NULL : limit_text, cursor, csv ? "csv" : "json" };
     enum db_status s = db_exec_value(http_req_db(req), &SQL_ROSTER, 7, params, &text);
     if (s == DB_INVALID_INPUT) {
         http_reply_invalid_field(req, "cursor", "is not a cursor this server gave out");
@@ -203,6 +205,7 @@ void rosters_waitlist(struct http_req *req)
 
     if (api_uuid_param_or_reply(req, "id", &offering) == -1 || api_page_or_reply(req, &page) == -1)
         return;
-    const char *params[] = { api_viewer(req), api_admin_text(req), offering, page.limit, page.cursor };
+    const char *params[] = { api_viewer(req), api_admin_text(req), offering, page.limit,
+        page.cursor };
     api_reply_sql_page(req, &SQL_WAITLIST, 5, params);
 }

@@ -24,31 +24,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct db_stmt SQL_SESSIONS_LIST = {
-    "offering_sessions",
+static const struct db_stmt SQL_SESSIONS_LIST = { "offering_sessions",
     "select registrar.offering_sessions($1::uuid, $2::integer, $3, $4::uuid, $5::boolean)",
-    DB_RETRY_SAFE
-};
-static const struct db_stmt SQL_SESSION_CREATE = {
-    "session_create", "select registrar.session_create($1::uuid, $2::boolean, $3::uuid, $4::jsonb)", 0
-};
-static const struct db_stmt SQL_SESSION_UPDATE = {
-    "session_update", "select registrar.session_update($1::uuid, $2::boolean, $3::uuid, $4::jsonb)", 0
-};
-static const struct db_stmt SQL_SESSION_DELETE = {
-    "session_delete", "select registrar.session_delete($1::uuid, $2::boolean, $3::uuid)", DB_RETRY_SAFE
-};
-static const struct db_stmt SQL_OFFERING_CALENDAR = {
-    "offering_calendar", "select registrar.offering_calendar($1::uuid, $2::uuid, $3::boolean)",
-    DB_RETRY_SAFE
-};
-static const struct db_stmt SQL_CALENDAR_FEED = {
-    "calendar_feed", "select registrar.calendar_feed(decode($1, 'hex'))", DB_RETRY_SAFE
-};
-static const struct db_stmt SQL_CALENDAR_TOKEN_SET = {
-    "calendar_token_set", "select registrar.calendar_token_set($1::uuid, decode($2, 'hex'))",
-    DB_RETRY_SAFE
-};
+    DB_RETRY_SAFE };
+static const struct db_stmt SQL_SESSION_CREATE = { "session_create",
+    "select registrar.session_create($1::uuid, $2::boolean, $3::uuid, $4::jsonb)", 0 };
+static const struct db_stmt SQL_SESSION_UPDATE = { "session_update",
+    "select registrar.session_update($1::uuid, $2::boolean, $3::uuid, $4::jsonb)", 0 };
+static const struct db_stmt SQL_SESSION_DELETE = { "session_delete",
+    "select registrar.session_delete($1::uuid, $2::boolean, $3::uuid)", DB_RETRY_SAFE };
+static const struct db_stmt SQL_OFFERING_CALENDAR = { "offering_calendar",
+    "select registrar.offering_calendar($1::uuid, $2::uuid, $3::boolean)", DB_RETRY_SAFE };
+static const struct db_stmt SQL_CALENDAR_FEED = { "calendar_feed",
+    "select registrar.calendar_feed(decode($1, 'hex'))", DB_RETRY_SAFE };
+static const struct db_stmt SQL_CALENDAR_TOKEN_SET = { "calendar_token_set",
+    "select registrar.calendar_token_set($1::uuid, decode($2, 'hex'))", DB_RETRY_SAFE };
 
 void schedule_register(void)
 {
@@ -89,8 +79,8 @@ void schedule_list(struct http_req *req)
 }
 
 /* Runs a session write with the checked body; replies with the session. */
-static void schedule_write(struct http_req *req, const struct db_stmt *stmt, const char *target,
-    int status)
+static void schedule_write(
+    struct http_req *req, const struct db_stmt *stmt, const char *target, int status)
 {
     char *text = json_dumps(http_req_json(req), JSON_COMPACT);
     const char *params[] = { api_viewer(req), api_admin_text(req), target, text };
@@ -229,8 +219,9 @@ void schedule_calendar_token(struct http_req *req)
     }
     path = xasprintf("/api/v1/calendar/%s.ics", token);
     const char *host = schedule_host(req);
-    url = host != NULL ? xasprintf("%s://%s%s", http_req_cookie_secure(req) ? "https" : "http", host, path)
-                       : xstrdup(path);
+    url = host != NULL
+              ? xasprintf("%s://%s%s", http_req_cookie_secure(req) ? "https" : "http", host, path)
+              : xstrdup(path);
     http_reply_no_store(req);
     http_reply_json(req, 201, json_pack("{s:s, s:s}", "feed_url", url, "feed_path", path));
 out:

@@ -19,52 +19,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct db_stmt SQL_SIGNIN_BEGIN = {
-    "auth_signin_begin",
+static const struct db_stmt SQL_SIGNIN_BEGIN = { "auth_signin_begin",
     "select retry_after, attempt_id, user_id, password_hash from registrar.auth_signin_begin($1, $2)",
-    0
-};
-static const struct db_stmt SQL_SIGNIN_FINISH = {
-    "auth_signin_finish",
+    0 };
+static const struct db_stmt SQL_SIGNIN_FINISH = { "auth_signin_finish",
     "select registrar.auth_signin_finish($1::bigint, $2::uuid, $3, $4, decode($5, 'hex'), decode($6, 'hex'))",
-    0
-};
-static const struct db_stmt SQL_ATTEMPT_CANCEL = {
-    "auth_attempt_cancel", "select registrar.auth_attempt_cancel($1::bigint)", DB_RETRY_SAFE
-};
-static const struct db_stmt SQL_ATTEMPT_FAIL = {
-    "auth_attempt_fail", "select registrar.auth_attempt_fail($1::bigint)", DB_RETRY_SAFE
-};
-static const struct db_stmt SQL_SESSION_REVOKE = {
-    "auth_session_revoke", "select registrar.auth_session_revoke($1::uuid)", DB_RETRY_SAFE
-};
-static const struct db_stmt SQL_PASSWORD_CHANGE_BEGIN = {
-    "password_change_begin",
+    0 };
+static const struct db_stmt SQL_ATTEMPT_CANCEL = { "auth_attempt_cancel",
+    "select registrar.auth_attempt_cancel($1::bigint)", DB_RETRY_SAFE };
+static const struct db_stmt SQL_ATTEMPT_FAIL = { "auth_attempt_fail",
+    "select registrar.auth_attempt_fail($1::bigint)", DB_RETRY_SAFE };
+static const struct db_stmt SQL_SESSION_REVOKE = { "auth_session_revoke",
+    "select registrar.auth_session_revoke($1::uuid)", DB_RETRY_SAFE };
+static const struct db_stmt SQL_PASSWORD_CHANGE_BEGIN = { "password_change_begin",
     "select retry_after, attempt_id, password_hash from registrar.password_change_begin($1::uuid, $2)",
-    0
-};
-static const struct db_stmt SQL_PASSWORD_CHANGE_FINISH = {
-    "password_change_finish",
-    "select registrar.password_change_finish($1::uuid, $2::uuid, $3::bigint, $4, $5)",
-    0
-};
-static const struct db_stmt SQL_RESET_REQUEST = {
-    "password_reset_request",
-    "select registrar.password_reset_request($1, $2, decode($3, 'hex'))",
-    0
-};
-static const struct db_stmt SQL_RESET_CHECK = {
-    "password_reset_check", "select registrar.password_reset_check(decode($1, 'hex'))", DB_RETRY_SAFE
-};
-static const struct db_stmt SQL_RESET_CONFIRM = {
-    "password_reset_confirm", "select registrar.password_reset_confirm(decode($1, 'hex'), $2)", 0
-};
+    0 };
+static const struct db_stmt SQL_PASSWORD_CHANGE_FINISH = { "password_change_finish",
+    "select registrar.password_change_finish($1::uuid, $2::uuid, $3::bigint, $4, $5)", 0 };
+static const struct db_stmt SQL_RESET_REQUEST = { "password_reset_request",
+    "select registrar.password_reset_request($1, $2, decode($3, 'hex'))", 0 };
+static const struct db_stmt SQL_RESET_CHECK = { "password_reset_check",
+    "select registrar.password_reset_check(decode($1, 'hex'))", DB_RETRY_SAFE };
+static const struct db_stmt SQL_RESET_CONFIRM = { "password_reset_confirm",
+    "select registrar.password_reset_confirm(decode($1, 'hex'), $2)", 0 };
 
 void signin_register(void)
 {
-    const struct db_stmt *all[] = { &SQL_SIGNIN_BEGIN, &SQL_SIGNIN_FINISH, &SQL_ATTEMPT_CANCEL, &SQL_ATTEMPT_FAIL,
-        &SQL_SESSION_REVOKE, &SQL_PASSWORD_CHANGE_BEGIN, &SQL_PASSWORD_CHANGE_FINISH,
-        &SQL_RESET_REQUEST, &SQL_RESET_CHECK, &SQL_RESET_CONFIRM };
+    const struct db_stmt *all[] = { &SQL_SIGNIN_BEGIN, &SQL_SIGNIN_FINISH, &SQL_ATTEMPT_CANCEL,
+        &SQL_ATTEMPT_FAIL, &SQL_SESSION_REVOKE, &SQL_PASSWORD_CHANGE_BEGIN,
+        &SQL_PASSWORD_CHANGE_FINISH, &SQL_RESET_REQUEST, &SQL_RESET_CHECK, &SQL_RESET_CONFIRM };
 
     for (size_t i = 0; i < UTIL_ARRAY_LEN(all); i++)
         db_stmts_register(all[i], 1);
@@ -75,14 +58,14 @@ void signin_register(void)
 
 /* The state of a request between its steps; every secret is wiped on free. */
 struct signin_job {
-    char *password;          /* what was sent: sign-in, or the current one */
+    char *password; /* what was sent: sign-in, or the current one */
     size_t password_len;
     char *new_password;
     size_t new_password_len;
-    char *stored_hash;       /* from the database; NULL for an unknown account */
+    char *stored_hash; /* from the database; NULL for an unknown account */
     char new_hash[AUTH_PASSWORD_HASH_SIZE];
     bool have_new_hash;
-    char attempt_id[24];     /* the attempt row: a failure unless deleted */
+    char attempt_id[24]; /* the attempt row: a failure unless deleted */
     char user_id[40];
     char digest[AUTH_DIGEST_HEX_SIZE]; /* a reset token's */
 };
@@ -174,8 +157,8 @@ static void signin_attempt_cancel(struct http_req *req)
 
 static void signin_cookie_set(struct http_req *req, const char *token, int max_age)
 {
-    char *cookie = xasprintf("%s=%s; HttpOnly; SameSite=Lax; Path=/; Max-Age=%d%s", AUTH_SESSION_COOKIE,
-        token, max_age, http_req_cookie_secure(req) ? "; Secure" : "");
+    char *cookie = xasprintf("%s=%s; HttpOnly; SameSite=Lax; Path=/; Max-Age=%d%s",
+        AUTH_SESSION_COOKIE, token, max_age, http_req_cookie_secure(req) ? "; Secure" : "");
 
     http_reply_header(req, "Set-Cookie", cookie);
     auth_free_secret(cookie);
@@ -208,7 +191,8 @@ static void signin_verify(struct http_req *req)
     }
     /* Stale limits: upgrade now, while the password is at hand; a failure here costs nothing. */
     if (auth_password_needs_rehash(job->stored_hash))
-        job->have_new_hash = auth_password_hash(job->password, job->password_len, job->new_hash) == 0;
+        job->have_new_hash =
+            auth_password_hash(job->password, job->password_len, job->new_hash) == 0;
     auth_free_secret(job->password);
     job->password = NULL;
     http_req_continue(req, HTTP_POOL_DB, signin_finish);
@@ -225,7 +209,8 @@ static void signin_finish(struct http_req *req)
     auth_token_new(token);
     if (auth_csrf_token(token, csrf) == -1)
         csrf[0] = '\0'; /* cannot happen: token is one of ours */
-    if (auth_token_digest(token, token_digest) == -1 || auth_token_digest(csrf, csrf_digest) == -1) {
+    if (auth_token_digest(token, token_digest) == -1 ||
+        auth_token_digest(csrf, csrf_digest) == -1) {
         http_reply_problem(req, 500, "internal", NULL);
         goto out;
     }
@@ -269,7 +254,8 @@ void signin_create(struct http_req *req)
 
     if (api_fields_or_reply(req, body, fields) == -1 ||
         api_string_or_reply(req, body, "email", true, 1, 320, true, &email) == -1 ||
-        api_string_or_reply(req, body, "password", true, 1, SIGNIN_PASSWORD_MAX, false, &password) == -1)
+        api_string_or_reply(
+            req, body, "password", true, 1, SIGNIN_PASSWORD_MAX, false, &password) == -1)
         return;
     const char *params[] = { email, http_req_client_ip(req) };
     enum db_status s = db_exec(http_req_db(req), &SQL_SIGNIN_BEGIN, 2, params, &r);
@@ -334,7 +320,8 @@ static void signin_password_change_finish(struct http_req *req)
 {
     struct signin_job *job = http_req_data(req);
     const struct http_principal *p = http_req_principal(req);
-    const char *params[] = { p->user_id, p->session_id, job->attempt_id, job->stored_hash, job->new_hash };
+    const char *params[] = { p->user_id, p->session_id, job->attempt_id, job->stored_hash,
+        job->new_hash };
     char *ok = NULL;
 
     enum db_status s = db_exec_value(http_req_db(req), &SQL_PASSWORD_CHANGE_FINISH, 5, params, &ok);
@@ -345,7 +332,8 @@ static void signin_password_change_finish(struct http_req *req)
     if (strcmp(ok, "t") == 0)
         http_reply_empty(req, 204);
     else
-        http_reply_problem(req, 409, "conflict", "The password was changed meanwhile; sign in again.");
+        http_reply_problem(
+            req, 409, "conflict", "The password was changed meanwhile; sign in again.");
     free(ok);
 }
 
@@ -357,8 +345,8 @@ void signin_password_change(struct http_req *req)
     struct db_result *r = NULL;
 
     if (api_fields_or_reply(req, body, fields) == -1 ||
-        api_string_or_reply(req, body, "current_password", true, 1, SIGNIN_PASSWORD_MAX, false,
-            &current) == -1 ||
+        api_string_or_reply(
+            req, body, "current_password", true, 1, SIGNIN_PASSWORD_MAX, false, &current) == -1 ||
         accounts_password_or_reply(req, body, "new_password", &fresh) == -1)
         return;
     const char *params[] = { http_req_principal(req)->user_id, http_req_client_ip(req) };
@@ -421,8 +409,8 @@ out:
 
 static void signin_reply_invalid_token(struct http_req *req)
 {
-    json_t *extra = json_pack("{s:[{s:s, s:s}]}", "errors", "field", "token", "message",
-        "is not a live reset link");
+    json_t *extra = json_pack(
+        "{s:[{s:s, s:s}]}", "errors", "field", "token", "message", "is not a live reset link");
 
     http_reply_problem_extra(req, 400, "invalid-token",
         "This reset link is not valid, has been used or has expired. Ask for a new one.", extra);

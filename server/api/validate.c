@@ -56,8 +56,8 @@ void api_reply_db_error(struct http_req *req, enum db_status s)
         return;
     }
     case DB_UNAVAILABLE:
-        http_reply_problem(req, 503, "database-unavailable",
-            "The database is not reachable; try again shortly.");
+        http_reply_problem(
+            req, 503, "database-unavailable", "The database is not reachable; try again shortly.");
         return;
     case DB_ERROR:
         break;
@@ -85,8 +85,8 @@ void api_reply_sql(struct http_req *req, const struct db_stmt *stmt, int nparams
     api_reply_sql_as(req, stmt, nparams, params, status, false);
 }
 
-void api_reply_sql_page(struct http_req *req, const struct db_stmt *stmt, int nparams,
-    const char *const *params)
+void api_reply_sql_page(
+    struct http_req *req, const struct db_stmt *stmt, int nparams, const char *const *params)
 {
     api_reply_sql_as(req, stmt, nparams, params, 200, true);
 }
@@ -106,7 +106,8 @@ int api_fields_or_reply(struct http_req *req, json_t *obj, const char *const *al
     const char *key;
     json_t *v;
 
-    json_object_foreach(obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         bool known = false;
         for (const char *const *a = allowed; *a != NULL; a++)
             if (strcmp(*a, key) == 0)
@@ -209,8 +210,8 @@ int api_int_or_reply(struct http_req *req, json_t *obj, const char *field, bool 
     return 0;
 }
 
-int api_bool_or_reply(struct http_req *req, json_t *obj, const char *field, bool required,
-    bool *out, bool *present)
+int api_bool_or_reply(
+    struct http_req *req, json_t *obj, const char *field, bool required, bool *out, bool *present)
 {
     json_t *v = obj != NULL ? json_object_get(obj, field) : NULL;
 

@@ -16,7 +16,8 @@
 
 _Static_assert(AUTH_PASSWORD_HASH_SIZE == crypto_pwhash_STRBYTES, "password hash size");
 _Static_assert(AUTH_KEY_BYTES >= crypto_generichash_KEYBYTES_MIN &&
-                   AUTH_KEY_BYTES <= crypto_generichash_KEYBYTES_MAX, "digest key size");
+                   AUTH_KEY_BYTES <= crypto_generichash_KEYBYTES_MAX,
+    "digest key size");
 _Static_assert(AUTH_DIGEST_BYTES >= crypto_generichash_BYTES_MIN, "digest size");
 
 /*
@@ -47,7 +48,8 @@ void auth_token_new(char out[AUTH_TOKEN_SIZE])
     uint8_t raw[AUTH_TOKEN_BYTES];
 
     randombytes_buf(raw, sizeof(raw));
-    sodium_bin2base64(out, AUTH_TOKEN_SIZE, raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_bin2base64(
+        out, AUTH_TOKEN_SIZE, raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     sodium_memzero(raw, sizeof(raw));
 }
 
@@ -68,7 +70,8 @@ int auth_token_decode(const char *text, uint8_t out[AUTH_TOKEN_BYTES])
      * The last character carries two spare bits; only the form with them
      * clear is ours, so that one token has exactly one spelling.
      */
-    sodium_bin2base64(again, sizeof(again), out, AUTH_TOKEN_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_bin2base64(
+        again, sizeof(again), out, AUTH_TOKEN_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     if (memcmp(again, text, AUTH_TOKEN_LEN) != 0)
         goto out;
     rc = 0;
@@ -109,7 +112,8 @@ int auth_csrf_token(const char *session_token, char out[AUTH_TOKEN_SIZE])
     crypto_generichash_update(&st, (const unsigned char *)domain, sizeof(domain));
     crypto_generichash_update(&st, raw, sizeof(raw));
     crypto_generichash_final(&st, csrf, sizeof(csrf));
-    sodium_bin2base64(out, AUTH_TOKEN_SIZE, csrf, sizeof(csrf), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_bin2base64(
+        out, AUTH_TOKEN_SIZE, csrf, sizeof(csrf), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     sodium_memzero(raw, sizeof(raw));
     sodium_memzero(csrf, sizeof(csrf));
     sodium_memzero(&st, sizeof(st));
@@ -120,7 +124,8 @@ bool auth_digest_equal(const char *a_hex, const char *b_hex)
 {
     uint8_t a[AUTH_DIGEST_BYTES], b[AUTH_DIGEST_BYTES];
 
-    if (a_hex == NULL || b_hex == NULL || util_hex_decode(a_hex, a, sizeof(a)) != AUTH_DIGEST_BYTES ||
+    if (a_hex == NULL || b_hex == NULL ||
+        util_hex_decode(a_hex, a, sizeof(a)) != AUTH_DIGEST_BYTES ||
         util_hex_decode(b_hex, b, sizeof(b)) != AUTH_DIGEST_BYTES)
         return false;
     return sodium_memcmp(a, b, sizeof(a)) == 0;
@@ -156,8 +161,8 @@ static int auth_argon2id_parse(const char *s, unsigned long long *ops, size_t *m
         return -1;
     const char *salt_b64 = s + n, *dollar = strchr(salt_b64, '$');
     if (dollar == NULL ||
-        sodium_base642bin(salt, crypto_pwhash_SALTBYTES, salt_b64, (size_t)(dollar - salt_b64), NULL,
-            &len, NULL, sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0 ||
+        sodium_base642bin(salt, crypto_pwhash_SALTBYTES, salt_b64, (size_t)(dollar - salt_b64),
+            NULL, &len, NULL, sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0 ||
         len != crypto_pwhash_SALTBYTES)
         return -1;
     if (sodium_base642bin(hash, AUTH_DIGEST_BYTES, dollar + 1, strlen(dollar + 1), NULL, &len, &end,
@@ -190,9 +195,10 @@ enum auth_verify auth_password_verify(const char *stored, const char *password, 
     if (auth_argon2id_parse(stored, &ops, &mem, salt, want) == -1) {
         /* Not of the form we write (another variant, an import): no error to tell. */
         return crypto_pwhash_str_verify(stored, password, len) == 0 ? AUTH_VERIFY_OK
-                                                                     : AUTH_VERIFY_MISMATCH;
+                                                                    : AUTH_VERIFY_MISMATCH;
     }
-    if (crypto_pwhash(got, sizeof(got), password, len, salt, ops, mem, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    if (crypto_pwhash(
+            got, sizeof(got), password, len, salt, ops, mem, crypto_pwhash_ALG_ARGON2ID13) != 0) {
         log_msg(LOG_ERROR, "password verification failed to run (out of memory?)");
         v = AUTH_VERIFY_ERROR;
     } else {
@@ -211,8 +217,8 @@ void auth_password_verify_dummy(const char *password, size_t len)
 
 bool auth_password_needs_rehash(const char *stored)
 {
-    return crypto_pwhash_str_needs_rehash(stored, crypto_pwhash_OPSLIMIT_INTERACTIVE,
-               crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0;
+    return crypto_pwhash_str_needs_rehash(
+               stored, crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0;
 }
 
 /* ---- secrets in memory ---- */

@@ -10,12 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 
-static const struct db_stmt SQL_SESSION_RESOLVE = {
-    "auth_session_resolve",
+static const struct db_stmt SQL_SESSION_RESOLVE = { "auth_session_resolve",
     "select session_id, user_id, is_admin, encode(csrf_hash, 'hex') "
     "from registrar.auth_session_resolve(decode($1, 'hex'))",
-    DB_RETRY_SAFE
-};
+    DB_RETRY_SAFE };
 
 void auth_register_statements(void)
 {

@@ -146,14 +146,14 @@ int db_migrate(const char *url, const char *schema_dir)
         char version[16];
         const char *params[2];
         if (list[i].version > DB_SCHEMA_VERSION) {
-            log_msg(LOG_WARN, "migrate: %s is newer than this binary knows; not applied",
-                list[i].name);
+            log_msg(
+                LOG_WARN, "migrate: %s is newer than this binary knows; not applied", list[i].name);
             continue;
         }
         snprintf(version, sizeof(version), "%d", list[i].version);
         params[0] = version;
-        r = PQexecParams(pg, "select 1 from registrar.schema_migrations where version = $1", 1, NULL,
-            params, NULL, NULL, 0);
+        r = PQexecParams(pg, "select 1 from registrar.schema_migrations where version = $1", 1,
+            NULL, params, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK)
             goto unlock;
         int done = PQntuples(r) > 0;
@@ -173,8 +173,9 @@ int db_migrate(const char *url, const char *schema_dir)
         free(sql);
         if (ok) {
             params[1] = list[i].name;
-            r = PQexecParams(pg, "insert into registrar.schema_migrations (version, name) values ($1, $2)",
-                2, NULL, params, NULL, NULL, 0);
+            r = PQexecParams(pg,
+                "insert into registrar.schema_migrations (version, name) values ($1, $2)", 2, NULL,
+                params, NULL, NULL, 0);
             ok = PQresultStatus(r) == PGRES_COMMAND_OK;
             PQclear(r);
             r = NULL;
@@ -189,7 +190,8 @@ int db_migrate(const char *url, const char *schema_dir)
     }
     rc = 0;
     {
-        json_t *f = json_pack("{s:i, s:i}", "applied", applied, "schema_version", DB_SCHEMA_VERSION);
+        json_t *f =
+            json_pack("{s:i, s:i}", "applied", applied, "schema_version", DB_SCHEMA_VERSION);
         log_json(LOG_INFO, "migrations up to date", f);
     }
 unlock:

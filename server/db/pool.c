@@ -59,8 +59,8 @@ static PGconn *db_connect(const char *url)
      * Bounded waits everywhere: connecting, every statement, idle
      * transactions, and a dead peer found by TCP keepalives.
      */
-    const char *keys[] = { "dbname", "connect_timeout", "application_name", "options",
-        "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", NULL };
+    const char *keys[] = { "dbname", "connect_timeout", "application_name", "options", "keepalives",
+        "keepalives_idle", "keepalives_interval", "keepalives_count", NULL };
     const char *values[] = { url, "3", "registrar",
         "-c statement_timeout=15000 -c idle_in_transaction_session_timeout=15000 -c TimeZone=UTC",
         "1", "10", "3", "3", NULL };
@@ -78,8 +78,9 @@ static int db_prepare_all(struct db_conn *c)
             if (st != PGRES_COMMAND_OK) {
                 /* Our own SQL failing to prepare is a bug or an old schema. */
                 json_t *f = json_pack("{s:s, s:s}", "statement", s->name, "sqlstate",
-                    PQresultErrorField(r, PG_DIAG_SQLSTATE) ? PQresultErrorField(r, PG_DIAG_SQLSTATE)
-                                                           : "none");
+                    PQresultErrorField(r, PG_DIAG_SQLSTATE)
+                        ? PQresultErrorField(r, PG_DIAG_SQLSTATE)
+                        : "none");
                 log_json(LOG_ERROR, "cannot prepare statement", f);
                 PQclear(r);
                 return -1;

@@ -24,7 +24,8 @@ int body_json_depth(json_t *v)
     if (json_is_object(v)) {
         const char *k;
         json_t *c;
-        json_object_foreach(v, k, c) {
+        json_object_foreach(v, k, c)
+        {
             int d = body_json_depth(c);
             if (d > deepest)
                 deepest = d;
@@ -34,7 +35,8 @@ int body_json_depth(json_t *v)
     if (json_is_array(v)) {
         size_t i;
         json_t *c;
-        json_array_foreach(v, i, c) {
+        json_array_foreach(v, i, c)
+        {
             int d = body_json_depth(c);
             if (d > deepest)
                 deepest = d;
@@ -86,7 +88,8 @@ int body_parse(enum http_body kind, const char *buf, size_t len, const char *con
     }
     if (body_json_depth(v) > BODY_MAX_DEPTH) {
         json_decref(v);
-        return body_fail(err, 400, "invalid-request", "The body is nested too deeply (16 levels at most).");
+        return body_fail(
+            err, 400, "invalid-request", "The body is nested too deeply (16 levels at most).");
     }
     *out = v;
     return 0;

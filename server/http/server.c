@@ -92,16 +92,46 @@ struct http_req {
 
 /* ---- accessors ---- */
 
-const char *http_req_method(const struct http_req *req) { return req->method; }
-const char *http_req_route(const struct http_req *req) { return req->route_name; }
-const char *http_req_id(const struct http_req *req) { return req->id; }
-const char *http_req_path(const struct http_req *req) { return req->path; }
-const char *http_req_client_ip(const struct http_req *req) { return req->client_ip; }
-const struct http_principal *http_req_principal(const struct http_req *req) { return &req->principal; }
-struct db_conn *http_req_db(const struct http_req *req) { return req->db; }
-json_t *http_req_json(const struct http_req *req) { return req->json; }
-bool http_req_cookie_secure(const struct http_req *req) { return req->srv->config.cookie_secure; }
-void *http_req_data(const struct http_req *req) { return req->data; }
+const char *http_req_method(const struct http_req *req)
+{
+    return req->method;
+}
+const char *http_req_route(const struct http_req *req)
+{
+    return req->route_name;
+}
+const char *http_req_id(const struct http_req *req)
+{
+    return req->id;
+}
+const char *http_req_path(const struct http_req *req)
+{
+    return req->path;
+}
+const char *http_req_client_ip(const struct http_req *req)
+{
+    return req->client_ip;
+}
+const struct http_principal *http_req_principal(const struct http_req *req)
+{
+    return &req->principal;
+}
+struct db_conn *http_req_db(const struct http_req *req)
+{
+    return req->db;
+}
+json_t *http_req_json(const struct http_req *req)
+{
+    return req->json;
+}
+bool http_req_cookie_secure(const struct http_req *req)
+{
+    return req->srv->config.cookie_secure;
+}
+void *http_req_data(const struct http_req *req)
+{
+    return req->data;
+}
 
 const char *http_req_param(const struct http_req *req, const char *name)
 {
@@ -153,8 +183,8 @@ void http_req_continue(struct http_req *req, enum http_pool pool, http_handler *
 
 /* ---- replies ---- */
 
-void http_reply_body(struct http_req *req, int status, const char *content_type, char *body,
-    size_t len)
+void http_reply_body(
+    struct http_req *req, int status, const char *content_type, char *body, size_t len)
 {
     assert(!req->replied);
     req->replied = true;
@@ -185,8 +215,8 @@ void http_reply_empty(struct http_req *req, int status)
     http_reply_body(req, status, NULL, NULL, 0);
 }
 
-void http_reply_problem_extra(struct http_req *req, int status, const char *slug,
-    const char *detail, json_t *extra)
+void http_reply_problem_extra(
+    struct http_req *req, int status, const char *slug, const char *detail, json_t *extra)
 {
     json_t *p = problem_new(status, slug, detail);
     size_t len;
@@ -202,7 +232,8 @@ void http_reply_problem_extra(struct http_req *req, int status, const char *slug
     if (status == 503 || status == 429)
         http_reply_header(req, "Retry-After", status == 503 ? "2" : "60");
     if (status >= 400 && log_enabled(LOG_DEBUG)) {
-        json_t *f = json_pack("{s:s, s:s, s:i}", "request_id", req->id, "problem", slug, "status", status);
+        json_t *f =
+            json_pack("{s:s, s:s, s:i}", "request_id", req->id, "problem", slug, "status", status);
         log_json(LOG_DEBUG, "problem", f);
     }
 }
@@ -225,13 +256,15 @@ void http_reply_header(struct http_req *req, const char *name, const char *value
 {
     /* A later value for the same name replaces the earlier one (Retry-After). */
     for (size_t i = 0; i < req->nreply_headers; i++) {
-        if (strcasecmp(req->reply_headers[i].name, name) == 0 && strcasecmp(name, "Set-Cookie") != 0) {
+        if (strcasecmp(req->reply_headers[i].name, name) == 0 &&
+            strcasecmp(name, "Set-Cookie") != 0) {
             free(req->reply_headers[i].value);
             req->reply_headers[i].value = xstrdup(value);
             return;
         }
     }
-    req->reply_headers = xrealloc(req->reply_headers, (req->nreply_headers + 1) * sizeof(struct http_kv));
+    req->reply_headers =
+        xrealloc(req->reply_headers, (req->nreply_headers + 1) * sizeof(struct http_kv));
     req->reply_headers[req->nreply_headers].name = xstrdup(name);
     req->reply_headers[req->nreply_headers].value = xstrdup(value);
     req->nreply_headers++;
@@ -279,8 +312,8 @@ static void http_req_free(struct http_req *req)
     free(req);
 }
 
-static enum MHD_Result http_collect(void *cls, enum MHD_ValueKind kind, const char *key,
-    const char *value)
+static enum MHD_Result http_collect(
+    void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     struct http_req *req = cls;
     struct http_kv **list = kind == MHD_HEADER_KIND ? &req->headers : &req->query;
@@ -327,7 +360,8 @@ static void http_security_headers(struct MHD_Response *r, const char *content_ty
             "base-uri 'none'; form-action 'self'");
         MHD_add_response_header(r, "X-Frame-Options", "DENY");
     } else {
-        MHD_add_response_header(r, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+        MHD_add_response_header(
+            r, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
     }
 }
 
@@ -353,7 +387,8 @@ static enum MHD_Result http_send(struct http_req *req)
         }
     }
     if (req->reply_body != NULL) {
-        r = MHD_create_response_from_buffer_with_free_callback(req->reply_len, req->reply_body, free);
+        r = MHD_create_response_from_buffer_with_free_callback(
+            req->reply_len, req->reply_body, free);
         req->reply_body = NULL; /* MHD owns it now */
     } else {
         r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -394,7 +429,8 @@ static void http_db_step(struct db_conn *db, void *arg);
 
 static bool http_is_unsafe(const char *method)
 {
-    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && strcmp(method, "OPTIONS") != 0;
+    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+           strcmp(method, "OPTIONS") != 0;
 }
 
 /* Authenticates and checks the route's role; false if it replied. */
@@ -403,19 +439,21 @@ static bool http_authorize(struct http_req *req)
     const struct http_route *route = req->route;
 
     if (req->token != NULL && req->srv->config.authenticate != NULL && req->db != NULL) {
-        enum http_auth_result a = req->srv->config.authenticate(req->db, req->token,
-            req->token_via_cookie, http_is_unsafe(req->method), http_req_header(req, "X-CSRF-Token"),
-            &req->principal);
+        enum http_auth_result a =
+            req->srv->config.authenticate(req->db, req->token, req->token_via_cookie,
+                http_is_unsafe(req->method), http_req_header(req, "X-CSRF-Token"), &req->principal);
         switch (a) {
         case HTTP_AUTH_OK:
             break;
         case HTTP_AUTH_UNAVAILABLE:
-            http_reply_problem(req, 503, "database-unavailable", "The database is not reachable; try again shortly.");
+            http_reply_problem(req, 503, "database-unavailable",
+                "The database is not reachable; try again shortly.");
             return false;
         case HTTP_AUTH_CSRF:
             memset(&req->principal, 0, sizeof(req->principal));
             if (route->who != HTTP_ANYONE) {
-                http_reply_problem(req, 403, "csrf", "This request needs the X-CSRF-Token header from sign-in.");
+                http_reply_problem(
+                    req, 403, "csrf", "This request needs the X-CSRF-Token header from sign-in.");
                 return false;
             }
             break;
@@ -484,8 +522,8 @@ static bool http_check_body(struct http_req *req)
 {
     struct body_error err;
 
-    if (body_parse(req->route->body, req->body.buf, req->body.len, http_req_header(req, "Content-Type"),
-            &req->json, &err) == -1) {
+    if (body_parse(req->route->body, req->body.buf, req->body.len,
+            http_req_header(req, "Content-Type"), &req->json, &err) == -1) {
         http_reply_problem(req, err.status, err.slug, err.detail);
         return false;
     }
@@ -495,7 +533,8 @@ static bool http_check_body(struct http_req *req)
 static void http_find_token(struct http_req *req)
 {
     const char *authz = http_req_header(req, "Authorization");
-    const char *cookie = MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, HTTP_SESSION_COOKIE);
+    const char *cookie =
+        MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, HTTP_SESSION_COOKIE);
 
     if (authz != NULL && strncasecmp(authz, "Bearer ", 7) == 0) {
         const char *t = authz + 7;
@@ -542,7 +581,8 @@ static enum MHD_Result http_dispatch(struct http_req *req)
         http_reply_problem(req, 413, "payload-too-large", "Request bodies are limited to 64 KiB.");
         return http_send(req);
     }
-    enum router_result rr = router_match(srv->config.routes, srv->config.nroutes, req->method, req->path, &req->match);
+    enum router_result rr =
+        router_match(srv->config.routes, srv->config.nroutes, req->method, req->path, &req->match);
     if (rr != ROUTER_FOUND) {
         bool api = strncmp(req->path, "/api/", 5) == 0 || strcmp(req->path, "/api") == 0;
         if (rr == ROUTER_NOT_FOUND && !api && srv->config.web_root != NULL &&
@@ -553,7 +593,8 @@ static enum MHD_Result http_dispatch(struct http_req *req)
         }
         req->route_name = "unmatched";
         if (rr == ROUTER_METHOD_NOT_ALLOWED) {
-            http_reply_problem(req, 405, "method-not-allowed", "This path does not accept that method.");
+            http_reply_problem(
+                req, 405, "method-not-allowed", "This path does not accept that method.");
             http_reply_header(req, "Allow", req->match.allow);
         } else {
             http_reply_problem(req, 404, "not-found", "There is nothing at this address.");
@@ -621,13 +662,16 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
             util_random_bytes(raw, sizeof(raw));
             util_hex_encode(raw, sizeof(raw), req->id);
         }
-        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         if (ci != NULL && ci->client_addr != NULL) {
             const struct sockaddr *sa = ci->client_addr;
             if (sa->sa_family == AF_INET)
-                inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, req->client_ip, sizeof(req->client_ip));
+                inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+                    req->client_ip, sizeof(req->client_ip));
             else if (sa->sa_family == AF_INET6)
-                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, req->client_ip, sizeof(req->client_ip));
+                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+                    req->client_ip, sizeof(req->client_ip));
         }
         atomic_fetch_add(&srv->in_flight, 1);
         *con_cls = req;
@@ -635,7 +679,8 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
         if (cl != NULL && strtoull(cl, NULL, 10) > HTTP_MAX_BODY) {
             /* Refuse before reading: the body is never accepted. */
             req->route_name = "unmatched";
-            http_reply_problem(req, 413, "payload-too-large", "Request bodies are limited to 64 KiB.");
+            http_reply_problem(
+                req, 413, "payload-too-large", "Request bodies are limited to 64 KiB.");
             req->state = HTTP_READY;
             return http_send(req);
         }
@@ -670,7 +715,8 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
  */
 static const char *http_method_label(const char *method)
 {
-    static const char *const known[] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS" };
+    static const char *const known[] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
+        "OPTIONS" };
 
     for (size_t i = 0; i < UTIL_ARRAY_LEN(known); i++)
         if (strcmp(known[i], method) == 0)
@@ -678,8 +724,8 @@ static const char *http_method_label(const char *method)
     return "OTHER";
 }
 
-static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-    enum MHD_RequestTerminationCode toe)
+static void http_completed(
+    void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     struct http_server *srv = cls;
     struct http_req *req = *con_cls;
@@ -691,12 +737,13 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
     const char *route = req->route_name != NULL ? req->route_name : "unmatched";
     int status = req->replied ? req->status : 0;
     metrics_request(route, http_method_label(req->method), status, us);
-    enum log_level level = status >= 500 || toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_WARN : LOG_INFO;
+    enum log_level level =
+        status >= 500 || toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_WARN : LOG_INFO;
     if (status >= 500 && status != 503)
         level = LOG_ERROR;
     if (log_enabled(level)) {
-        json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:f}", "request_id", req->id, "method", req->method,
-            "route", route, "status", status, "duration_ms", (double)us / 1000.0);
+        json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:f}", "request_id", req->id, "method",
+            req->method, "route", route, "status", status, "duration_ms", (double)us / 1000.0);
         if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
             json_object_set_new(f, "terminated", json_integer(toe));
         log_json(level, "request", f);
@@ -755,7 +802,8 @@ struct http_server *http_server_new(const struct http_server_config *config)
     }
     (void)addrlen;
     if (config->hash_threads > 0) {
-        struct workq_config wc = { .name = "hash", .threads = config->hash_threads,
+        struct workq_config wc = { .name = "hash",
+            .threads = config->hash_threads,
             .capacity = config->hash_queue > 0 ? config->hash_queue : 64,
             .thread_init = http_hash_thread_init };
         s->hashq = workq_new(&wc);
@@ -764,16 +812,14 @@ struct http_server *http_server_new(const struct http_server_config *config)
             return NULL;
         }
     }
-    s->daemon = MHD_start_daemon(flags, config->port, NULL, NULL, http_access, s,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)config->io_threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)config->connection_limit,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)config->per_ip_limit,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)config->idle_timeout_s,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-        MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
-        MHD_OPTION_END);
+    s->daemon =
+        MHD_start_daemon(flags, config->port, NULL, NULL, http_access, s, MHD_OPTION_SOCK_ADDR,
+            (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)config->io_threads,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)config->connection_limit,
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)config->per_ip_limit,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)config->idle_timeout_s,
+            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, http_completed, s, MHD_OPTION_END);
     if (s->daemon == NULL) {
         log_msg(LOG_ERROR, "cannot listen on %s:%u", config->listen_host, config->port);
         workq_free(s->hashq);

@@ -19,15 +19,11 @@
 /* Statements per sweep at most, so a backlog cannot keep the thread from noticing a stop. */
 #define JOBS_MAX_ROUNDS 50
 
-static const struct db_stmt SQL_SWEEP = {
-    "jobs_sweep", "select registrar.sweep($1::integer)", 0
-};
-static const struct db_stmt SQL_REFUNDS_PENDING = {
-    "jobs_refunds_pending", "select registrar.refunds_pending($1::integer)", DB_RETRY_SAFE
-};
-static const struct db_stmt SQL_REFUND_FINISH = {
-    "jobs_refund_finish", "select registrar.refund_finish($1::uuid, $2::boolean, $3)", DB_RETRY_SAFE
-};
+static const struct db_stmt SQL_SWEEP = { "jobs_sweep", "select registrar.sweep($1::integer)", 0 };
+static const struct db_stmt SQL_REFUNDS_PENDING = { "jobs_refunds_pending",
+    "select registrar.refunds_pending($1::integer)", DB_RETRY_SAFE };
+static const struct db_stmt SQL_REFUND_FINISH = { "jobs_refund_finish",
+    "select registrar.refund_finish($1::uuid, $2::boolean, $3)", DB_RETRY_SAFE };
 
 static const char HELP_EXPIRED[] = "Unpaid holds released when their time ran out.";
 static const char HELP_PROMOTED[] = "Waitlisted enrollments given a freed seat.";
@@ -91,7 +87,8 @@ static void jobs_retry_refunds(struct db_conn *c)
     if (db_exec_value(c, &SQL_REFUNDS_PENDING, 1, params, &text) != DB_OK)
         goto out;
     list = json_loads(text, 0, NULL);
-    json_array_foreach(list, i, item) {
+    json_array_foreach(list, i, item)
+    {
         const char *payment = json_string_value(json_object_get(item, "payment_id"));
         struct payments_result r;
         char *ref = xasprintf("%s:refund", payment != NULL ? payment : "");
@@ -122,7 +119,8 @@ static void jobs_sweep_and_count(struct db_conn *c)
     if (promoted > 0)
         metrics_count("registrar_waitlist_promoted_total", HELP_PROMOTED, "", promoted);
     if (expired > 0 || promoted > 0) {
-        json_t *f = json_pack("{s:I, s:I}", "expired", (json_int_t)expired, "promoted", (json_int_t)promoted);
+        json_t *f = json_pack(
+            "{s:I, s:I}", "expired", (json_int_t)expired, "promoted", (json_int_t)promoted);
         log_json(LOG_INFO, "sweep", f);
     }
     jobs_retry_refunds(c);

@@ -39,9 +39,9 @@ static void payments_test_ref(const char *prefix, const char *ref, char *out, si
 
 static bool payments_test_token_valid(const char *token)
 {
-    return token != NULL && (strcmp(token, "tok_test_visa") == 0 ||
-                                strcmp(token, "tok_test_mastercard") == 0 ||
-                                strcmp(token, "tok_test_declined") == 0);
+    return token != NULL &&
+           (strcmp(token, "tok_test_visa") == 0 || strcmp(token, "tok_test_mastercard") == 0 ||
+               strcmp(token, "tok_test_declined") == 0);
 }
 
 static int payments_test_charge(const struct payments_charge *c, struct payments_result *out)

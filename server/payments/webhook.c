@@ -23,8 +23,10 @@ void payments_configure(const char *webhook_secret)
         abort();
     payments_shutdown();
     /* Present from the start, so that dashboards see zeros rather than nothing. */
-    metrics_count("registrar_payments_total", "Processor calls by outcome.", "status=\"succeeded\"", 0);
-    metrics_count("registrar_payments_total", "Processor calls by outcome.", "status=\"declined\"", 0);
+    metrics_count(
+        "registrar_payments_total", "Processor calls by outcome.", "status=\"succeeded\"", 0);
+    metrics_count(
+        "registrar_payments_total", "Processor calls by outcome.", "status=\"declined\"", 0);
     if (webhook_secret != NULL && webhook_secret[0] != '\0') {
         payments_secret = xstrdup(webhook_secret);
         payments_secret_len = strlen(webhook_secret);
@@ -94,7 +96,8 @@ enum payments_webhook_check payments_webhook_verify(const char *secret, size_t s
                 return PAYMENTS_WEBHOOK_MALFORMED;
             memcpy(hex, p + 3, n - 3);
             hex[n - 3] = '\0';
-            if (util_hex_decode(hex, given[ngiven], sizeof(given[ngiven])) != crypto_auth_hmacsha256_BYTES)
+            if (util_hex_decode(hex, given[ngiven], sizeof(given[ngiven])) !=
+                crypto_auth_hmacsha256_BYTES)
                 return PAYMENTS_WEBHOOK_MALFORMED;
             ngiven++;
         }
@@ -119,14 +122,15 @@ enum payments_webhook_check payments_webhook_verify(const char *secret, size_t s
     return PAYMENTS_WEBHOOK_OK;
 }
 
-enum payments_webhook_check payments_webhook_verify_configured(const char *header,
-    const char *body, size_t body_len, int64_t now)
+enum payments_webhook_check payments_webhook_verify_configured(
+    const char *header, const char *body, size_t body_len, int64_t now)
 {
-    return payments_webhook_verify(payments_secret, payments_secret_len, header, body, body_len, now);
+    return payments_webhook_verify(
+        payments_secret, payments_secret_len, header, body, body_len, now);
 }
 
-char *payments_webhook_sign(const char *secret, size_t secret_len, int64_t t, const char *body,
-    size_t body_len)
+char *payments_webhook_sign(
+    const char *secret, size_t secret_len, int64_t t, const char *body, size_t body_len)
 {
     char ts[24];
     uint8_t mac[crypto_auth_hmacsha256_BYTES];

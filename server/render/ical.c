@@ -54,8 +54,8 @@ static const char *ical_member(const json_t *ev, const char *name)
 }
 
 /* A DTSTART/DTEND property at wall time t in zone tzid (UTC gets a "Z" instead). */
-static icalproperty *ical_time_property(icalproperty_kind kind, struct icaltimetype t,
-    const char *tzid)
+static icalproperty *ical_time_property(
+    icalproperty_kind kind, struct icaltimetype t, const char *tzid)
 {
     icalproperty *p;
 
@@ -118,11 +118,13 @@ static icalcomponent *ical_event(const json_t *ev)
     icalcomponent_add_property(vev, icalproperty_new_uid(uid));
     icalcomponent_add_property(vev, icalproperty_new_dtstamp(ical_utc(json_integer_value(stamp))));
     if (json_is_integer(created))
-        icalcomponent_add_property(vev, icalproperty_new_created(ical_utc(json_integer_value(created))));
-    icalcomponent_add_property(vev,
-        icalproperty_new_lastmodified(ical_utc(json_integer_value(stamp))));
-    icalcomponent_add_property(vev,
-        icalproperty_new_sequence(json_is_integer(sequence) ? (int)json_integer_value(sequence) : 0));
+        icalcomponent_add_property(
+            vev, icalproperty_new_created(ical_utc(json_integer_value(created))));
+    icalcomponent_add_property(
+        vev, icalproperty_new_lastmodified(ical_utc(json_integer_value(stamp))));
+    icalcomponent_add_property(
+        vev, icalproperty_new_sequence(
+                 json_is_integer(sequence) ? (int)json_integer_value(sequence) : 0));
     icalcomponent_add_property(vev, ical_time_property(ICAL_DTSTART_PROPERTY, start, tzid));
     icalcomponent_add_property(vev, ical_time_property(ICAL_DTEND_PROPERTY, end, tzid));
     icalcomponent_add_property(vev, icalproperty_new_summary(summary));
@@ -132,8 +134,10 @@ static icalcomponent *ical_event(const json_t *ev)
         icalcomponent_add_property(vev, icalproperty_new_location(text));
     if ((text = ical_member(ev, "categories")) != NULL)
         icalcomponent_add_property(vev, icalproperty_new_categories(text));
-    icalcomponent_add_property(vev, icalproperty_new_status(
-        json_is_true(json_object_get(ev, "cancelled")) ? ICAL_STATUS_CANCELLED : ICAL_STATUS_CONFIRMED));
+    icalcomponent_add_property(
+        vev, icalproperty_new_status(json_is_true(json_object_get(ev, "cancelled"))
+                                         ? ICAL_STATUS_CANCELLED
+                                         : ICAL_STATUS_CONFIRMED));
     return vev;
 }
 
@@ -151,7 +155,8 @@ char *ical_render(const json_t *doc, size_t *len)
     if (!json_is_array(events))
         return NULL;
     /* The zones the events use, each with the earliest year it must cover. */
-    json_array_foreach(events, i, ev) {
+    json_array_foreach(events, i, ev)
+    {
         const char *tzid = ical_member(ev, "tzid");
         const char *start = ical_member(ev, "start");
         size_t z;
@@ -196,7 +201,8 @@ char *ical_render(const json_t *doc, size_t *len)
     for (size_t z = 0; z < nzones; z++)
         if (ical_add_zone(cal, zones[z], first_year[z] - 1) == -1)
             goto out;
-    json_array_foreach(events, i, ev) {
+    json_array_foreach(events, i, ev)
+    {
         icalcomponent *vev = ical_event(ev);
         if (vev == NULL)
             goto out;

@@ -45,19 +45,32 @@ static const struct problem_kind problem_kinds[] = {
 static const char *problem_status_title(int status)
 {
     switch (status) {
-    case 400: return "Bad request";
-    case 401: return "Unauthorized";
-    case 402: return "Payment required";
-    case 403: return "Forbidden";
-    case 404: return "Not found";
-    case 405: return "Method not allowed";
-    case 409: return "Conflict";
-    case 413: return "Content too large";
-    case 415: return "Unsupported media type";
-    case 422: return "Unprocessable content";
-    case 429: return "Too many requests";
-    case 503: return "Service unavailable";
-    default: return status >= 500 ? "Internal error" : "Request failed";
+    case 400:
+        return "Bad request";
+    case 401:
+        return "Unauthorized";
+    case 402:
+        return "Payment required";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not found";
+    case 405:
+        return "Method not allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Content too large";
+    case 415:
+        return "Unsupported media type";
+    case 422:
+        return "Unprocessable content";
+    case 429:
+        return "Too many requests";
+    case 503:
+        return "Service unavailable";
+    default:
+        return status >= 500 ? "Internal error" : "Request failed";
     }
 }
 
@@ -72,8 +85,8 @@ const char *problem_title(const char *slug, int status)
 json_t *problem_new(int status, const char *slug, const char *detail)
 {
     char *type = xasprintf(PROBLEM_TYPE_BASE "%s", slug);
-    json_t *p = json_pack("{s:s, s:s, s:i}", "type", type, "title", problem_title(slug, status),
-        "status", status);
+    json_t *p = json_pack(
+        "{s:s, s:s, s:i}", "type", type, "title", problem_title(slug, status), "status", status);
 
     free(type);
     if (detail != NULL)

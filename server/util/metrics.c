@@ -8,8 +8,8 @@
 #include <string.h>
 
 /* Upper bounds of the latency histogram, in seconds. */
-static const double metrics_bounds[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-    1, 2.5, 5, 10 };
+static const double metrics_bounds[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+    2.5, 5, 10 };
 #define METRICS_NBOUNDS (sizeof(metrics_bounds) / sizeof(metrics_bounds[0]))
 
 struct metrics_req {
@@ -101,10 +101,12 @@ char *metrics_render(void)
     struct sbuf sb = SBUF_INIT;
 
     pthread_mutex_lock(&metrics_lock);
-    sbuf_adds(&sb, "# HELP registrar_http_requests_total HTTP requests by route, method and status.\n"
-                   "# TYPE registrar_http_requests_total counter\n");
+    sbuf_adds(&sb,
+        "# HELP registrar_http_requests_total HTTP requests by route, method and status.\n"
+        "# TYPE registrar_http_requests_total counter\n");
     for (size_t i = 0; i < metrics_nreqs; i++)
-        sbuf_addf(&sb, "registrar_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"} %ld\n",
+        sbuf_addf(&sb,
+            "registrar_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"} %ld\n",
             metrics_reqs[i].route, metrics_reqs[i].method, metrics_reqs[i].status,
             metrics_reqs[i].count);
     sbuf_adds(&sb, "# HELP registrar_http_request_duration_seconds Time from request to reply.\n"

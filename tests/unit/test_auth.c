@@ -50,7 +50,8 @@ static void test_token_round_trip(void **state)
 
     /* Known bytes: all 0xff encode as 42 '_' and a last character with clear spare bits. */
     memset(raw, 0xff, sizeof(raw));
-    sodium_bin2base64(text, sizeof(text), raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_bin2base64(
+        text, sizeof(text), raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     assert_int_equal(strlen(text), 43);
     assert_int_equal(auth_token_decode(text, back), 0);
     assert_memory_equal(raw, back, sizeof(raw));
@@ -183,8 +184,10 @@ static void test_password_hash_and_verify(void **state)
     assert_non_null(strstr(hash, "m=65536"));
     assert_null(strstr(hash, pw));
     assert_int_equal(auth_password_verify(hash, pw, strlen(pw)), AUTH_VERIFY_OK);
-    assert_int_equal(auth_password_verify(hash, "correct horse battery stapler", 29), AUTH_VERIFY_MISMATCH);
-    assert_int_equal(auth_password_verify(hash, "Correct horse battery staple", strlen(pw)), AUTH_VERIFY_MISMATCH);
+    assert_int_equal(
+        auth_password_verify(hash, "correct horse battery stapler", 29), AUTH_VERIFY_MISMATCH);
+    assert_int_equal(auth_password_verify(hash, "Correct horse battery staple", strlen(pw)),
+        AUTH_VERIFY_MISMATCH);
     assert_false(auth_password_needs_rehash(hash));
 
     /* two hashes of one password differ (random salt) and both verify */
@@ -196,7 +199,8 @@ static void test_password_hash_and_verify(void **state)
     /* nothing stored, or no hash at all: a mismatch, never an error */
     assert_int_equal(auth_password_verify(NULL, pw, strlen(pw)), AUTH_VERIFY_MISMATCH);
     assert_int_equal(auth_password_verify("", pw, strlen(pw)), AUTH_VERIFY_MISMATCH);
-    assert_int_equal(auth_password_verify("$argon2id$garbage", pw, strlen(pw)), AUTH_VERIFY_MISMATCH);
+    assert_int_equal(
+        auth_password_verify("$argon2id$garbage", pw, strlen(pw)), AUTH_VERIFY_MISMATCH);
     assert_int_equal(auth_password_verify("plain text", pw, strlen(pw)), AUTH_VERIFY_MISMATCH);
 }
 
@@ -236,18 +240,22 @@ static void test_password_rehash(void **state)
 
     /* a hash made with smaller limits than today's still verifies, and asks for a rehash */
     assert_int_equal(crypto_pwhash_str(weak, pw, strlen(pw), crypto_pwhash_OPSLIMIT_MIN,
-                         crypto_pwhash_MEMLIMIT_MIN), 0);
+                         crypto_pwhash_MEMLIMIT_MIN),
+        0);
     assert_int_equal(auth_password_verify(weak, pw, strlen(pw)), AUTH_VERIFY_OK);
     assert_true(auth_password_needs_rehash(weak));
     assert_true(auth_password_needs_rehash("not a hash"));
 
     /* another variant (an import): still verified, and upgraded */
     char argon2i[crypto_pwhash_STRBYTES];
-    assert_int_equal(crypto_pwhash_str_alg(argon2i, pw, strlen(pw), crypto_pwhash_argon2i_OPSLIMIT_MIN,
-                         crypto_pwhash_MEMLIMIT_MIN, crypto_pwhash_ALG_ARGON2I13), 0);
+    assert_int_equal(
+        crypto_pwhash_str_alg(argon2i, pw, strlen(pw), crypto_pwhash_argon2i_OPSLIMIT_MIN,
+            crypto_pwhash_MEMLIMIT_MIN, crypto_pwhash_ALG_ARGON2I13),
+        0);
     assert_int_equal(strncmp(argon2i, "$argon2i$", 9), 0);
     assert_int_equal(auth_password_verify(argon2i, pw, strlen(pw)), AUTH_VERIFY_OK);
-    assert_int_equal(auth_password_verify(argon2i, "an old password from 2018", strlen(pw)), AUTH_VERIFY_MISMATCH);
+    assert_int_equal(auth_password_verify(argon2i, "an old password from 2018", strlen(pw)),
+        AUTH_VERIFY_MISMATCH);
     assert_true(auth_password_needs_rehash(argon2i));
 }
 
@@ -300,7 +308,8 @@ static void test_out_of_memory_is_no_verdict(void **state)
     if (child == 0) {
         /* Leave room for 16 MiB more: far below Argon2's 64 MiB. */
         long long size = vm_size();
-        struct rlimit lim = { (rlim_t)(size + 16 * 1024 * 1024), (rlim_t)(size + 16 * 1024 * 1024) };
+        struct rlimit lim = { (rlim_t)(size + 16 * 1024 * 1024),
+            (rlim_t)(size + 16 * 1024 * 1024) };
         char out[AUTH_PASSWORD_HASH_SIZE];
         if (size < 0 || setrlimit(RLIMIT_AS, &lim) != 0)
             _exit(10);

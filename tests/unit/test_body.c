@@ -10,7 +10,8 @@
 #include "registrar/body.h"
 #include "registrar/util.h"
 
-static int parse(enum http_body kind, const char *text, const char *ct, json_t **out, struct body_error *err)
+static int parse(
+    enum http_body kind, const char *text, const char *ct, json_t **out, struct body_error *err)
 {
     return body_parse(kind, text, strlen(text), ct, out, err);
 }
@@ -32,7 +33,8 @@ static void test_good_object(void **state)
     json_t *v;
     struct body_error err;
     (void)state;
-    assert_int_equal(parse(HTTP_BODY_JSON, "{\"a\":1,\"b\":[true]}", "application/json", &v, &err), 0);
+    assert_int_equal(
+        parse(HTTP_BODY_JSON, "{\"a\":1,\"b\":[true]}", "application/json", &v, &err), 0);
     assert_non_null(v);
     assert_int_equal(json_integer_value(json_object_get(v, "a")), 1);
     json_decref(v);
@@ -54,7 +56,8 @@ static void test_rejections(void **state)
     assert_int_equal(parse(HTTP_BODY_JSON, "{\"a\":", "application/json", &v, &err), -1);
     assert_int_equal(parse(HTTP_BODY_JSON, "{\"a\":\"\xff\"}", "application/json", &v, &err), -1);
     assert_int_equal(err.status, 400);
-    assert_int_equal(parse(HTTP_BODY_JSON, "{\"a\":\"x\\u0000y\"}", "application/json", &v, &err), -1);
+    assert_int_equal(
+        parse(HTTP_BODY_JSON, "{\"a\":\"x\\u0000y\"}", "application/json", &v, &err), -1);
     assert_int_equal(parse(HTTP_BODY_JSON, "", "application/json", &v, &err), -1);
     assert_int_equal(err.status, 400);
     assert_null(v);

@@ -51,7 +51,7 @@ static void test_one_refresher_in_the_stale_half(void **state)
     assert_int_equal(cache_get("/stale", &e), 0);
     assert_string_equal(e.body, "v2");
     cache_entry_release(&e);
-    usleep(220 * 1000);                            /* past its whole life: never served */
+    usleep(220 * 1000); /* past its whole life: never served */
     assert_int_equal(cache_get("/stale", &e), -1);
     assert_int_equal(cache_get("/stale", &e), -1);
 }

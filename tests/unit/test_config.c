@@ -31,7 +31,8 @@ static void test_defaults_from_env(void **state)
 {
     struct config c;
     char err[256];
-    const char *env[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY", KEY, NULL };
+    const char *env[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY", KEY,
+        NULL };
     const char *argv[] = { "registrar" };
     (void)state;
     assert_int_equal(parse(env, 1, argv, &c, err), 0);
@@ -68,8 +69,10 @@ static void test_errors(void **state)
 {
     struct config c;
     char err[256];
-    const char *env_ok[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY", KEY, NULL };
-    const char *env_badkey[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY", "abc", NULL };
+    const char *env_ok[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY",
+        KEY, NULL };
+    const char *env_badkey[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x",
+        "REGISTRAR_SECRET_KEY", "abc", NULL };
     const char *env_nodb[] = { "REGISTRAR_SECRET_KEY", KEY, NULL };
     (void)state;
 

@@ -12,26 +12,18 @@
 #include "registrar/util.h"
 
 /* 38 two-byte and 20 three-byte characters: any fold at 75 octets lands near a sequence. */
-#define LONG_TITLE                                                                                 \
-    "Éthique, soins; et \\ « fin de vie » — ééééééééééééééééééééééééééééééééééééé "              \
+#define LONG_TITLE                                                                                                            \
+    "Éthique, soins; et \\ « fin de vie » — ééééééééééééééééééééééééééééééééééééé " \
     "緩和ケア緩和ケア緩和ケア緩和ケア緩和ケア\nsecond line"
 
 static json_t *doc_new(const char *tzid, const char *summary, bool cancelled)
 {
     return json_pack("{s:s, s:[{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:b}]}",
-        "name", "PCEP, Part 1; 2027",
-        "events",
-        "uid", "5f28ace1-1f11-4dca-ab2e-631434a84bde@registrar",
-        "summary", summary,
-        "description", "Faculty: Dr A, Dr B",
-        "location", "Ballroom; East wing",
-        "categories", "plenary",
-        "tzid", tzid,
-        "start", "2027-03-15T08:30:00",
-        "end", "2027-03-15T09:30:00",
-        "stamp", (json_int_t)1805113800,
-        "created", (json_int_t)1800000000,
-        "sequence", cancelled ? 3 : 0,
+        "name", "PCEP, Part 1; 2027", "events", "uid",
+        "5f28ace1-1f11-4dca-ab2e-631434a84bde@registrar", "summary", summary, "description",
+        "Faculty: Dr A, Dr B", "location", "Ballroom; East wing", "categories", "plenary", "tzid",
+        tzid, "start", "2027-03-15T08:30:00", "end", "2027-03-15T09:30:00", "stamp",
+        (json_int_t)1805113800, "created", (json_int_t)1800000000, "sequence", cancelled ? 3 : 0,
         "cancelled", cancelled);
 }
 

@@ -75,10 +75,12 @@ static void test_every_operation_routed(void **state)
     const char *path;
     json_t *item;
     (void)state;
-    json_object_foreach(json_object_get(doc, "paths"), path, item) {
+    json_object_foreach(json_object_get(doc, "paths"), path, item)
+    {
         const char *method;
         json_t *op;
-        json_object_foreach(item, method, op) {
+        json_object_foreach(item, method, op)
+        {
             if (strcmp(method, "parameters") == 0 || strcmp(method, "summary") == 0 ||
                 strcmp(method, "description") == 0)
                 continue;
@@ -89,7 +91,8 @@ static void test_every_operation_routed(void **state)
                 found = strcmp(routes[i].pattern, path) == 0 && strcmp(m, method) == 0;
             }
             if (!found)
-                fail_msg("openapi.json documents %s %s, which the server does not route", method, path);
+                fail_msg(
+                    "openapi.json documents %s %s, which the server does not route", method, path);
         }
     }
 }
@@ -100,10 +103,12 @@ static void test_path_parameters(void **state)
     const char *path;
     json_t *item;
     (void)state;
-    json_object_foreach(json_object_get(doc, "paths"), path, item) {
+    json_object_foreach(json_object_get(doc, "paths"), path, item)
+    {
         const char *method;
         json_t *op;
-        json_object_foreach(item, method, op) {
+        json_object_foreach(item, method, op)
+        {
             if (!json_is_object(op) || json_object_get(op, "responses") == NULL)
                 continue;
             for (const char *p = strchr(path, '{'); p != NULL; p = strchr(p + 1, '{')) {
@@ -111,14 +116,17 @@ static void test_path_parameters(void **state)
                 char name[64];
                 snprintf(name, sizeof(name), "%.*s", (int)(close - p - 1), p + 1);
                 bool declared = false;
-                json_t *lists[] = { json_object_get(op, "parameters"), json_object_get(item, "parameters") };
+                json_t *lists[] = { json_object_get(op, "parameters"),
+                    json_object_get(item, "parameters") };
                 for (int l = 0; l < 2; l++) {
                     size_t i;
                     json_t *prm;
-                    json_array_foreach(lists[l], i, prm) {
+                    json_array_foreach(lists[l], i, prm)
+                    {
                         const char *nm = json_string_value(json_object_get(prm, "name"));
                         const char *ref = json_string_value(json_object_get(prm, "$ref"));
-                        if ((nm != NULL && strcmp(nm, name) == 0) || (ref != NULL && strstr(ref, name) != NULL))
+                        if ((nm != NULL && strcmp(nm, name) == 0) ||
+                            (ref != NULL && strstr(ref, name) != NULL))
                             declared = true;
                     }
                 }
@@ -134,7 +142,8 @@ static void check_refs(json_t *v)
     if (json_is_object(v)) {
         const char *k;
         json_t *c;
-        json_object_foreach(v, k, c) {
+        json_object_foreach(v, k, c)
+        {
             if (strcmp(k, "$ref") == 0 && json_is_string(c)) {
                 const char *ref = json_string_value(c);
                 if (strncmp(ref, "#/", 2) != 0)

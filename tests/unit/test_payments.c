@@ -32,7 +32,8 @@ static void test_charge_rules(void **state)
 {
     const struct payments_processor *p = payments_processor_find("test");
     struct payments_result r;
-    struct payments_charge c = { 12500, "USD", "tok_test_visa", "8a1c6c2e-0000-4000-8000-000000000001" };
+    struct payments_charge c = { 12500, "USD", "tok_test_visa",
+        "8a1c6c2e-0000-4000-8000-000000000001" };
     (void)state;
 
     assert_non_null(p);
@@ -59,7 +60,8 @@ static void test_charge_rules(void **state)
     assert_int_equal(r.outcome, PAYMENTS_DECLINED);
     assert_string_equal(r.processor_ref, "");
 
-    const char *bad[] = { "tok_test_amex", "4242424242424242", "", "TOK_TEST_VISA", "tok_test_visa " };
+    const char *bad[] = { "tok_test_amex", "4242424242424242", "", "TOK_TEST_VISA",
+        "tok_test_visa " };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         c.token = bad[i];
         assert_false(p->token_valid(bad[i]));
@@ -101,11 +103,14 @@ static void test_hmac_known_answer(void **state)
 {
     (void)state;
     char *h = payments_webhook_sign("key", 3, 1, "", 0);
-    assert_string_equal(h, "t=1,v1=53123bc365c2fe4bee48bc5cc6cd6c19699147d43513154ed34277c7c063e80f");
+    assert_string_equal(
+        h, "t=1,v1=53123bc365c2fe4bee48bc5cc6cd6c19699147d43513154ed34277c7c063e80f");
     free(h);
     h = payments_webhook_sign(SECRET, strlen(SECRET), 1700000000, "{\"a\":1}", 7);
-    assert_string_equal(h, "t=1700000000,v1=9f5e37cdc7ea587c7c02062d93283cad000d66a831b2a1676418696db47ed6c2");
-    assert_int_equal(payments_webhook_verify_configured(h, "{\"a\":1}", 7, 1700000100), PAYMENTS_WEBHOOK_OK);
+    assert_string_equal(
+        h, "t=1700000000,v1=9f5e37cdc7ea587c7c02062d93283cad000d66a831b2a1676418696db47ed6c2");
+    assert_int_equal(
+        payments_webhook_verify_configured(h, "{\"a\":1}", 7, 1700000100), PAYMENTS_WEBHOOK_OK);
     free(h);
 }
 
@@ -116,29 +121,40 @@ static void test_webhook_signatures(void **state)
     (void)state;
 
     char *good = payments_webhook_sign(SECRET, strlen(SECRET), now, BODY, blen);
-    assert_int_equal(payments_webhook_verify_configured(good, BODY, blen, now), PAYMENTS_WEBHOOK_OK);
+    assert_int_equal(
+        payments_webhook_verify_configured(good, BODY, blen, now), PAYMENTS_WEBHOOK_OK);
     /* Within the tolerance on both sides, outside it stale. */
-    assert_int_equal(payments_webhook_verify_configured(good, BODY, blen, now + 300), PAYMENTS_WEBHOOK_OK);
-    assert_int_equal(payments_webhook_verify_configured(good, BODY, blen, now - 300), PAYMENTS_WEBHOOK_OK);
-    assert_int_equal(payments_webhook_verify_configured(good, BODY, blen, now + 301), PAYMENTS_WEBHOOK_STALE);
-    assert_int_equal(payments_webhook_verify_configured(good, BODY, blen, now - 301), PAYMENTS_WEBHOOK_STALE);
+    assert_int_equal(
+        payments_webhook_verify_configured(good, BODY, blen, now + 300), PAYMENTS_WEBHOOK_OK);
+    assert_int_equal(
+        payments_webhook_verify_configured(good, BODY, blen, now - 300), PAYMENTS_WEBHOOK_OK);
+    assert_int_equal(
+        payments_webhook_verify_configured(good, BODY, blen, now + 301), PAYMENTS_WEBHOOK_STALE);
+    assert_int_equal(
+        payments_webhook_verify_configured(good, BODY, blen, now - 301), PAYMENTS_WEBHOOK_STALE);
 
     /* Another body, another secret, another timestamp: no match. */
-    assert_int_equal(payments_webhook_verify_configured(good, "{}", 2, now), PAYMENTS_WEBHOOK_MISMATCH);
+    assert_int_equal(
+        payments_webhook_verify_configured(good, "{}", 2, now), PAYMENTS_WEBHOOK_MISMATCH);
     char *other = payments_webhook_sign("another secret", 14, now, BODY, blen);
-    assert_int_equal(payments_webhook_verify_configured(other, BODY, blen, now), PAYMENTS_WEBHOOK_MISMATCH);
+    assert_int_equal(
+        payments_webhook_verify_configured(other, BODY, blen, now), PAYMENTS_WEBHOOK_MISMATCH);
     char *moved = xasprintf("t=%lld,%s", (long long)now + 1, strchr(good, ',') + 1);
-    assert_int_equal(payments_webhook_verify_configured(moved, BODY, blen, now), PAYMENTS_WEBHOOK_MISMATCH);
+    assert_int_equal(
+        payments_webhook_verify_configured(moved, BODY, blen, now), PAYMENTS_WEBHOOK_MISMATCH);
 
     /* Several v1 members: one matching is enough (secret rotation); spaces tolerated. */
-    char *rotated = xasprintf("t=%lld, v1=%s, %s", (long long)now, strstr(other, "v1=") + 3, strchr(good, ',') + 1);
-    assert_int_equal(payments_webhook_verify_configured(rotated, BODY, blen, now), PAYMENTS_WEBHOOK_OK);
+    char *rotated = xasprintf(
+        "t=%lld, v1=%s, %s", (long long)now, strstr(other, "v1=") + 3, strchr(good, ',') + 1);
+    assert_int_equal(
+        payments_webhook_verify_configured(rotated, BODY, blen, now), PAYMENTS_WEBHOOK_OK);
 
     /* One flipped hex digit. */
     char *flipped = xstrdup(good);
     char *last = flipped + strlen(flipped) - 1;
     *last = *last == '0' ? '1' : '0';
-    assert_int_equal(payments_webhook_verify_configured(flipped, BODY, blen, now), PAYMENTS_WEBHOOK_MISMATCH);
+    assert_int_equal(
+        payments_webhook_verify_configured(flipped, BODY, blen, now), PAYMENTS_WEBHOOK_MISMATCH);
 
     const char *malformed[] = { NULL, "", "t=,v1=00", "v1=abc", "t=123", "t=12a,v1=00",
         "t=1900000000,v1=zz", "t=1900000000,v1=0011", "t=-5,v1=00", "garbage" };
@@ -146,7 +162,8 @@ static void test_webhook_signatures(void **state)
         assert_int_equal(payments_webhook_verify_configured(malformed[i], BODY, blen, now),
             PAYMENTS_WEBHOOK_MALFORMED);
 
-    assert_int_equal(payments_webhook_verify(NULL, 0, good, BODY, blen, now), PAYMENTS_WEBHOOK_NO_SECRET);
+    assert_int_equal(
+        payments_webhook_verify(NULL, 0, good, BODY, blen, now), PAYMENTS_WEBHOOK_NO_SECRET);
     free(good);
     free(other);
     free(moved);

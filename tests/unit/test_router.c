@@ -43,7 +43,8 @@ static void test_params(void **state)
 {
     struct router_match m;
     (void)state;
-    assert_int_equal(router_match(routes, NROUTES, "PUT", "/api/v1/courses/pcep/directors/abc-1", &m),
+    assert_int_equal(
+        router_match(routes, NROUTES, "PUT", "/api/v1/courses/pcep/directors/abc-1", &m),
         ROUTER_FOUND);
     assert_int_equal(m.nparams, 2);
     assert_string_equal(m.names[0], "slug");
@@ -57,13 +58,16 @@ static void test_suffix_param(void **state)
 {
     struct router_match m;
     (void)state;
-    assert_int_equal(router_match(routes, NROUTES, "GET", "/api/v1/calendar/tok_123.ics", &m), ROUTER_FOUND);
+    assert_int_equal(
+        router_match(routes, NROUTES, "GET", "/api/v1/calendar/tok_123.ics", &m), ROUTER_FOUND);
     assert_string_equal(m.values[0], "tok_123");
     router_match_release(&m);
     /* The suffix alone is not a token. */
-    assert_int_equal(router_match(routes, NROUTES, "GET", "/api/v1/calendar/.ics", &m), ROUTER_NOT_FOUND);
+    assert_int_equal(
+        router_match(routes, NROUTES, "GET", "/api/v1/calendar/.ics", &m), ROUTER_NOT_FOUND);
     router_match_release(&m);
-    assert_int_equal(router_match(routes, NROUTES, "GET", "/api/v1/calendar/abc.txt", &m), ROUTER_NOT_FOUND);
+    assert_int_equal(
+        router_match(routes, NROUTES, "GET", "/api/v1/calendar/abc.txt", &m), ROUTER_NOT_FOUND);
     router_match_release(&m);
 }
 
@@ -71,7 +75,8 @@ static void test_literal_beats_param(void **state)
 {
     struct router_match m;
     (void)state;
-    assert_int_equal(router_match(routes, NROUTES, "DELETE", "/api/v1/auth/sessions/current", &m), ROUTER_FOUND);
+    assert_int_equal(
+        router_match(routes, NROUTES, "DELETE", "/api/v1/auth/sessions/current", &m), ROUTER_FOUND);
     assert_ptr_equal(m.route, &routes[7]);
     router_match_release(&m);
 }
@@ -92,10 +97,12 @@ static void test_method_not_allowed(void **state)
 {
     struct router_match m;
     (void)state;
-    assert_int_equal(router_match(routes, NROUTES, "DELETE", "/api/v1/courses", &m), ROUTER_METHOD_NOT_ALLOWED);
+    assert_int_equal(
+        router_match(routes, NROUTES, "DELETE", "/api/v1/courses", &m), ROUTER_METHOD_NOT_ALLOWED);
     assert_string_equal(m.allow, "GET, HEAD, POST");
     router_match_release(&m);
-    assert_int_equal(router_match(routes, NROUTES, "POST", "/api/v1/courses/pcep", &m), ROUTER_METHOD_NOT_ALLOWED);
+    assert_int_equal(router_match(routes, NROUTES, "POST", "/api/v1/courses/pcep", &m),
+        ROUTER_METHOD_NOT_ALLOWED);
     assert_string_equal(m.allow, "GET, HEAD, PATCH");
     router_match_release(&m);
 }
@@ -104,7 +111,8 @@ static void test_head_uses_get(void **state)
 {
     struct router_match m;
     (void)state;
-    assert_int_equal(router_match(routes, NROUTES, "HEAD", "/api/v1/courses/pcep", &m), ROUTER_FOUND);
+    assert_int_equal(
+        router_match(routes, NROUTES, "HEAD", "/api/v1/courses/pcep", &m), ROUTER_FOUND);
     assert_ptr_equal(m.route, &routes[2]);
     router_match_release(&m);
 }

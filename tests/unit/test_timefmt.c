@@ -49,16 +49,16 @@ static void test_datetime_rejects(void **state)
 {
     static const char *const bad[] = {
         "",
-        "2027-03-15",                    /* a date is not a time */
-        "2027-03-15T08:30:00",           /* no offset: ambiguous */
-        "2027-03-15T08:30-04:00",        /* seconds are required */
-        "2027-03-15 08:30:00Z",          /* space instead of T */
+        "2027-03-15",             /* a date is not a time */
+        "2027-03-15T08:30:00",    /* no offset: ambiguous */
+        "2027-03-15T08:30-04:00", /* seconds are required */
+        "2027-03-15 08:30:00Z",   /* space instead of T */
         "2027-3-15T08:30:00Z",
         "2027-13-01T08:30:00Z",
         "2027-04-31T08:30:00Z",
         "2027-03-15T24:00:00Z",
         "2027-03-15T23:60:00Z",
-        "2027-03-15T23:59:60Z",          /* leap seconds refused */
+        "2027-03-15T23:59:60Z", /* leap seconds refused */
         "2027-03-15T08:30:00+24:00",
         "2027-03-15T08:30:00+04:60",
         "2027-03-15T08:30:00+0400",
