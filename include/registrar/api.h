@@ -193,6 +193,8 @@ void courses_get(struct http_req *req);
 /* accounts.c */
 void accounts_create(struct http_req *req);
 void accounts_me_get(struct http_req *req);
+/* GET /api/v1/auth/sessions/current: {user, csrf_token} (the token for cookie sessions). */
+void accounts_session_current(struct http_req *req);
 void accounts_me_update(struct http_req *req);
 void accounts_director_grant(struct http_req *req);
 void accounts_director_revoke(struct http_req *req);

@@ -172,6 +172,13 @@ void accounts_create(struct http_req *req)
 
 void accounts_me_get(struct http_req *req)
 {
+    const char *params[] = { http_req_principal(req)->user_id };
+
+    api_reply_sql(req, &SQL_ME_GET, 1, params, 200);
+}
+
+void accounts_session_current(struct http_req *req)
+{
     const struct http_principal *who = http_req_principal(req);
     const char *params[] = { who->user_id };
     char *text = NULL;
@@ -181,23 +188,21 @@ void accounts_me_get(struct http_req *req)
         api_reply_db_error(req, s);
         return;
     }
-    if (!who->via_cookie || who->csrf_token[0] == '\0') {
-        http_reply_json_text(req, 200, text);
-        return;
-    }
-    /*
-     * A page that shares the cookie but not the sign-in answer (another
-     * tab) learns the session's CSRF token here. Only our own origin can
-     * read this answer, which is what makes the token a proof.
-     */
     json_t *user = json_loads(text, 0, NULL);
     free(text);
     if (user == NULL) {
         http_reply_problem(req, 500, "internal", NULL);
         return;
     }
-    json_object_set_new(user, "csrf_token", json_string(who->csrf_token));
-    http_reply_json(req, 200, user);
+    /*
+     * A page that shares the cookie but not the sign-in answer (another
+     * tab) learns the session's CSRF token here. Only our own origin can
+     * read this answer, which is what makes the token a proof. Bearer
+     * clients need none and get null.
+     */
+    json_t *csrf =
+        who->via_cookie && who->csrf_token[0] != '\0' ? json_string(who->csrf_token) : json_null();
+    http_reply_json(req, 200, json_pack("{s:o, s:o}", "user", user, "csrf_token", csrf));
 }
 
 void accounts_me_update(struct http_req *req)

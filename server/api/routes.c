@@ -73,6 +73,8 @@ static const struct http_route api_table[] = {
     /* Accounts and sign-in sessions */
     { "POST", "/api/v1/accounts", accounts_create, HTTP_ANYONE, HTTP_BODY_JSON, 0 },
     { "POST", "/api/v1/auth/sessions", signin_create, HTTP_ANYONE, HTTP_BODY_JSON, 0 },
+    { "GET", "/api/v1/auth/sessions/current", accounts_session_current, HTTP_SIGNED_IN,
+        HTTP_BODY_NONE, 0 },
     { "DELETE", "/api/v1/auth/sessions/current", signin_delete_current, HTTP_SIGNED_IN,
         HTTP_BODY_NONE, 0 },
     { "POST", "/api/v1/auth/password-resets", signin_reset_request, HTTP_ANYONE, HTTP_BODY_JSON,

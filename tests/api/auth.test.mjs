@@ -197,7 +197,7 @@ describe('sessions: cookies, bearer tokens, CSRF, expiry, sign-out', () => {
     assert.equal(r.body.institution, 'By bearer');
   });
 
-  test('another tab with the cookie alone learns its CSRF token from GET /me; Bearer answers carry none', async () => {
+  test('another tab with the cookie alone learns its CSRF token from the current session; Bearer gets none', async () => {
     const ann = await newUser(srv);
     const bob = await newUser(srv);
     // A second tab: the same cookie, but it never saw the sign-in answer.
@@ -205,26 +205,27 @@ describe('sessions: cookies, bearer tokens, CSRF, expiry, sign-out', () => {
     const cookie = `registrar_session=${ann.token}`;
     let r = await tab.patch('/api/v1/me', { json: { institution: 'Tab two' }, cookie });
     assert.equal(r.status, 403);
-    r = await tab.get('/api/v1/me', { cookie });
+    r = await tab.get('/api/v1/auth/sessions/current', { cookie });
     assert.equal(r.status, 200);
-    assert.equal(r.body.csrf_token, ann.csrf, 'GET /me gives the same CSRF token as sign-in did');
+    assert.deepEqual(Object.keys(r.body).sort(), ['csrf_token', 'user']);
+    assert.equal(r.body.user.id, ann.user.id);
+    assert.equal(r.body.csrf_token, ann.csrf, 'the same CSRF token as sign-in gave');
     assert.match(r.body.csrf_token, TOKEN_RE);
     assert.equal(r.headers.get('cache-control'), 'no-store');
     r = await tab.patch('/api/v1/me', { json: { institution: 'Tab two' }, cookie, csrf: r.body.csrf_token });
     assert.equal(r.status, 200);
     assert.equal(r.body.institution, 'Tab two');
-    // Each session has its own; a Bearer client gets none (it needs none).
-    const bobs = await tab.get('/api/v1/me', { cookie: `registrar_session=${bob.token}` });
+    // Each session has its own; a Bearer client gets null (it needs none).
+    const bobs = await tab.get('/api/v1/auth/sessions/current', { cookie: `registrar_session=${bob.token}` });
     assert.equal(bobs.body.csrf_token, bob.csrf);
     assert.notEqual(bob.csrf, ann.csrf);
-    const bearer = await client(srv.url).get('/api/v1/me', { token: ann.token });
+    const bearer = await client(srv.url).get('/api/v1/auth/sessions/current', { token: ann.token });
     assert.equal(bearer.status, 200);
-    assert.equal(bearer.body.csrf_token, undefined);
-    // The CSRF token is no session token.
+    assert.equal(bearer.body.csrf_token, null);
+    assert.equal((await client(srv.url).get('/api/v1/auth/sessions/current')).status, 401);
+    // The CSRF token opens no session, and /me stays the plain user.
     assert.equal((await client(srv.url).get('/api/v1/me', { token: ann.csrf })).status, 401);
-    // Neither it nor its digest is stored: only the digest the sign-in wrote.
-    const rows = await srv.sql("select count(*)::int as n from registrar.auth_sessions where encode(csrf_hash, 'hex') = $1", [ann.csrf]);
-    assert.equal(rows[0].n, 0);
+    assert.equal((await tab.get('/api/v1/me', { cookie })).body.csrf_token, undefined);
   });
 
   test('sign-out revokes the token, clears the cookie, and leaves other sessions alone', async () => {

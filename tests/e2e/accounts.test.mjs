@@ -200,6 +200,17 @@ test('the header follows the session: a reload keeps it, a revoked session ends 
   // A new tab of the same browser shares the cookie and finds the name too.
   const other = await openPage(browser, base, '#/');
   await waitSignedIn(other, 'Mary Seacole');
+  // ...and learns the session's CSRF token, so it can change things too.
+  const status = await other.evaluate(async () => {
+    const csrf = sessionStorage.getItem('registrar.csrf_token');
+    const r = await fetch('/api/v1/me', {
+      method: 'PATCH', credentials: 'same-origin',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf ?? '' },
+      body: JSON.stringify({ institution: 'Second tab' }),
+    });
+    return r.status;
+  });
+  assert.equal(status, 200, 'an unsafe request from a second tab');
   await other.close();
 
   await srv.sql(

@@ -326,16 +326,13 @@ export const auth = {
 };
 
 export const me = {
-  // → user, or throws ApiError 401 when signed out. For a cookie session
-  // the answer also carries the session's CSRF token: a tab opened after
+  // → user, or throws ApiError 401 when signed out. Asks for the current
+  // session, whose answer also carries its CSRF token: a tab opened after
   // sign-in (which never saw the sign-in answer) keeps it from here.
   async get({ signal } = {}) {
-    const user = await request('GET', '/me', { signal });
-    if (typeof user?.csrf_token === 'string') {
-      setCsrfToken(user.csrf_token); // the current session's, also after a sign-in elsewhere
-      delete user.csrf_token;
-    }
-    return user;
+    const session = await request('GET', '/auth/sessions/current', { signal });
+    if (typeof session?.csrf_token === 'string') setCsrfToken(session.csrf_token);
+    return session.user;
   },
   // fields: any of full_name, profession, credentials, institution → user
   update: (fields, { signal } = {}) => request('PATCH', '/me', { body: fields, signal }),
