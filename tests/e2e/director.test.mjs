@@ -18,8 +18,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import { client, startServer } from '../lib/harness.mjs';
 import { DEFAULT_PASSWORD, makeDirector, newAdmin, newUser } from '../lib/accounts.mjs';
@@ -27,11 +26,10 @@ import { createOffering } from '../lib/catalog.mjs';
 import { offeringIn } from '../lib/enroll.mjs';
 import { openBrowser } from './lib/browser.mjs';
 import {
-  announced, assertClean, checkScreen, go, norm, openPage, settled,
+  announced, assertClean, checkScreen, checkWidths, go, norm, openPage, settled, shot,
 } from './lib/pages.mjs';
 
 const TIMEOUT = 240_000;
-const SHOTS = process.env.REGISTRAR_E2E_SHOTS || null;
 // Screens checked in the dark scheme too.
 const DARK = new Set(['applications-decided', 'roster', 'waitlist']);
 const NAMES = ['Ada Okafor', 'Smith, Jane "JJ"', '=HYPERLINK("http://evil.example","x")', 'Rex Ruiz'];
@@ -43,26 +41,7 @@ let director;
 let off;
 let applicants; // [{ user, token, email, enrollment }], in the order they applied
 
-async function shot(page, name) {
-  if (!SHOTS) return;
-  await mkdir(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-async function checkBoth(page, name, opts = {}) {
-  if (DARK.has(name)) {
-    await page.emulateMedia({ colorScheme: 'dark', reducedMotion: 'reduce' });
-    await checkScreen(page, `${name} in the dark scheme`, opts);
-    await shot(page, `${name}-dark`);
-    await page.emulateMedia({ colorScheme: 'light', reducedMotion: 'reduce' });
-  }
-  await checkScreen(page, `${name} at 1440 px`, opts);
-  await shot(page, `${name}-1440`);
-  await page.setViewportSize({ width: 360, height: 800 });
-  await checkScreen(page, `${name} at 360 px`, opts);
-  await shot(page, `${name}-360`);
-  await page.setViewportSize({ width: 1440, height: 900 });
-}
+const checkBoth = (page, name, opts = {}) => checkWidths(page, name, { dark: DARK.has(name), ...opts });
 
 before(async () => {
   srv = await startServer();

@@ -21,20 +21,17 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { client, startServer } from '../lib/harness.mjs';
 import { DEFAULT_PASSWORD, newAdmin, newUser } from '../lib/accounts.mjs';
 import { createOffering } from '../lib/catalog.mjs';
 import { dayIn, offeringIn } from '../lib/enroll.mjs';
 import { openBrowser } from './lib/browser.mjs';
 import {
-  announced, assertClean, checkScreen, fieldError, go, norm, openPage, settled,
+  announced, assertClean, checkScreen, checkWidths, fieldError, go, norm, openPage, settled, shot,
 } from './lib/pages.mjs';
 
 const TIMEOUT = 240_000;
 const TZ = 'America/New_York';
-const SHOTS = process.env.REGISTRAR_E2E_SHOTS || null;
 // Screens checked in the dark scheme too.
 const DARK = new Set(['pay', 'confirmed', 'workshops-clash', 'cancel-confirm']);
 // Provoked on purpose: 402 declined card, 422 unknown discount code, 409 a
@@ -48,27 +45,7 @@ let nurse;
 let off;
 const ws = {}; // workshop sessions by letter
 
-async function shot(page, name) {
-  if (!SHOTS) return;
-  await mkdir(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-// Both widths: a full check at each, a screenshot of each.
-async function checkBoth(page, name, opts = {}) {
-  if (DARK.has(name)) {
-    await page.emulateMedia({ colorScheme: 'dark', reducedMotion: 'reduce' });
-    await checkScreen(page, `${name} in the dark scheme`, opts);
-    await shot(page, `${name}-dark`);
-    await page.emulateMedia({ colorScheme: 'light', reducedMotion: 'reduce' });
-  }
-  await checkScreen(page, `${name} at 1440 px`, opts);
-  await shot(page, `${name}-1440`);
-  await page.setViewportSize({ width: 360, height: 800 });
-  await checkScreen(page, `${name} at 360 px`, opts);
-  await shot(page, `${name}-360`);
-  await page.setViewportSize({ width: 1440, height: 900 });
-}
+const checkBoth = (page, name, opts = {}) => checkWidths(page, name, { dark: DARK.has(name), ...opts });
 
 const bearer = (who) => ({
   get: (p) => client(srv.url).get(p, { token: who.token }),

@@ -8,7 +8,35 @@
 //   await checkScreen(page, 'sign-in at 360 px', { allowStatuses: [401] });
 
 import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { cspViolations, describeViolations, runAxe } from './browser.mjs';
+
+// Screenshots go to $REGISTRAR_E2E_SHOTS when it is set (for a person to look at).
+const SHOTS = process.env.REGISTRAR_E2E_SHOTS || null;
+
+export async function shot(page, name) {
+  if (!SHOTS) return;
+  await mkdir(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+// checkScreen at 1440 and 360 px (and first in the dark scheme when dark),
+// with a screenshot of each; leaves the page light and 1440 px wide.
+export async function checkWidths(page, name, { dark = false, ...opts } = {}) {
+  if (dark) {
+    await page.emulateMedia({ colorScheme: 'dark', reducedMotion: 'reduce' });
+    await checkScreen(page, `${name} in the dark scheme`, opts);
+    await shot(page, `${name}-dark`);
+    await page.emulateMedia({ colorScheme: 'light', reducedMotion: 'reduce' });
+  }
+  await checkScreen(page, `${name} at 1440 px`, opts);
+  await shot(page, `${name}-1440`);
+  await page.setViewportSize({ width: 360, height: 800 });
+  await checkScreen(page, `${name} at 360 px`, opts);
+  await shot(page, `${name}-360`);
+  await page.setViewportSize({ width: 1440, height: 900 });
+}
 
 // Waits until the router has rendered a screen (it clears aria-busy on <main>
 // and every screen has an h1); on timeout, says what the page showed.
