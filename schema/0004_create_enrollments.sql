@@ -397,6 +397,38 @@ begin
     delete from registrar.enrollment_sessions where enrollment_id = any (p_enrollments);
 end $$;
 
+-- A hold of p_user's on p_offering that has run out but that the sweep has
+-- not reached yet is expired now, as the sweep would expire it (its
+-- discount use and seat given back, the seat offered to the waitlist), so
+-- that registering again in between is not refused as already-enrolled.
+--
+-- Locking: that enrollment FOR UPDATE (the sweep skips it while it is
+-- locked; a payment that began meanwhile keeps it out of the WHERE after
+-- the wait), then its discount code, the offering, the waitlist and the
+-- session rows: the sweep's own order.
+create function registrar.expire_own_hold(p_user uuid, p_offering uuid) returns void
+language plpgsql as $$
+declare
+    e registrar.enrollments;
+begin
+    select * into e from registrar.enrollments
+    where user_id = p_user and offering_id = p_offering and status = 'held'
+      and hold_expires_at <= now()
+      and (payment_started_at is null or payment_started_at < now() - interval '5 minutes')
+    for update;
+    if not found then
+        return;
+    end if;
+    update registrar.enrollments set status = 'expired', payment_started_at = null, updated_at = now()
+    where id = e.id;
+    if e.discount_code_id is not null then
+        update registrar.discount_codes set uses = greatest(uses - 1, 0) where id = e.discount_code_id;
+    end if;
+    update registrar.offerings set seats_taken = seats_taken - 1 where id = p_offering;
+    perform registrar.promote_waitlist(p_offering, 1);
+    perform registrar.release_sessions(array[e.id]);
+end $$;
+
 -- A capacity raised by PATCH /offerings/{id} goes to the waitlist at once,
 -- in the same transaction (which holds the offering row already).
 create function registrar.offerings_capacity_promote() returns trigger
@@ -470,6 +502,7 @@ begin
                 format('Registration opens at %s.', registrar.rfc3339(o.registration_opens_at, o.timezone))
             else 'Registration for this offering has closed.' end);
     end if;
+    perform registrar.expire_own_hold(p_user, p_offering);
     select id into v_existing from registrar.enrollments
     where user_id = p_user and offering_id = p_offering
       and status in ('applied', 'held', 'confirmed', 'waitlisted');

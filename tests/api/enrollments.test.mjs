@@ -294,6 +294,34 @@ test('unpaid holds expire within the sweep interval, seats go to the waitlist in
   assert.equal(again.body.waitlist_position, 2);
 });
 
+test('a hold that ran out before the sweep reached it does not block registering again', async () => {
+  // A server whose sweep never comes within the test: only the registration itself can expire the hold.
+  const slow = await startServer({ env: { REGISTRAR_SWEEP_INTERVAL_MS: '3600000' } });
+  try {
+    const adm = await account(slow, { admin: true });
+    const off = await openOffering(slow, adm, { capacity: 1 });
+    const [ann, bob] = await learners(slow, 2);
+    const post = (who) => as(slow, who).post(`/api/v1/offerings/${off.id}/enrollments`, {});
+    const first = (await post(ann)).body;
+    assert.equal(first.status, 'held');
+    assert.equal((await post(bob)).body.status, 'waitlisted');
+    assert.equal((await post(ann)).status, 409, 'a live hold is an active enrollment');
+
+    await slow.sql(`update registrar.enrollments set hold_expires_at = now() - interval '1 second' where id = $1`, [first.id]);
+    const again = await post(ann);
+    assert.equal(again.status, 201, again.text);
+    // The seat went to the waitlist first, as the sweep would have given it.
+    assert.equal(again.body.status, 'waitlisted');
+    assert.equal((await as(slow, ann).get(`/api/v1/enrollments/${first.id}`)).body.status, 'expired');
+    const bobs = (await as(slow, bob).get('/api/v1/me/enrollments')).body.items[0];
+    assert.equal(bobs.status, 'held');
+    const c = await seatCounts(slow, off.id);
+    assert.deepEqual([c.seats_taken, c.held, c.waitlisted], [1, 1, 1]);
+  } finally {
+    await slow.stop();
+  }
+});
+
 test('cancelling a seat promotes at once; a capacity increase promotes; cancel rules', async () => {
   const off = await openOffering(srv, admin, { capacity: 1 });
   const [a, b, c, d] = await learners(srv, 4);
