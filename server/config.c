@@ -1,6 +1,7 @@
 /* config.c: see config.h. */
 #include "registrar/config.h"
 
+#include "registrar/mail.h"
 #include "registrar/util.h"
 
 #include <errno.h>
@@ -27,7 +28,10 @@ const char *config_usage(void)
            "REGISTRAR_COOKIE_SECURE (true/false), REGISTRAR_LOG_LEVEL (debug|info|warn|error),\n"
            "REGISTRAR_CONNECTION_LIMIT (4096), REGISTRAR_PER_IP_LIMIT (512; 0 = none),\n"
            "REGISTRAR_IDLE_TIMEOUT (seconds, 30), REGISTRAR_TRUST_PROXY (true behind our nginx),\n"
-           "REGISTRAR_SWEEP_INTERVAL_MS (hold expiry and waitlist sweep, 15000).\n";
+           "REGISTRAR_SWEEP_INTERVAL_MS (hold expiry and waitlist sweep, 15000),\n"
+           "REGISTRAR_SMTP_URL (smtp://HOST:PORT or smtps://...; unset: mail stays in the outbox),\n"
+           "REGISTRAR_SMTP_USER, REGISTRAR_SMTP_PASSWORD (environment only),\n"
+           "REGISTRAR_MAIL_FROM (registrar@localhost). Flags: --smtp-url, --smtp-user, --mail-from.\n";
 }
 
 int config_parse_listen(const char *text, char **host, unsigned short *port)
@@ -97,27 +101,32 @@ static void config_set(char **slot, const char *value)
 struct config_option {
     const char *flag;
     const char *env;
+    bool env_only; /* a secret: no flag (it would show in ps) */
 };
 
 /* Flags and their environment twins, in one place. */
 static const struct config_option config_options[] = {
-    { "--listen", "REGISTRAR_LISTEN" },
-    { "--database-url", "REGISTRAR_DATABASE_URL" },
-    { "--threads", "REGISTRAR_THREADS" },
-    { "--db-pool", "REGISTRAR_DB_POOL" },
-    { "--web-root", "REGISTRAR_WEB_ROOT" },
-    { "--schema-dir", "REGISTRAR_SCHEMA_DIR" },
-    { "--secret-key", "REGISTRAR_SECRET_KEY" },
-    { "--webhook-secret", "REGISTRAR_WEBHOOK_SECRET" },
-    { "--cookie-secure", "REGISTRAR_COOKIE_SECURE" },
-    { "--log-level", "REGISTRAR_LOG_LEVEL" },
-    { "--trust-proxy", "REGISTRAR_TRUST_PROXY" },
-    { "--sweep-interval-ms", "REGISTRAR_SWEEP_INTERVAL_MS" },
-    { "--connection-limit", "REGISTRAR_CONNECTION_LIMIT" },
-    { "--per-ip-limit", "REGISTRAR_PER_IP_LIMIT" },
-    { "--idle-timeout", "REGISTRAR_IDLE_TIMEOUT" },
-    { "--email", NULL },
-    { "--full-name", NULL },
+    { "--listen", "REGISTRAR_LISTEN", false },
+    { "--database-url", "REGISTRAR_DATABASE_URL", false },
+    { "--threads", "REGISTRAR_THREADS", false },
+    { "--db-pool", "REGISTRAR_DB_POOL", false },
+    { "--web-root", "REGISTRAR_WEB_ROOT", false },
+    { "--schema-dir", "REGISTRAR_SCHEMA_DIR", false },
+    { "--secret-key", "REGISTRAR_SECRET_KEY", false },
+    { "--webhook-secret", "REGISTRAR_WEBHOOK_SECRET", false },
+    { "--cookie-secure", "REGISTRAR_COOKIE_SECURE", false },
+    { "--log-level", "REGISTRAR_LOG_LEVEL", false },
+    { "--trust-proxy", "REGISTRAR_TRUST_PROXY", false },
+    { "--sweep-interval-ms", "REGISTRAR_SWEEP_INTERVAL_MS", false },
+    { "--connection-limit", "REGISTRAR_CONNECTION_LIMIT", false },
+    { "--per-ip-limit", "REGISTRAR_PER_IP_LIMIT", false },
+    { "--idle-timeout", "REGISTRAR_IDLE_TIMEOUT", false },
+    { "--smtp-url", "REGISTRAR_SMTP_URL", false },
+    { "--smtp-user", "REGISTRAR_SMTP_USER", false },
+    { "--smtp-password", "REGISTRAR_SMTP_PASSWORD", true },
+    { "--mail-from", "REGISTRAR_MAIL_FROM", false },
+    { "--email", NULL, false },
+    { "--full-name", NULL, false },
 };
 
 /* Applies one setting; -1 with err filled if its value is bad. */
@@ -194,6 +203,24 @@ static int config_apply(
             snprintf(err, errlen, "REGISTRAR_IDLE_TIMEOUT must be seconds from 1 to 3600");
             return -1;
         }
+    } else if (strcmp(flag, "--smtp-url") == 0) {
+        if (strncmp(value, "smtp://", 7) != 0 && strncmp(value, "smtps://", 8) != 0) {
+            snprintf(
+                err, errlen, "--smtp-url/REGISTRAR_SMTP_URL must start with smtp:// or smtps://");
+            return -1;
+        }
+        config_set(&c->smtp_url, value);
+    } else if (strcmp(flag, "--smtp-user") == 0) {
+        config_set(&c->smtp_user, value);
+    } else if (strcmp(flag, "--smtp-password") == 0) {
+        config_set(&c->smtp_password, value);
+    } else if (strcmp(flag, "--mail-from") == 0) {
+        if (!mail_address_ok(value)) {
+            snprintf(err, errlen,
+                "--mail-from/REGISTRAR_MAIL_FROM must be an address like registrar@example.org");
+            return -1;
+        }
+        config_set(&c->mail_from, value);
     } else if (strcmp(flag, "--email") == 0) {
         config_set(&c->admin_email, value);
     } else if (strcmp(flag, "--full-name") == 0) {
@@ -227,6 +254,7 @@ int config_parse(struct config *c, int argc, char **argv, config_getenv_fn *gete
     c->idle_timeout_s = 30;
     /* Expired holds are released "within a minute": a sweep every 15 s. */
     c->sweep_interval_ms = 15000;
+    c->mail_from = xstrdup("registrar@localhost");
     err[0] = '\0';
 
     if (argc > 1 && argv[1][0] != '-') {
@@ -263,7 +291,7 @@ int config_parse(struct config *c, int argc, char **argv, config_getenv_fn *gete
         size_t flen = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
         const struct config_option *opt = NULL;
         for (size_t k = 0; k < UTIL_ARRAY_LEN(config_options); k++)
-            if (strlen(config_options[k].flag) == flen &&
+            if (!config_options[k].env_only && strlen(config_options[k].flag) == flen &&
                 strncmp(config_options[k].flag, arg, flen) == 0)
                 opt = &config_options[k];
         if (opt == NULL) {
@@ -305,6 +333,12 @@ void config_release(struct config *c)
     free(c->log_level);
     free(c->admin_email);
     free(c->admin_full_name);
+    free(c->smtp_url);
+    free(c->smtp_user);
+    if (c->smtp_password != NULL)
+        explicit_bzero(c->smtp_password, strlen(c->smtp_password));
+    free(c->smtp_password);
+    free(c->mail_from);
     explicit_bzero(c->secret_key, sizeof(c->secret_key));
     memset(c, 0, sizeof(*c));
 }

@@ -9,6 +9,7 @@
 #include "registrar/http.h"
 #include "registrar/jobs.h"
 #include "registrar/log.h"
+#include "registrar/mail.h"
 #include "registrar/metrics.h"
 #include "registrar/notify.h"
 #include "registrar/payments.h"
@@ -112,8 +113,12 @@ static int main_serve(const struct config *cfg)
     server = http_server_new(&hc);
     if (server == NULL)
         goto out;
-    jobs = jobs_start(&(struct jobs_config){
-        .database_url = cfg->database_url, .interval_ms = (int)cfg->sweep_interval_ms });
+    jobs = jobs_start(&(struct jobs_config){ .database_url = cfg->database_url,
+        .interval_ms = (int)cfg->sweep_interval_ms,
+        .mail = &(struct mail_config){ .url = cfg->smtp_url,
+            .user = cfg->smtp_user,
+            .password = cfg->smtp_password,
+            .from = cfg->mail_from } });
     if (jobs == NULL)
         goto out;
     {
@@ -161,6 +166,11 @@ int main(int argc, char **argv)
         return 1;
     }
     json_set_alloc_funcs(xmalloc, free);
+    /* libcurl (SMTP delivery) before any thread starts: its global init is not thread-safe. */
+    if (mail_global_init() == -1) {
+        fprintf(stderr, "registrar: libcurl failed to initialise\n");
+        return 1;
+    }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (config_parse(&cfg, argc, argv, main_getenv, cores > 0 ? (unsigned)cores : 1, err,
             sizeof(err)) == -1) {
@@ -193,5 +203,6 @@ int main(int argc, char **argv)
         break;
     }
     config_release(&cfg);
+    mail_global_cleanup();
     return rc;
 }

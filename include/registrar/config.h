@@ -1,8 +1,8 @@
 /*
  * config.h: the command line and the REGISTRAR_* environment.
  *
- * Layering: util only; pure (the environment is passed in), so that it
- * can be unit-tested.
+ * Layering: util, and mail.h for address syntax; pure (the environment is
+ * passed in), so that it can be unit-tested.
  *
  * Every flag has an environment twin; a flag wins. A bad value is an
  * error naming the setting, never a crash.
@@ -43,6 +43,10 @@ struct config {
     unsigned per_ip_limit;
     unsigned idle_timeout_s;
     unsigned sweep_interval_ms; /* hold expiry and waitlist promotion */
+    char *smtp_url;             /* smtp:// or smtps://; NULL: the outbox is not delivered */
+    char *smtp_user;            /* NULL: no SMTP authentication */
+    char *smtp_password;        /* environment only (REGISTRAR_SMTP_PASSWORD); never logged */
+    char *mail_from;            /* "registrar@localhost" */
 };
 
 /* Looks a variable up; getenv in production, a table in tests. */

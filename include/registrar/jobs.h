@@ -11,7 +11,16 @@
  * same database at once without waiting for each other or doing a row
  * twice. Counts go to the metrics registrar_holds_expired_total and
  * registrar_waitlist_promoted_total. Each wake-up also retries refunds
- * that a cancellation decided but the processor did not answer at the time.
+ * that a cancellation decided but the processor did not answer at the time,
+ * and, when an SMTP relay is configured, delivers the outbox (mail.h):
+ * registrar.outbox_claim() claims one message for two minutes in a short
+ * transaction (FOR UPDATE SKIP LOCKED), the relay gets it, and
+ * outbox_sent() or outbox_failed() (exponential back-off) records the
+ * outcome. No message is sent by two processes; a process dying between
+ * the relay's answer and the record makes it go once more after the
+ * claim lapses. Counted in registrar_mail_sent_total and
+ * registrar_mail_failed_total; recipients, subjects and bodies are never
+ * logged.
  */
 #ifndef REGISTRAR_JOBS_H
 #define REGISTRAR_JOBS_H
@@ -20,6 +29,7 @@
 
 struct db_conn;
 struct jobs;
+struct mail_config;
 
 /* The default sweep interval: expired holds are released well within a minute. */
 #define JOBS_DEFAULT_INTERVAL_MS 15000
@@ -27,6 +37,8 @@ struct jobs;
 struct jobs_config {
     const char *database_url;
     int interval_ms; /* > 0; JOBS_DEFAULT_INTERVAL_MS in production */
+    /* NULL or url NULL: the outbox is left alone. Copied by jobs_start(). */
+    const struct mail_config *mail;
 };
 
 /*
@@ -43,7 +55,8 @@ struct jobs *jobs_start(const struct jobs_config *config);
 
 /*
  * Wakes the thread, waits for the sweep in progress (one statement,
- * bounded by the statement timeout), closes its connection and frees j.
+ * bounded by the statement timeout, or one message to the relay, at most
+ * 30 s), closes its connection and frees j.
  * Accepts NULL. Call before the database pool is freed.
  */
 void jobs_stop(struct jobs *j);

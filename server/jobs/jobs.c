@@ -3,6 +3,7 @@
 
 #include "registrar/db.h"
 #include "registrar/log.h"
+#include "registrar/mail.h"
 #include "registrar/metrics.h"
 #include "registrar/payments.h"
 #include "registrar/util.h"
@@ -18,15 +19,27 @@
 #define JOBS_BATCH "200"
 /* Statements per sweep at most, so a backlog cannot keep the thread from noticing a stop. */
 #define JOBS_MAX_ROUNDS 50
+/* Messages sent per wake-up at most; the rest wait for the next one. */
+#define JOBS_MAIL_MAX 100
 
 static const struct db_stmt SQL_SWEEP = { "jobs_sweep", "select registrar.sweep($1::integer)", 0 };
 static const struct db_stmt SQL_REFUNDS_PENDING = { "jobs_refunds_pending",
     "select registrar.refunds_pending($1::integer)", DB_RETRY_SAFE };
 static const struct db_stmt SQL_REFUND_FINISH = { "jobs_refund_finish",
     "select registrar.refund_finish($1::uuid, $2::boolean, $3)", DB_RETRY_SAFE };
+/* One message per claim: each is claimed just before it is sent, so a claim never lapses in a queue. */
+static const struct db_stmt SQL_OUTBOX_CLAIM = { "jobs_outbox_claim",
+    "select registrar.outbox_claim(1)", 0 };
+static const struct db_stmt SQL_OUTBOX_SENT = { "jobs_outbox_sent",
+    "select registrar.outbox_sent($1::bigint)", DB_RETRY_SAFE };
+static const struct db_stmt SQL_OUTBOX_FAILED = { "jobs_outbox_failed",
+    "select registrar.outbox_failed($1::bigint, $2)", 0 };
 
 static const char HELP_EXPIRED[] = "Unpaid holds released when their time ran out.";
 static const char HELP_PROMOTED[] = "Waitlisted enrollments given a freed seat.";
+static const char HELP_MAIL_SENT[] = "Outbox messages the SMTP relay accepted.";
+static const char HELP_MAIL_FAILED[] =
+    "Attempts to send an outbox message that failed (retried later).";
 
 struct jobs {
     pthread_t thread;
@@ -35,6 +48,11 @@ struct jobs {
     bool stopping;
     int interval_ms;
     char *url;
+    bool mail;
+    char *smtp_url;
+    char *smtp_user;
+    char *smtp_password;
+    char *mail_from;
 };
 
 void jobs_register_statements(void)
@@ -42,6 +60,9 @@ void jobs_register_statements(void)
     db_stmts_register(&SQL_SWEEP, 1);
     db_stmts_register(&SQL_REFUNDS_PENDING, 1);
     db_stmts_register(&SQL_REFUND_FINISH, 1);
+    db_stmts_register(&SQL_OUTBOX_CLAIM, 1);
+    db_stmts_register(&SQL_OUTBOX_SENT, 1);
+    db_stmts_register(&SQL_OUTBOX_FAILED, 1);
 }
 
 int jobs_sweep(struct db_conn *c, long *expired, long *promoted)
@@ -106,7 +127,108 @@ out:
     free(text);
 }
 
-static void jobs_sweep_and_count(struct db_conn *c)
+static bool jobs_stopping(struct jobs *j)
+{
+    pthread_mutex_lock(&j->mu);
+    bool stopping = j->stopping;
+    pthread_mutex_unlock(&j->mu);
+    return stopping;
+}
+
+/*
+ * Claims one due message; 1 with *item set (the caller json_decrefs it), 0 if
+ * none is due, -1 if the database failed.
+ */
+static int jobs_claim_message(struct db_conn *c, json_t **item)
+{
+    char *text = NULL;
+    json_t *list;
+    int rc = -1;
+
+    *item = NULL;
+    if (db_exec_value(c, &SQL_OUTBOX_CLAIM, 0, NULL, &text) != DB_OK)
+        goto out;
+    list = json_loads(text, 0, NULL);
+    if (json_array_size(list) > 0) {
+        *item = json_incref(json_array_get(list, 0));
+        rc = 1;
+    } else {
+        rc = list != NULL ? 0 : -1;
+    }
+    json_decref(list);
+out:
+    free(text);
+    return rc;
+}
+
+/*
+ * Sends due messages of the outbox one by one: claim (committed), send,
+ * record. Logs counts and error codes only, never an address, subject or
+ * body.
+ */
+static void jobs_deliver_mail(struct jobs *j, struct db_conn *c)
+{
+    struct mail_sender *sender = NULL;
+    long sent = 0, failed = 0;
+    char last_error[MAIL_ERROR_LEN] = "";
+
+    for (int k = 0; k < JOBS_MAIL_MAX && !jobs_stopping(j); k++) {
+        json_t *item;
+        int got = jobs_claim_message(c, &item);
+        if (got == -1)
+            log_msg(LOG_WARN, "claiming outbox messages failed; retrying next interval");
+        if (got != 1)
+            break;
+        if (sender == NULL) {
+            sender = mail_sender_new(&(struct mail_config){ .url = j->smtp_url,
+                .user = j->smtp_user,
+                .password = j->smtp_password,
+                .from = j->mail_from });
+        }
+        json_int_t id = json_integer_value(json_object_get(item, "id"));
+        struct mail_message m = {
+            .id = (long long)id,
+            .to = json_string_value(json_object_get(item, "recipient")),
+            .subject = json_string_value(json_object_get(item, "subject")),
+            .body = json_string_value(json_object_get(item, "body")),
+            .date = (time_t)json_integer_value(json_object_get(item, "created")),
+        };
+        char err[MAIL_ERROR_LEN] = "no-sender";
+        char idtext[24];
+        snprintf(idtext, sizeof(idtext), "%lld", (long long)id);
+        int ok = sender != NULL && m.to != NULL && m.subject != NULL && m.body != NULL
+                     ? mail_send(sender, &m, err)
+                     : -1;
+        if (ok == 0) {
+            const char *p[] = { idtext };
+            sent++;
+            /* If this fails the claim lapses and the message goes once more. */
+            (void)db_exec(c, &SQL_OUTBOX_SENT, 1, p, NULL);
+        } else {
+            const char *p[] = { idtext, err };
+            failed++;
+            snprintf(last_error, sizeof(last_error), "%s", err);
+            (void)db_exec(c, &SQL_OUTBOX_FAILED, 2, p, NULL);
+            /* The relay is likely down for the others too: wait for the next interval. */
+            json_decref(item);
+            break;
+        }
+        json_decref(item);
+    }
+    mail_sender_free(sender);
+    if (sent > 0)
+        metrics_count("registrar_mail_sent_total", HELP_MAIL_SENT, "", sent);
+    if (failed > 0) {
+        metrics_count("registrar_mail_failed_total", HELP_MAIL_FAILED, "", failed);
+        json_t *f = json_pack("{s:I, s:s}", "sent", (json_int_t)sent, "error", last_error);
+        log_json(LOG_WARN, "mail delivery failed; retrying later", f);
+    } else if (sent > 0) {
+        json_t *f = json_pack("{s:I}", "sent", (json_int_t)sent);
+        log_json(LOG_INFO, "mail sent", f);
+    }
+}
+
+static void jobs_sweep_and_count(struct jobs *j, struct db_conn *c)
 {
     long expired = 0, promoted = 0;
 
@@ -124,6 +246,8 @@ static void jobs_sweep_and_count(struct db_conn *c)
         log_json(LOG_INFO, "sweep", f);
     }
     jobs_retry_refunds(c);
+    if (j->mail)
+        jobs_deliver_mail(j, c);
 }
 
 static void *jobs_main(void *arg)
@@ -134,7 +258,7 @@ static void *jobs_main(void *arg)
     pthread_mutex_lock(&j->mu);
     while (!j->stopping) {
         pthread_mutex_unlock(&j->mu);
-        jobs_sweep_and_count(c);
+        jobs_sweep_and_count(j, c);
         pthread_mutex_lock(&j->mu);
 
         struct timespec until;
@@ -155,6 +279,17 @@ static void *jobs_main(void *arg)
     return NULL;
 }
 
+static void jobs_free_strings(struct jobs *j)
+{
+    free(j->url);
+    free(j->smtp_url);
+    free(j->smtp_user);
+    if (j->smtp_password != NULL)
+        explicit_bzero(j->smtp_password, strlen(j->smtp_password));
+    free(j->smtp_password);
+    free(j->mail_from);
+}
+
 struct jobs *jobs_start(const struct jobs_config *config)
 {
     struct jobs *j = xcalloc(1, sizeof(*j));
@@ -162,6 +297,13 @@ struct jobs *jobs_start(const struct jobs_config *config)
 
     j->interval_ms = config->interval_ms > 0 ? config->interval_ms : JOBS_DEFAULT_INTERVAL_MS;
     j->url = xstrdup(config->database_url);
+    if (config->mail != NULL && config->mail->url != NULL) {
+        j->mail = true;
+        j->smtp_url = xstrdup(config->mail->url);
+        j->smtp_user = config->mail->user != NULL ? xstrdup(config->mail->user) : NULL;
+        j->smtp_password = config->mail->password != NULL ? xstrdup(config->mail->password) : NULL;
+        j->mail_from = xstrdup(config->mail->from);
+    }
     pthread_mutex_init(&j->mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -170,11 +312,13 @@ struct jobs *jobs_start(const struct jobs_config *config)
     /* Present from the start, so that dashboards see zeros rather than nothing. */
     metrics_count("registrar_holds_expired_total", HELP_EXPIRED, "", 0);
     metrics_count("registrar_waitlist_promoted_total", HELP_PROMOTED, "", 0);
+    metrics_count("registrar_mail_sent_total", HELP_MAIL_SENT, "", 0);
+    metrics_count("registrar_mail_failed_total", HELP_MAIL_FAILED, "", 0);
     if (pthread_create(&j->thread, NULL, jobs_main, j) != 0) {
         log_msg(LOG_ERROR, "cannot start the background jobs thread");
         pthread_cond_destroy(&j->cv);
         pthread_mutex_destroy(&j->mu);
-        free(j->url);
+        jobs_free_strings(j);
         free(j);
         return NULL;
     }
@@ -192,6 +336,6 @@ void jobs_stop(struct jobs *j)
     pthread_join(j->thread, NULL);
     pthread_cond_destroy(&j->cv);
     pthread_mutex_destroy(&j->mu);
-    free(j->url);
+    jobs_free_strings(j);
     free(j);
 }

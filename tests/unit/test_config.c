@@ -154,6 +154,57 @@ static void test_listen_parse(void **state)
     assert_int_equal(config_parse_listen("[::1]80", &host, &port), -1);
 }
 
+static void test_smtp_settings(void **state)
+{
+    struct config c;
+    char err[256];
+    const char *env[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY", KEY,
+        "REGISTRAR_SMTP_URL", "smtp://mail.example.org:587", "REGISTRAR_SMTP_USER", "relay",
+        "REGISTRAR_SMTP_PASSWORD", "s3cret", NULL };
+    const char *env_bad_url[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x",
+        "REGISTRAR_SECRET_KEY", KEY, "REGISTRAR_SMTP_URL", "http://mail.example.org", NULL };
+    const char *none[] = { "registrar" };
+    const char *flags[] = { "registrar", "--smtp-url", "smtps://relay.example.org",
+        "--mail-from=noreply@example.org" };
+    const char *pw_flag[] = { "registrar", "--smtp-password", "s3cret" };
+    const char *bad_from[] = { "registrar", "--mail-from", "Registrar <r@example.org>" };
+    const char *env_min[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY",
+        KEY, NULL };
+    (void)state;
+
+    /* Unset: no delivery, the default sender. */
+    assert_int_equal(parse(env_min, 1, none, &c, err), 0);
+    assert_null(c.smtp_url);
+    assert_null(c.smtp_user);
+    assert_null(c.smtp_password);
+    assert_string_equal(c.mail_from, "registrar@localhost");
+    config_release(&c);
+
+    assert_int_equal(parse(env, 1, none, &c, err), 0);
+    assert_string_equal(c.smtp_url, "smtp://mail.example.org:587");
+    assert_string_equal(c.smtp_user, "relay");
+    assert_string_equal(c.smtp_password, "s3cret");
+    config_release(&c);
+
+    assert_int_equal(parse(env, 4, flags, &c, err), 0);
+    assert_string_equal(c.smtp_url, "smtps://relay.example.org");
+    assert_string_equal(c.mail_from, "noreply@example.org");
+    config_release(&c);
+
+    /* The password has no flag: it would show in ps. */
+    assert_int_equal(parse(env, 3, pw_flag, &c, err), -1);
+    assert_non_null(strstr(err, "unknown option"));
+    config_release(&c);
+
+    assert_int_equal(parse(env_bad_url, 1, none, &c, err), -1);
+    assert_non_null(strstr(err, "REGISTRAR_SMTP_URL"));
+    config_release(&c);
+
+    assert_int_equal(parse(env, 3, bad_from, &c, err), -1);
+    assert_non_null(strstr(err, "REGISTRAR_MAIL_FROM"));
+    config_release(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -162,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_commands),
         cmocka_unit_test(test_listen_parse),
+        cmocka_unit_test(test_smtp_settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
