@@ -20,7 +20,10 @@ alter table registrar.outbox
 
 -- Claims up to p_limit due messages for the caller for two minutes and
 -- returns them as [{id, recipient, subject, body, created}] (created: unix
--- seconds). Due: unsent, and no claim or back-off in force.
+-- seconds). Due: unsent, no claim or back-off in force, and fewer than 20
+-- attempts (with the back-off that is about four days of trying; a message
+-- that never goes, say to a dead address, then stays with its last_error
+-- for an operator to see).
 -- Locking: the candidate rows FOR UPDATE SKIP LOCKED; a row another process
 -- is claiming is skipped, never waited for.
 create function registrar.outbox_claim(p_limit integer) returns json
@@ -28,6 +31,7 @@ language sql as $$
     with due as (
         select id from registrar.outbox
         where sent_at is null and (claimed_until is null or claimed_until <= now())
+          and attempts < 20
         order by id
         limit greatest(p_limit, 0)
         for update skip locked
