@@ -206,6 +206,20 @@ describe('outbox delivery by SMTP', () => {
       assert.match(metrics, /^registrar_mail_sent_total 1$/m);
       assert.match(metrics, /^registrar_mail_failed_total 1$/m);
       assert.ok(!srv.logs().join('\n').includes(email), 'a recipient address was logged');
+
+      // A message that has failed 20 times is given up: never claimed again.
+      const dead = uniqueEmail('dead');
+      const [gone] = await srv.sql(
+        "insert into registrar.outbox (recipient, subject, body, attempts, last_error) values ($1, 'Hi', 'x', 20, 'curl 55 smtp 550') returning id",
+        [dead]);
+      const live = uniqueEmail('live');
+      await srv.sql("insert into registrar.outbox (recipient, subject, body) values ($1, 'Hi', 'y')", [live]);
+      await until('the live message sent', async () =>
+        (await srv.sql('select 1 from registrar.outbox where recipient = $1 and sent_at is not null', [live]))[0]);
+      await sleep(600);
+      const [row20] = await srv.sql('select attempts, sent_at, claimed_until from registrar.outbox where id = $1', [gone.id]);
+      assert.deepEqual([row20.attempts, row20.sent_at, row20.claimed_until], [20, null, null]);
+      assert.ok(!relay.messages.some((m) => m.to[0] === `<${dead}>`));
     } finally {
       await srv.stop();
       await relay.close();
