@@ -120,19 +120,33 @@ int api_fields_or_reply(struct http_req *req, json_t *obj, const char *const *al
     return 0;
 }
 
+/*
+ * The member field of obj: 1 with *v set when it is present and not null;
+ * 0 when it is absent (or null) and not required; -1 after replying 400
+ * when it is required and absent.
+ */
+static int api_member_or_reply(
+    struct http_req *req, json_t *obj, const char *field, bool required, json_t **v)
+{
+    *v = obj != NULL ? json_object_get(obj, field) : NULL;
+    if (*v != NULL && !json_is_null(*v))
+        return 1;
+    if (!required)
+        return 0;
+    http_reply_invalid_field(req, field, "is required");
+    return -1;
+}
+
 int api_string_or_reply(struct http_req *req, json_t *obj, const char *field, bool required,
     size_t min, size_t max, bool trim, const char **out)
 {
-    json_t *v = obj != NULL ? json_object_get(obj, field) : NULL;
+    json_t *v;
     char msg[96];
 
     *out = NULL;
-    if (v == NULL || json_is_null(v)) {
-        if (!required)
-            return 0;
-        http_reply_invalid_field(req, field, "is required");
-        return -1;
-    }
+    int has = api_member_or_reply(req, obj, field, required, &v);
+    if (has != 1)
+        return has;
     if (!json_is_string(v)) {
         http_reply_invalid_field(req, field, "must be a string");
         return -1;
@@ -188,17 +202,14 @@ int api_enum_or_reply(struct http_req *req, json_t *obj, const char *field, bool
 int api_int_or_reply(struct http_req *req, json_t *obj, const char *field, bool required,
     long long min, long long max, long long *out, bool *present)
 {
-    json_t *v = obj != NULL ? json_object_get(obj, field) : NULL;
+    json_t *v;
     char msg[96];
 
     if (present != NULL)
         *present = false;
-    if (v == NULL || json_is_null(v)) {
-        if (!required)
-            return 0;
-        http_reply_invalid_field(req, field, "is required");
-        return -1;
-    }
+    int has = api_member_or_reply(req, obj, field, required, &v);
+    if (has != 1)
+        return has;
     if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
         snprintf(msg, sizeof(msg), "must be a whole number from %lld to %lld", min, max);
         http_reply_invalid_field(req, field, msg);
@@ -213,16 +224,13 @@ int api_int_or_reply(struct http_req *req, json_t *obj, const char *field, bool 
 int api_bool_or_reply(
     struct http_req *req, json_t *obj, const char *field, bool required, bool *out, bool *present)
 {
-    json_t *v = obj != NULL ? json_object_get(obj, field) : NULL;
+    json_t *v;
 
     if (present != NULL)
         *present = false;
-    if (v == NULL || json_is_null(v)) {
-        if (!required)
-            return 0;
-        http_reply_invalid_field(req, field, "is required");
-        return -1;
-    }
+    int has = api_member_or_reply(req, obj, field, required, &v);
+    if (has != 1)
+        return has;
     if (!json_is_boolean(v)) {
         http_reply_invalid_field(req, field, "must be true or false");
         return -1;
