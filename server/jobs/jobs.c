@@ -21,6 +21,12 @@
 #define JOBS_MAX_ROUNDS 50
 /* Messages sent per wake-up at most; the rest wait for the next one. */
 #define JOBS_MAIL_MAX 100
+/*
+ * Mail shares the thread with the hold sweep: after this long a pass stops
+ * starting new sends, so that a slow relay cannot keep expired holds from
+ * being released within the minute they are promised in.
+ */
+#define JOBS_MAIL_BUDGET_MS 5000
 
 static const struct db_stmt SQL_SWEEP = { "jobs_sweep", "select registrar.sweep($1::integer)", 0 };
 static const struct db_stmt SQL_REFUNDS_PENDING = { "jobs_refunds_pending",
@@ -172,7 +178,9 @@ static void jobs_deliver_mail(struct jobs *j, struct db_conn *c)
     long sent = 0, failed = 0;
     char last_error[MAIL_ERROR_LEN] = "";
 
-    for (int k = 0; k < JOBS_MAIL_MAX && !jobs_stopping(j); k++) {
+    int64_t deadline = util_now_ms() + JOBS_MAIL_BUDGET_MS;
+
+    for (int k = 0; k < JOBS_MAIL_MAX && !jobs_stopping(j) && util_now_ms() < deadline; k++) {
         json_t *item;
         int got = jobs_claim_message(c, &item);
         if (got == -1)
