@@ -13,8 +13,12 @@ alter table registrar.auth_failures alter column pending set default true;
 
 -- Seconds until one more attempt on this key (an email, or else an
 -- address) may start; 0 if it may now. A pending row younger than a minute
--- may still turn out a success; an older one never will (its server went
--- away), so it counts as the failure it is.
+-- may still turn out a success and counts against the limit; an older one
+-- was never checked (the hashing queue was full and the client got 503
+-- overloaded, or its server went away): no password was tried, so it
+-- counts for nothing, and a learner retrying through an overload does not
+-- pay for it. (An attempt is checked within seconds: the hashing queue
+-- holds at most a few hundred hashes of tens of milliseconds.)
 create function registrar.auth_attempt_wait(p_email text, p_ip inet) returns integer
 language plpgsql stable as $$
 declare
@@ -25,11 +29,13 @@ declare
     oldest timestamptz;
 begin
     if p_email is not null then
-        select count(*), count(*) filter (where not (f.pending and f.at > now() - interval '1 minute'))
+        select count(*) filter (where not f.pending or f.at > now() - interval '1 minute'),
+               count(*) filter (where not f.pending)
         into n, settled
         from registrar.auth_failures f where f.email = p_email and f.at > now() - c_window;
     else
-        select count(*), count(*) filter (where not (f.pending and f.at > now() - interval '1 minute'))
+        select count(*) filter (where not f.pending or f.at > now() - interval '1 minute'),
+               count(*) filter (where not f.pending)
         into n, settled
         from registrar.auth_failures f where f.client_ip = p_ip and f.at > now() - c_window;
     end if;
@@ -37,12 +43,12 @@ begin
         return 0;
     end if;
     if settled < c_max then
+        -- Some of the attempts that fill the window are still being checked.
         return 1;
     end if;
     select f.at into oldest from registrar.auth_failures f
     where (case when p_email is not null then f.email = p_email else f.client_ip = p_ip end)
-      and f.at > now() - c_window
-      and not (f.pending and f.at > now() - interval '1 minute')
+      and f.at > now() - c_window and not f.pending
     order by f.at offset settled - c_max limit 1;
     return greatest(1, ceil(extract(epoch from oldest + c_window - now()))::integer);
 end

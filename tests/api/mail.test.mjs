@@ -1,4 +1,4 @@
-// Delivery of the outbox by SMTP (server/jobs/mail.c, schema/0007): a fake
+// Delivery of the outbox by SMTP (server/jobs/mail.c, schema/0006): a fake
 // relay on 127.0.0.1 speaks just enough SMTP and records what it is given.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';

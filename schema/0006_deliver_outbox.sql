@@ -1,4 +1,4 @@
--- 0007: delivery of the outbox by the jobs thread (server/jobs/jobs.c,
+-- 0006: delivery of the outbox by the jobs thread (server/jobs/jobs.c,
 -- server/jobs/mail.c).
 --
 -- A message goes through: unsent and unclaimed → claimed (claimed_until =
