@@ -65,6 +65,9 @@ static int main_serve(const struct config *cfg)
     int rc = 1;
 
     payments_configure(cfg->webhook_secret);
+    /* readyz holds the database's migrations against these files. */
+    if (db_schema_files_load(cfg->schema_dir) == -1)
+        goto out;
 
     /* Signals are taken by sigwait below; every thread started later inherits the mask. */
     sigemptyset(&set);
@@ -146,6 +149,7 @@ out:
     jobs_stop(jobs);
     db_notify_stop(listener);
     db_pool_free(pool);
+    db_schema_files_release();
     payments_shutdown();
     http_server_free(server);
     if (rc == 0)

@@ -116,8 +116,13 @@ void db_pool_free(struct db_pool *p);
 /*
  * Applies schema/NNNN_*.sql files numbered up to DB_SCHEMA_VERSION, each in
  * its own transaction, under a session advisory lock so that concurrent
- * runs wait for each other; records each in registrar.schema_migrations.
- * Returns 0, or -1 after logging what failed.
+ * runs wait for each other; records each in registrar.schema_migrations
+ * with the SHA-256 of its file (computed by PostgreSQL over the file's
+ * bytes: what `sha256sum` prints). Before applying anything it holds every
+ * recorded migration against its file: one whose file differs, was
+ * renamed or is gone is a one-line error naming it and nothing is applied;
+ * one recorded before digests were kept gets the digest of its file as it
+ * is now (with a warning). Returns 0, or -1 after logging what failed.
  */
 int db_migrate(const char *url, const char *schema_dir);
 
@@ -126,7 +131,27 @@ int db_migrate(const char *url, const char *schema_dir);
  * table is missing or the database is unreachable.
  */
 int db_schema_version(struct db_conn *c);
-/* The statement db_schema_version uses, to be passed to db_stmts_register. */
+
+/*
+ * Reads the migration files of schema_dir (those up to DB_SCHEMA_VERSION)
+ * into the process, for db_schema_check. Call at start; 0, or -1 after
+ * logging when the directory or a file cannot be read. Loading again
+ * replaces what was loaded; db_schema_files_release frees it.
+ */
+int db_schema_files_load(const char *schema_dir);
+void db_schema_files_release(void);
+
+/*
+ * Holds the migrations applied to the database against the loaded files,
+ * by name and digest (the files' digests are computed on c on the first
+ * call and kept). DB_OK with *problem NULL when every applied migration up
+ * to DB_SCHEMA_VERSION is its file; DB_OK with *problem a malloc'd
+ * one-line sentence naming the first that differs, was renamed, is gone
+ * or has no digest; another status (and *problem NULL) when the database
+ * could not be asked. Thread-safe.
+ */
+enum db_status db_schema_check(struct db_conn *c, char **problem);
+/* The statements db_schema_version and db_schema_check use, for db_stmts_register. */
 const struct db_stmt *db_migrate_statements(size_t *n);
 
 #endif

@@ -34,8 +34,16 @@ void ops_readyz(struct http_req *req)
         http_reply_problem(req, 503, "database-unavailable", detail);
         free(detail);
     } else {
-        http_reply_json(
-            req, 200, json_pack("{s:s, s:i}", "status", "ready", "schema_version", version));
+        char *problem = NULL;
+        enum db_status s = db_schema_check(http_req_db(req), &problem);
+        if (s != DB_OK)
+            http_reply_problem(req, 503, "database-unavailable", "The database is not reachable.");
+        else if (problem != NULL)
+            http_reply_problem(req, 503, "database-unavailable", problem);
+        else
+            http_reply_json(
+                req, 200, json_pack("{s:s, s:i}", "status", "ready", "schema_version", version));
+        free(problem);
     }
 }
 
