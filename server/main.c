@@ -65,6 +65,8 @@ static int main_serve(const struct config *cfg)
     int rc = 1;
 
     payments_configure(cfg->webhook_secret);
+    api_configure(cfg->public_url, cfg->signup_limit, cfg->reset_limit, cfg->discount_address_limit,
+        cfg->discount_learner_limit);
 
     /* Signals are taken by sigwait below; every thread started later inherits the mask. */
     sigemptyset(&set);

@@ -10,7 +10,7 @@ import {
 
 const SIGN_UP = '/api/v1/accounts';
 const SIGN_IN = '/api/v1/auth/sessions';
-const USER_KEYS = ['created_at', 'credentials', 'email', 'full_name', 'id', 'institution', 'profession', 'roles'];
+const USER_KEYS = ['created_at', 'credentials', 'email', 'email_verified', 'full_name', 'id', 'institution', 'profession', 'roles'];
 
 function problemType(slug) {
   return `https://registrar.invalid/problems/${slug}`;
