@@ -523,3 +523,68 @@ begin
     end if;
     return registrar.enrollment_json(e, o)::json;
 end $$;
+
+-- ---------------------------------------------------------------------------
+-- Links in messages decided without a request (waitlist promotions by the
+-- sweep, a cancellation, a capacity trigger): the server's
+-- REGISTRAR_PUBLIC_URL, stored by each server process when it starts
+-- (settings_set_public_url). Processes of one deployment share one value.
+
+create table registrar.settings (
+    id boolean primary key default true check (id),
+    public_url text not null check (public_url ~ '^https?://[^/?#@ ]+' and char_length(public_url) <= 200),
+    updated_at timestamptz not null default now()
+);
+
+create function registrar.settings_set_public_url(p_url text) returns void
+language sql as $$
+    insert into registrar.settings (public_url) values (rtrim(p_url, '/'))
+    on conflict (id) do update set public_url = excluded.public_url, updated_at = now()
+    where registrar.settings.public_url is distinct from excluded.public_url
+$$;
+
+-- The base of links in messages (config.c's default until a server stored one).
+create function registrar.public_url() returns text
+language sql stable as $$
+    select coalesce((select public_url from registrar.settings where id), 'http://127.0.0.1:8080')
+$$;
+
+-- As in 0004, and the message links to the registration, where the learner pays.
+create or replace function registrar.promote_waitlist(p_offering uuid, p_max integer) returns integer
+language plpgsql as $$
+declare
+    w registrar.enrollments;
+    o registrar.offerings;
+    v_n integer := 0;
+begin
+    while v_n < p_max loop
+        select * into w from registrar.enrollments
+        where offering_id = p_offering and status = 'waitlisted'
+        order by waitlist_seq
+        limit 1
+        for update skip locked;
+        exit when not found;
+        update registrar.offerings set seats_taken = seats_taken + 1
+        where id = p_offering and seats_taken < capacity
+        returning * into o;
+        exit when not found;
+        update registrar.enrollments set
+            status = case when amount_due_cents - paid_cents <= 0 then 'confirmed' else 'held' end,
+            hold_expires_at = case when amount_due_cents - paid_cents <= 0 then null
+                                   when o.requires_application then now() + make_interval(days => o.approval_hold_days)
+                                   else now() + make_interval(mins => o.hold_minutes) end,
+            updated_at = now()
+        where id = w.id
+        returning * into w;
+        perform registrar.outbox_to_user(w.user_id, 'A seat is yours: ' || o.title,
+            case when w.status = 'confirmed'
+                 then format('A seat opened in %s and it is yours: your registration is confirmed.', o.title)
+                 else format('A seat opened in %s and it is held for you until %s (%s). '
+                             'Pay before then to confirm your registration.',
+                             o.title, to_char(w.hold_expires_at at time zone o.timezone, 'YYYY-MM-DD HH24:MI'),
+                             o.timezone) end
+            || E'\n\nYour registration: ' || registrar.public_url() || '/#/registrations/' || w.id);
+        v_n := v_n + 1;
+    end loop;
+    return v_n;
+end $$;

@@ -80,6 +80,9 @@ static int main_serve(const struct config *cfg)
     pool = db_pool_new(cfg->database_url, cfg->db_pool, 4096);
     if (pool == NULL)
         goto out;
+    if (api_settings_store(cfg->database_url) == -1)
+        log_msg(LOG_WARN, "could not store REGISTRAR_PUBLIC_URL in the database; "
+                          "links in waitlist messages use the last stored one");
     metrics_gauge("registrar_db_pool_in_use", "Database connections running a statement now.",
         main_pool_in_use, pool);
     metrics_gauge(

@@ -41,6 +41,14 @@ struct api_settings {
 void api_configure(const char *public_url, unsigned signup_limit, unsigned reset_limit,
     unsigned discount_address_limit, unsigned discount_learner_limit);
 const struct api_settings *api_settings(void);
+/*
+ * Stores the public URL in the database (registrar.settings), for the links
+ * of messages that no request decides (waitlist promotions by the sweep).
+ * Opens a connection of its own; call after api_register_statements().
+ * 0, or -1 when the database could not take it (not reachable, not
+ * migrated): those messages then link to the last stored or default URL.
+ */
+int api_settings_store(const char *database_url);
 
 /*
  * Counts one event against a per-hour limit (registrar.rate_limit_take):

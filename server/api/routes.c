@@ -48,6 +48,19 @@ static const struct db_stmt SQL_RATE_DISCOUNT = { "rate_limit_discount",
     " registrar.rate_limit_take('discount-learner', $3, $4::integer, 3600)",
     0 };
 
+static const struct db_stmt SQL_PUBLIC_URL_SET = { "settings_set_public_url",
+    "select registrar.settings_set_public_url($1)", DB_RETRY_SAFE };
+
+int api_settings_store(const char *database_url)
+{
+    struct db_conn *c = db_conn_new(database_url);
+    const char *params[] = { api_the_settings.public_url };
+
+    enum db_status s = db_exec(c, &SQL_PUBLIC_URL_SET, 1, params, NULL);
+    db_conn_free(c);
+    return s == DB_OK ? 0 : -1;
+}
+
 int api_rate_limit_or_reply(struct http_req *req, const char *kind)
 {
     const struct api_settings *cfg = api_settings();
@@ -166,6 +179,7 @@ void api_register_statements(void)
     db_stmts_register(s, n);
     db_stmts_register(&SQL_RATE_ADDRESS, 1);
     db_stmts_register(&SQL_RATE_DISCOUNT, 1);
+    db_stmts_register(&SQL_PUBLIC_URL_SET, 1);
     courses_register();
     accounts_register();
     offerings_register();

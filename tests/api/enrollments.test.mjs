@@ -15,7 +15,8 @@ let srv, admin, director;
 
 before(async () => {
   // A short sweep interval, so that expiry and promotion show within a test.
-  srv = await startServer({ processes: 2, env: { REGISTRAR_SWEEP_INTERVAL_MS: '200' } });
+  srv = await startServer({ processes: 2, env: { REGISTRAR_SWEEP_INTERVAL_MS: '200',
+    REGISTRAR_PUBLIC_URL: 'https://registrar.example.org/' } });
   [admin, director] = await Promise.all([
     account(srv, { admin: true }),
     account(srv, { directorOf: ['practical-aspects', 'pcep'] }),
@@ -531,6 +532,10 @@ test('100 learners rush 25 seats through two processes: the waitlisted are told 
   const first = waiting.find((e) => e.waitlist_position === 1);
   assert.equal((await as(srv, ls[made.indexOf(first)]).get(`/api/v1/enrollments/${first.id}`)).body.status, 'held',
     'the first waitlisted took the freed seat');
+  // Told so with an absolute link, built from REGISTRAR_PUBLIC_URL.
+  const [told] = await srv.sql(`select body from registrar.outbox where recipient = $1 and subject like 'A seat is yours%'`,
+    [ls[made.indexOf(first)].email]);
+  assert.match(told.body, new RegExp(`\nYour registration: https://registrar\\.example\\.org/#/registrations/${first.id}\n$`));
   for (const x of [list[0], list[7], list[8], list[72]]) {
     const who = ls[made.findIndex((e) => e.id === x.enrollment.id)];
     const one = await as(srv, who, srv.urls[1]).get(`/api/v1/enrollments/${x.enrollment.id}`);
