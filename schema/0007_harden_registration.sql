@@ -588,3 +588,77 @@ begin
     end loop;
     return v_n;
 end $$;
+
+
+-- ---------------------------------------------------------------------------
+-- Deciding applications (0004's enrollment_decide): an approval that finds
+-- the offering full draws its waitlist place under the offering's row lock,
+-- as enroll() does, so that places stay exact when approvals and
+-- registrations race; the approval's message links to the registration.
+--
+-- Locking: the enrollment FOR UPDATE, then (approval) the offering's
+-- conditional seat update or its row lock, or (rejection) the discount code.
+create or replace function registrar.enrollment_decide(p_actor uuid, p_admin boolean, p_id uuid, p_approve boolean,
+    p_note text) returns json
+language plpgsql as $$
+declare
+    e registrar.enrollments;
+    o registrar.offerings;
+    v_status text;
+begin
+    select * into e from registrar.enrollments where id = p_id for update;
+    if e.id is null then
+        return null;
+    end if;
+    select * into o from registrar.offerings where id = e.offering_id;
+    if not registrar.can_direct(o.course_id, p_actor, p_admin) then
+        if e.user_id = p_actor then
+            perform registrar.raise_app('RG403', 'forbidden',
+                'Only an administrator or a director of this course may decide applications.');
+        end if;
+        return null;
+    end if;
+    if e.status <> 'applied' then
+        perform registrar.raise_app('RG409', 'not-applied',
+            format('This registration is %s, not an application awaiting a decision.', e.status),
+            jsonb_build_object('status', e.status));
+    end if;
+    if p_approve then
+        update registrar.offerings set seats_taken = seats_taken + 1
+        where id = o.id and seats_taken < capacity;
+        if not found then
+            -- Full: the waitlist place is drawn under the offering's row lock, as in enroll().
+            perform 1 from registrar.offerings where id = o.id for no key update;
+            update registrar.offerings set seats_taken = seats_taken + 1
+            where id = o.id and seats_taken < capacity;
+        end if;
+        v_status := case when not found then 'waitlisted' when e.amount_due_cents = 0 then 'confirmed'
+                         else 'held' end;
+        update registrar.enrollments set status = v_status, note = p_note,
+            hold_expires_at = case when v_status = 'held' then now() + make_interval(days => o.approval_hold_days) end,
+            waitlist_seq = case when v_status = 'waitlisted' then nextval('registrar.waitlist_seq') end,
+            updated_at = now()
+        where id = e.id returning * into e;
+        perform registrar.outbox_to_user(e.user_id, 'Your application was approved: ' || o.title,
+            case v_status
+                when 'confirmed' then format('Your application for %s was approved and your registration is confirmed.', o.title)
+                when 'held' then format('Your application for %s was approved. A seat is held for you until %s (%s); pay before then to confirm it.',
+                    o.title, to_char(e.hold_expires_at at time zone o.timezone, 'YYYY-MM-DD HH24:MI'), o.timezone)
+                else format('Your application for %s was approved. The offering is full, so you are on its waitlist; you will hear from us when a seat opens.', o.title)
+            end || coalesce(E'\n\n' || p_note, '')
+            || E'\n\nYour registration: ' || registrar.public_url() || '/#/registrations/' || e.id);
+    else
+        if e.discount_code_id is not null then
+            update registrar.discount_codes set uses = uses - 1 where id = e.discount_code_id and uses > 0;
+        end if;
+        update registrar.enrollments set status = 'rejected', note = p_note, updated_at = now()
+        where id = e.id returning * into e;
+        perform registrar.outbox_to_user(e.user_id, 'Your application: ' || o.title,
+            format('We are sorry: your application for %s was not accepted.', o.title)
+            || coalesce(E'\n\n' || p_note, ''));
+    end if;
+    insert into registrar.audit_log (actor_id, action, object, detail, offering_id)
+    values (p_actor, case when p_approve then 'enrollment.approve' else 'enrollment.reject' end,
+            'enrollment:' || e.id, jsonb_build_object('status', e.status), o.id);
+    return registrar.enrollment_json(e, o)::json;
+end $$;
