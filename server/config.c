@@ -31,7 +31,12 @@ const char *config_usage(void)
            "REGISTRAR_SWEEP_INTERVAL_MS (hold expiry and waitlist sweep, 15000),\n"
            "REGISTRAR_SMTP_URL (smtp://HOST:PORT or smtps://...; unset: mail stays in the outbox),\n"
            "REGISTRAR_SMTP_USER, REGISTRAR_SMTP_PASSWORD (environment only),\n"
-           "REGISTRAR_MAIL_FROM (registrar@localhost). Flags: --smtp-url, --smtp-user, --mail-from.\n";
+           "REGISTRAR_MAIL_FROM (registrar@localhost). Flags: --smtp-url, --smtp-user, --mail-from.\n"
+           "REGISTRAR_PUBLIC_URL (http://127.0.0.1:8080; the base of links in messages),\n"
+           "REGISTRAR_SIGNUP_LIMIT (20), REGISTRAR_RESET_LIMIT (20) per address and hour,\n"
+           "REGISTRAR_DISCOUNT_ADDRESS_LIMIT (60) and REGISTRAR_DISCOUNT_LEARNER_LIMIT (20):\n"
+           "discount codes tried per address and per learner and hour. Flags: --public-url,\n"
+           "--signup-limit, --reset-limit, --discount-address-limit, --discount-learner-limit.\n";
 }
 
 int config_parse_listen(const char *text, char **host, unsigned short *port)
@@ -64,6 +69,30 @@ int config_parse_listen(const char *text, char **host, unsigned short *port)
         return -1;
     }
     *port = (unsigned short)p;
+    return 0;
+}
+
+int config_public_url_valid(const char *text)
+{
+    const char *host;
+
+    if (strncmp(text, "https://", 8) == 0)
+        host = text + 8;
+    else if (strncmp(text, "http://", 7) == 0)
+        host = text + 7;
+    else
+        return -1;
+    if (strlen(text) > 200 || host[0] == '\0' || host[0] == '/' || host[0] == ':')
+        return -1;
+    for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++)
+        if (*p <= 0x20 || *p >= 0x7f || *p == '?' || *p == '#' || *p == '"' || *p == '<' ||
+            *p == '>' || *p == '\\')
+            return -1;
+    /* No user part: "https://evil.example@registrar.example.org" reads like one host. */
+    const char *slash = strchr(host, '/');
+    const char *at = strchr(host, '@');
+    if (at != NULL && (slash == NULL || at < slash))
+        return -1;
     return 0;
 }
 
@@ -125,6 +154,11 @@ static const struct config_option config_options[] = {
     { "--smtp-user", "REGISTRAR_SMTP_USER", false },
     { "--smtp-password", "REGISTRAR_SMTP_PASSWORD", true },
     { "--mail-from", "REGISTRAR_MAIL_FROM", false },
+    { "--public-url", "REGISTRAR_PUBLIC_URL", false },
+    { "--signup-limit", "REGISTRAR_SIGNUP_LIMIT", false },
+    { "--reset-limit", "REGISTRAR_RESET_LIMIT", false },
+    { "--discount-address-limit", "REGISTRAR_DISCOUNT_ADDRESS_LIMIT", false },
+    { "--discount-learner-limit", "REGISTRAR_DISCOUNT_LEARNER_LIMIT", false },
     { "--email", NULL, false },
     { "--full-name", NULL, false },
 };
@@ -221,6 +255,30 @@ static int config_apply(
             return -1;
         }
         config_set(&c->mail_from, value);
+    } else if (strcmp(flag, "--public-url") == 0) {
+        if (config_public_url_valid(value) == -1) {
+            snprintf(err, errlen,
+                "--public-url/REGISTRAR_PUBLIC_URL must be an http:// or https:// URL such as "
+                "https://registrar.example.org (no query or fragment)");
+            return -1;
+        }
+        config_set(&c->public_url, value);
+        /* Links are built as base + "/#/...": one slash, whatever was written. */
+        size_t n = strlen(c->public_url);
+        while (n > 0 && c->public_url[n - 1] == '/')
+            c->public_url[--n] = '\0';
+    } else if (strcmp(flag, "--signup-limit") == 0 || strcmp(flag, "--reset-limit") == 0 ||
+               strcmp(flag, "--discount-address-limit") == 0 ||
+               strcmp(flag, "--discount-learner-limit") == 0) {
+        unsigned *slot = strcmp(flag, "--signup-limit") == 0  ? &c->signup_limit
+                         : strcmp(flag, "--reset-limit") == 0 ? &c->reset_limit
+                         : strcmp(flag, "--discount-address-limit") == 0
+                             ? &c->discount_address_limit
+                             : &c->discount_learner_limit;
+        if (config_uint(value, 1, 1000000, slot) == -1) {
+            snprintf(err, errlen, "%s must be a number from 1 to 1000000 (per hour)", flag);
+            return -1;
+        }
     } else if (strcmp(flag, "--email") == 0) {
         config_set(&c->admin_email, value);
     } else if (strcmp(flag, "--full-name") == 0) {
@@ -255,6 +313,15 @@ int config_parse(struct config *c, int argc, char **argv, config_getenv_fn *gete
     /* Expired holds are released "within a minute": a sweep every 15 s. */
     c->sweep_interval_ms = 15000;
     c->mail_from = xstrdup("registrar@localhost");
+    c->public_url = xstrdup("http://127.0.0.1:8080");
+    /*
+     * Generous for people (a clinic behind one NAT signs up a handful an
+     * hour), tight for a script.
+     */
+    c->signup_limit = 20;
+    c->reset_limit = 20;
+    c->discount_address_limit = 60;
+    c->discount_learner_limit = 20;
     err[0] = '\0';
 
     if (argc > 1 && argv[1][0] != '-') {
@@ -339,6 +406,7 @@ void config_release(struct config *c)
         explicit_bzero(c->smtp_password, strlen(c->smtp_password));
     free(c->smtp_password);
     free(c->mail_from);
+    free(c->public_url);
     explicit_bzero(c->secret_key, sizeof(c->secret_key));
     memset(c, 0, sizeof(*c));
 }

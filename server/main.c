@@ -68,6 +68,8 @@ static int main_serve(const struct config *cfg)
     /* readyz holds the database's migrations against these files. */
     if (db_schema_files_load(cfg->schema_dir) == -1)
         goto out;
+    api_configure(cfg->public_url, cfg->signup_limit, cfg->reset_limit, cfg->discount_address_limit,
+        cfg->discount_learner_limit);
 
     /* Signals are taken by sigwait below; every thread started later inherits the mask. */
     sigemptyset(&set);
@@ -81,6 +83,9 @@ static int main_serve(const struct config *cfg)
     pool = db_pool_new(cfg->database_url, cfg->db_pool, 4096);
     if (pool == NULL)
         goto out;
+    if (api_settings_store(cfg->database_url) == -1)
+        log_msg(LOG_WARN, "could not store REGISTRAR_PUBLIC_URL in the database; "
+                          "links in waitlist messages use the last stored one");
     metrics_gauge("registrar_db_pool_in_use", "Database connections running a statement now.",
         main_pool_in_use, pool);
     metrics_gauge(

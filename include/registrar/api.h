@@ -26,6 +26,39 @@ const struct http_route *api_routes(size_t *n);
 /* Registers every module's prepared statements (call before the pool starts). */
 void api_register_statements(void);
 
+/*
+ * Settings the handlers need (routes.c), as text ready to be SQL
+ * parameters. api_configure() is called once by main before the server
+ * starts; until then the defaults of config.c hold.
+ */
+struct api_settings {
+    char public_url[256];            /* base of links in messages, no trailing '/' */
+    char signup_limit[16];           /* sign-ups per client address and hour */
+    char reset_limit[16];            /* password-reset requests per client address and hour */
+    char discount_address_limit[16]; /* discount codes tried per client address and hour */
+    char discount_learner_limit[16]; /* discount codes tried per learner and hour */
+};
+void api_configure(const char *public_url, unsigned signup_limit, unsigned reset_limit,
+    unsigned discount_address_limit, unsigned discount_learner_limit);
+const struct api_settings *api_settings(void);
+/*
+ * Stores the public URL in the database (registrar.settings), for the links
+ * of messages that no request decides (waitlist promotions by the sweep).
+ * Opens a connection of its own; call after api_register_statements().
+ * 0, or -1 when the database could not take it (not reachable, not
+ * migrated): those messages then link to the last stored or default URL.
+ */
+int api_settings_store(const char *database_url);
+
+/*
+ * Counts one event against a per-hour limit (registrar.rate_limit_take):
+ * kind "signup" or "password-reset" by the client's address, "discount" by
+ * both the address and the learner. The count is committed before the
+ * caller goes on, so a request that fails later still counted. 0, or -1
+ * after queueing the problem (429 rate-limited with Retry-After, or 503).
+ */
+int api_rate_limit_or_reply(struct http_req *req, const char *kind);
+
 /* ---- shared helpers (validate.c) ---- */
 
 /*
@@ -217,5 +250,11 @@ void signin_delete_current(struct http_req *req);
 void signin_password_change(struct http_req *req);
 void signin_reset_request(struct http_req *req);
 void signin_reset_confirm(struct http_req *req);
+
+/* accounts.c: email verification */
+/* POST /api/v1/me/email-verification: 202, a new one-day link through the outbox. */
+void accounts_verification_send(struct http_req *req);
+/* POST /api/v1/auth/email-verifications/confirm {token}: 204, or 400 invalid-token. */
+void accounts_verification_confirm(struct http_req *req);
 
 #endif

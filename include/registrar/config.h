@@ -47,6 +47,12 @@ struct config {
     char *smtp_user;            /* NULL: no SMTP authentication */
     char *smtp_password;        /* environment only (REGISTRAR_SMTP_PASSWORD); never logged */
     char *mail_from;            /* "registrar@localhost" */
+    char *public_url;           /* "http://127.0.0.1:8080": links in messages; no trailing '/' */
+    /* Rate limits, per client address (IPv4 address, IPv6 /64) or learner, per hour. */
+    unsigned signup_limit;           /* sign-ups per address (20) */
+    unsigned reset_limit;            /* password-reset requests per address (20) */
+    unsigned discount_address_limit; /* quotes and registrations with a code per address (60) */
+    unsigned discount_learner_limit; /* the same per learner (20) */
 };
 
 /* Looks a variable up; getenv in production, a table in tests. */
@@ -63,6 +69,13 @@ void config_release(struct config *c);
 
 /* Splits "host:port" or "[v6]:port"; 0 or -1. host is malloc'd. */
 int config_parse_listen(const char *text, char **host, unsigned short *port);
+
+/*
+ * 0 if text is an absolute http:// or https:// URL with a host, optionally a
+ * path, and no query, fragment, user part, space or control character
+ * (what REGISTRAR_PUBLIC_URL must be); -1 otherwise.
+ */
+int config_public_url_valid(const char *text);
 
 /* The usage text for --help. */
 const char *config_usage(void);

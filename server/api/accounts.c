@@ -20,7 +20,11 @@
 #include <unistd.h>
 
 static const struct db_stmt SQL_ACCOUNT_CREATE = { "account_create",
-    "select registrar.account_create($1, $2, $3, $4, $5, $6)", 0 };
+    "select registrar.account_create($1, $2, $3, $4, $5, $6, $7, decode($8, 'hex'), $9)", 0 };
+static const struct db_stmt SQL_VERIFICATION_REQUEST = { "email_verification_request",
+    "select registrar.email_verification_request($1::uuid, $2, decode($3, 'hex'), $4)", 0 };
+static const struct db_stmt SQL_VERIFICATION_CONFIRM = { "email_verification_confirm",
+    "select registrar.email_verification_confirm(decode($1, 'hex'))", 0 };
 static const struct db_stmt SQL_ME_GET = { "me_get", "select registrar.me_get($1::uuid)",
     DB_RETRY_SAFE };
 static const struct db_stmt SQL_ME_UPDATE = { "me_update",
@@ -33,7 +37,7 @@ static const struct db_stmt SQL_ADMIN_ENSURE = { "admin_ensure",
 void accounts_register(void)
 {
     const struct db_stmt *all[] = { &SQL_ACCOUNT_CREATE, &SQL_ME_GET, &SQL_ME_UPDATE,
-        &SQL_DIRECTOR_SET };
+        &SQL_DIRECTOR_SET, &SQL_VERIFICATION_REQUEST, &SQL_VERIFICATION_CONFIRM };
 
     for (size_t i = 0; i < UTIL_ARRAY_LEN(all); i++)
         db_stmts_register(all[i], 1);
@@ -108,6 +112,14 @@ static void accounts_create_insert(struct http_req *req)
     struct accounts_signup *job = http_req_data(req);
     json_t *body = http_req_json(req);
     char *text = NULL;
+    char token[AUTH_TOKEN_SIZE], digest[AUTH_DIGEST_HEX_SIZE];
+
+    /* The first verification link goes out with the account, in its transaction. */
+    auth_token_new(token);
+    if (auth_token_digest(token, digest) == -1) {
+        http_reply_problem(req, 500, "internal", NULL);
+        goto out;
+    }
     const char *params[] = {
         json_string_value(json_object_get(body, "email")),
         job->hash,
@@ -115,16 +127,22 @@ static void accounts_create_insert(struct http_req *req)
         json_string_value(json_object_get(body, "profession")),
         json_string_value(json_object_get(body, "credentials")),
         json_string_value(json_object_get(body, "institution")),
+        token,
+        digest,
+        api_settings()->public_url,
     };
 
-    enum db_status s = db_exec_value(http_req_db(req), &SQL_ACCOUNT_CREATE, 6, params, &text);
+    enum db_status s = db_exec_value(http_req_db(req), &SQL_ACCOUNT_CREATE, 9, params, &text);
     if (s != DB_OK) {
         api_reply_db_error(req, s);
-        return;
+        goto out;
     }
     http_reply_header(req, "Location", "/api/v1/me");
     http_reply_no_store(req);
     http_reply_json_text(req, 201, text);
+out:
+    auth_wipe(token, sizeof(token));
+    auth_wipe(digest, sizeof(digest));
 }
 
 /* On the hashing pool. */
@@ -159,6 +177,9 @@ void accounts_create(struct http_req *req)
         api_enum_or_reply(req, body, "profession", true, accounts_professions, &profession) == -1 ||
         api_string_or_reply(req, body, "credentials", false, 0, 100, true, &credentials) == -1 ||
         api_string_or_reply(req, body, "institution", false, 0, 200, true, &institution) == -1)
+        return;
+    /* Counted per client address before any hashing, whatever the outcome. */
+    if (api_rate_limit_or_reply(req, "signup") == -1)
         return;
     struct accounts_signup *job = xcalloc(1, sizeof(*job));
     http_req_set_data(req, job, accounts_signup_free);
@@ -228,6 +249,75 @@ void accounts_me_update(struct http_req *req)
         return;
     }
     http_reply_json_text(req, 200, text);
+}
+
+/* ---- email verification ---- */
+
+void accounts_verification_send(struct http_req *req)
+{
+    static const struct api_field fields[] = {
+        { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
+    };
+    json_t *body = http_req_json(req);
+    char token[AUTH_TOKEN_SIZE], digest[AUTH_DIGEST_HEX_SIZE];
+
+    if (body != NULL && api_fields_check_or_reply(req, body, fields, "", true) == -1)
+        return;
+    auth_token_new(token);
+    if (auth_token_digest(token, digest) == -1) {
+        http_reply_problem(req, 500, "internal", NULL);
+        goto out;
+    }
+    const char *params[] = { http_req_principal(req)->user_id, token, digest,
+        api_settings()->public_url };
+    enum db_status s = db_exec(http_req_db(req), &SQL_VERIFICATION_REQUEST, 4, params, NULL);
+    if (s != DB_OK) {
+        api_reply_db_error(req, s);
+        goto out;
+    }
+    /* The same answer when already verified or past the hourly bound: nothing to learn. */
+    http_reply_empty(req, 202);
+out:
+    auth_wipe(token, sizeof(token));
+    auth_wipe(digest, sizeof(digest));
+}
+
+static void accounts_reply_invalid_token(struct http_req *req)
+{
+    json_t *extra = json_pack("{s:[{s:s, s:s}]}", "errors", "field", "token", "message",
+        "is not a live verification link");
+
+    http_reply_problem_extra(req, 400, "invalid-token",
+        "This link is not valid, has been used or has expired. Ask for a new one.", extra);
+}
+
+void accounts_verification_confirm(struct http_req *req)
+{
+    static const struct api_field fields[] = {
+        { "token", API_T_STRING, API_REQUIRED, 1, 256, NULL, NULL, 0, 0 },
+        { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
+    };
+    json_t *body = http_req_json(req);
+    char digest[AUTH_DIGEST_HEX_SIZE];
+    char *ok = NULL;
+
+    if (api_fields_check_or_reply(req, body, fields, "", true) == -1)
+        return;
+    /* Text that no auth_token_new() made has no digest: no such link. */
+    if (auth_token_digest(json_string_value(json_object_get(body, "token")), digest) == -1) {
+        accounts_reply_invalid_token(req);
+        return;
+    }
+    const char *params[] = { digest };
+    enum db_status s = db_exec_value(http_req_db(req), &SQL_VERIFICATION_CONFIRM, 1, params, &ok);
+    if (s != DB_OK)
+        api_reply_db_error(req, s);
+    else if (strcmp(ok, "t") == 0)
+        http_reply_empty(req, 204);
+    else
+        accounts_reply_invalid_token(req);
+    free(ok);
+    auth_wipe(digest, sizeof(digest));
 }
 
 /* ---- PUT / DELETE /api/v1/courses/{slug}/directors/{user_id} ---- */

@@ -81,6 +81,9 @@ void enrollments_create(struct http_req *req)
         (api_fields_or_reply(req, body, allowed) == -1 ||
             enrollments_code_or_reply(req, body, "discount_code", false, &code) == -1))
         return;
+    /* A code tried here is a guess like one in a quote: the same buckets. */
+    if (code != NULL && api_rate_limit_or_reply(req, "discount") == -1)
+        return;
     const char *params[] = { api_viewer(req), offering, code };
     api_reply_sql(req, &SQL_ENROLL, 3, params, 201);
 }
@@ -98,6 +101,9 @@ void enrollments_quote(struct http_req *req)
             req, "discount_code", "must be 3 to 40 letters, digits, '-' or '_'");
         return;
     }
+    /* Counted per address and per learner before the code is looked at. */
+    if (code != NULL && api_rate_limit_or_reply(req, "discount") == -1)
+        return;
     const char *params[] = { api_viewer(req), offering, code };
     api_reply_sql(req, &SQL_QUOTE, 3, params, 200);
 }

@@ -7,6 +7,81 @@
 
 #include "registrar/util.h"
 
+#include <stdio.h>
+#include <string.h>
+
+static struct api_settings api_the_settings = {
+    .public_url = "http://127.0.0.1:8080",
+    .signup_limit = "20",
+    .reset_limit = "20",
+    .discount_address_limit = "60",
+    .discount_learner_limit = "20",
+};
+
+void api_configure(const char *public_url, unsigned signup_limit, unsigned reset_limit,
+    unsigned discount_address_limit, unsigned discount_learner_limit)
+{
+    struct api_settings *s = &api_the_settings;
+
+    snprintf(s->public_url, sizeof(s->public_url), "%s", public_url);
+    snprintf(s->signup_limit, sizeof(s->signup_limit), "%u", signup_limit);
+    snprintf(s->reset_limit, sizeof(s->reset_limit), "%u", reset_limit);
+    snprintf(
+        s->discount_address_limit, sizeof(s->discount_address_limit), "%u", discount_address_limit);
+    snprintf(
+        s->discount_learner_limit, sizeof(s->discount_learner_limit), "%u", discount_learner_limit);
+}
+
+const struct api_settings *api_settings(void)
+{
+    return &api_the_settings;
+}
+
+/* One statement for both buckets of a discount code, so one round trip. */
+static const struct db_stmt SQL_RATE_ADDRESS = { "rate_limit_address",
+    "select registrar.rate_limit_take($1, registrar.address_key(nullif($2, '')::inet)::text,"
+    " $3::integer, 3600)",
+    0 };
+static const struct db_stmt SQL_RATE_DISCOUNT = { "rate_limit_discount",
+    "select registrar.rate_limit_take('discount-address',"
+    " registrar.address_key(nullif($1, '')::inet)::text, $2::integer, 3600),"
+    " registrar.rate_limit_take('discount-learner', $3, $4::integer, 3600)",
+    0 };
+
+static const struct db_stmt SQL_PUBLIC_URL_SET = { "settings_set_public_url",
+    "select registrar.settings_set_public_url($1)", DB_RETRY_SAFE };
+
+int api_settings_store(const char *database_url)
+{
+    struct db_conn *c = db_conn_new(database_url);
+    const char *params[] = { api_the_settings.public_url };
+
+    enum db_status s = db_exec(c, &SQL_PUBLIC_URL_SET, 1, params, NULL);
+    db_conn_free(c);
+    return s == DB_OK ? 0 : -1;
+}
+
+int api_rate_limit_or_reply(struct http_req *req, const char *kind)
+{
+    const struct api_settings *cfg = api_settings();
+    const char *ip = http_req_client_ip(req);
+    enum db_status s;
+
+    if (strcmp(kind, "discount") == 0) {
+        const char *params[] = { ip, cfg->discount_address_limit, api_viewer(req),
+            cfg->discount_learner_limit };
+        s = db_exec(http_req_db(req), &SQL_RATE_DISCOUNT, 4, params, NULL);
+    } else {
+        const char *limit = strcmp(kind, "signup") == 0 ? cfg->signup_limit : cfg->reset_limit;
+        const char *params[] = { kind, ip, limit };
+        s = db_exec(http_req_db(req), &SQL_RATE_ADDRESS, 3, params, NULL);
+    }
+    if (s == DB_OK)
+        return 0;
+    api_reply_db_error(req, s);
+    return -1;
+}
+
 static const struct http_route api_table[] = {
     /* Operations */
     { "GET", "/healthz", ops_healthz, HTTP_ANYONE, HTTP_BODY_NONE, HTTP_INLINE },
@@ -84,6 +159,10 @@ static const struct http_route api_table[] = {
     { "GET", "/api/v1/me", accounts_me_get, HTTP_SIGNED_IN, HTTP_BODY_NONE, HTTP_ETAG },
     { "PATCH", "/api/v1/me", accounts_me_update, HTTP_SIGNED_IN, HTTP_BODY_JSON, 0 },
     { "POST", "/api/v1/me/password", signin_password_change, HTTP_SIGNED_IN, HTTP_BODY_JSON, 0 },
+    { "POST", "/api/v1/me/email-verification", accounts_verification_send, HTTP_SIGNED_IN,
+        HTTP_BODY_JSON_OPTIONAL, 0 },
+    { "POST", "/api/v1/auth/email-verifications/confirm", accounts_verification_confirm,
+        HTTP_ANYONE, HTTP_BODY_JSON, 0 },
 };
 
 const struct http_route *api_routes(size_t *n)
@@ -98,6 +177,9 @@ void api_register_statements(void)
     const struct db_stmt *s = db_migrate_statements(&n);
 
     db_stmts_register(s, n);
+    db_stmts_register(&SQL_RATE_ADDRESS, 1);
+    db_stmts_register(&SQL_RATE_DISCOUNT, 1);
+    db_stmts_register(&SQL_PUBLIC_URL_SET, 1);
     courses_register();
     accounts_register();
     offerings_register();

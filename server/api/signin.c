@@ -37,7 +37,7 @@ static const struct db_stmt SQL_PASSWORD_CHANGE_BEGIN = { "password_change_begin
 static const struct db_stmt SQL_PASSWORD_CHANGE_FINISH = { "password_change_finish",
     "select registrar.password_change_finish($1::uuid, $2::uuid, $3::bigint, $4, $5)", 0 };
 static const struct db_stmt SQL_RESET_REQUEST = { "password_reset_request",
-    "select registrar.password_reset_request($1, $2, decode($3, 'hex'))", 0 };
+    "select registrar.password_reset_request($1, $2, decode($3, 'hex'), $4)", 0 };
 static const struct db_stmt SQL_RESET_CHECK = { "password_reset_check",
     "select registrar.password_reset_check(decode($1, 'hex'))", DB_RETRY_SAFE };
 static const struct db_stmt SQL_RESET_CONFIRM = { "password_reset_confirm",
@@ -387,13 +387,16 @@ void signin_reset_request(struct http_req *req)
     if (api_fields_or_reply(req, body, fields) == -1 ||
         api_string_or_reply(req, body, "email", true, 1, 320, true, &email) == -1)
         return;
+    /* Per client address: a script cannot fill a stranger's mailbox with links. */
+    if (api_rate_limit_or_reply(req, "password-reset") == -1)
+        return;
     auth_token_new(token);
     if (auth_token_digest(token, digest) == -1) {
         http_reply_problem(req, 500, "internal", NULL);
         goto out;
     }
-    const char *params[] = { email, token, digest };
-    enum db_status s = db_exec(http_req_db(req), &SQL_RESET_REQUEST, 3, params, NULL);
+    const char *params[] = { email, token, digest, api_settings()->public_url };
+    enum db_status s = db_exec(http_req_db(req), &SQL_RESET_REQUEST, 4, params, NULL);
     if (s != DB_OK) {
         api_reply_db_error(req, s);
         goto out;

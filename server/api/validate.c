@@ -44,6 +44,10 @@ void api_reply_db_error(struct http_req *req, enum db_status s)
                 text = json_string_value(json_object_get(extra, "detail"));
         }
         char *copy = text != NULL ? xstrdup(text) : NULL;
+        char retry[24] = "";
+        if (code == 429 && json_is_integer(json_object_get(extra, "retry_after")))
+            snprintf(retry, sizeof(retry), "%lld",
+                (long long)json_integer_value(json_object_get(extra, "retry_after")));
         if (json_is_object(extra)) {
             json_object_del(extra, "detail");
         } else {
@@ -52,6 +56,9 @@ void api_reply_db_error(struct http_req *req, enum db_status s)
         }
         /* Consumes extra. */
         http_reply_problem_extra(req, code, slug, copy, extra);
+        /* A limit raised by our SQL says when to come back (rate_limit_take). */
+        if (retry[0] != '\0')
+            http_reply_header(req, "Retry-After", retry);
         free(copy);
         return;
     }

@@ -10,7 +10,7 @@ import {
 
 const SIGN_UP = '/api/v1/accounts';
 const SIGN_IN = '/api/v1/auth/sessions';
-const USER_KEYS = ['created_at', 'credentials', 'email', 'full_name', 'id', 'institution', 'profession', 'roles'];
+const USER_KEYS = ['created_at', 'credentials', 'email', 'email_verified', 'full_name', 'id', 'institution', 'profession', 'roles'];
 
 function problemType(slug) {
   return `https://registrar.invalid/problems/${slug}`;
@@ -347,5 +347,149 @@ describe('registrar create-admin', () => {
     assert.equal((await bob.c.get('/api/v1/me')).body.roles.admin, true);
     await makeDirector(ann.c, 'practical-aspects', bob.user.id);
     assert.deepEqual((await bob.c.get('/api/v1/me')).body.roles.director_of, ['practical-aspects']);
+  });
+});
+
+describe('email verification', () => {
+  let vsrv;
+  before(async () => { vsrv = await startServer({ env: { REGISTRAR_PUBLIC_URL: 'https://registrar.example.org/' } }); });
+  after(async () => { await vsrv?.stop(); });
+
+  const confirm = (c, token, extra = {}) =>
+    c.post('/api/v1/auth/email-verifications/confirm', { json: { token, ...extra } });
+  const verifyMail = (email) => vsrv.sql(
+    "select id, subject, body from registrar.outbox where recipient = $1 and subject like 'Confirm your email%' order by id", [email]);
+  const tokenOf = (body) => body.match(/#\/verify\?token=([A-Za-z0-9_-]{43})/)?.[1];
+
+  test('sign-up sends one link, absolute from REGISTRAR_PUBLIC_URL; the token is kept only as a keyed digest', async () => {
+    const c = client(vsrv.url);
+    const { user, email } = await signUp(c, { full_name: 'Vera Verify' }, { verified: false });
+    assert.equal(user.email_verified, false);
+    const mail = await verifyMail(email);
+    assert.equal(mail.length, 1);
+    assert.match(mail[0].body, /^Hello Vera Verify,/);
+    assert.match(mail[0].body, /\nhttps:\/\/registrar\.example\.org\/#\/verify\?token=[A-Za-z0-9_-]{43}\n/);
+    const token = tokenOf(mail[0].body);
+    const [row] = await vsrv.sql(
+      "select encode(token_hash, 'hex') as h, expires_at - created_at as ttl from registrar.email_verifications where user_id = $1",
+      [user.id]);
+    assert.equal(row.ttl.days, 1, 'a one-day link');
+    assert.ok(!row.h.includes(Buffer.from(token, 'base64url').toString('hex')));
+  });
+
+  test('confirming: 204 once, email_verified true; used, unknown, expired and malformed tokens are 400 invalid-token', async () => {
+    const ann = await newUser(vsrv, {}, { verified: false });
+    assert.equal((await ann.c.get('/api/v1/me')).body.email_verified, false);
+    const anon = client(vsrv.url);
+    let r = await confirm(anon, undefined);
+    assert.equal(r.status, 400);
+    assert.equal(r.body.type, problemType('invalid-request'));
+    r = await confirm(anon, 'x', { email: ann.email });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.errors[0].field, 'email');
+    for (const bad of ['A'.repeat(43), 'not even a token', '']) {
+      r = await confirm(anon, bad);
+      assert.equal(r.status, 400, bad);
+      assert.equal(r.body.type, problemType(bad === '' ? 'invalid-request' : 'invalid-token'), bad);
+    }
+    // A second link (the first stays good until one is used).
+    assert.equal((await ann.c.post('/api/v1/me/email-verification')).status, 202);
+    const [first, second] = (await verifyMail(ann.email)).map((m) => tokenOf(m.body));
+    assert.ok(first && second && first !== second);
+    r = await confirm(anon, first);
+    assert.equal(r.status, 204, r.text);
+    assert.equal((await ann.c.get('/api/v1/me')).body.email_verified, true);
+    for (const used of [first, second]) {
+      r = await confirm(anon, used);
+      assert.equal(r.status, 400);
+      assert.equal(r.body.type, problemType('invalid-token'));
+    }
+    // Verified: asking again is 202 and sends nothing.
+    assert.equal((await ann.c.post('/api/v1/me/email-verification')).status, 202);
+    assert.equal((await verifyMail(ann.email)).length, 2);
+
+    // A link older than a day is dead.
+    const bob = await newUser(vsrv, {}, { verified: false });
+    const [m] = await verifyMail(bob.email);
+    await vsrv.sql("update registrar.email_verifications set created_at = now() - interval '25 hours', expires_at = now() - interval '1 hour' where user_id = $1", [bob.user.id]);
+    r = await confirm(anon, tokenOf(m.body));
+    assert.equal(r.status, 400);
+    assert.equal(r.body.type, problemType('invalid-token'));
+    assert.equal((await bob.c.get('/api/v1/me')).body.email_verified, false);
+  });
+
+  test('asking for a link: 401 signed out, 403 without CSRF, unknown fields 400, at most 5 an hour (202 all the same)', async () => {
+    assert.equal((await client(vsrv.url).post('/api/v1/me/email-verification')).status, 401);
+    const ann = await newUser(vsrv, {}, { verified: false });
+    assert.equal((await ann.c.post('/api/v1/me/email-verification', { csrf: false })).status, 403);
+    const bad = await ann.c.post('/api/v1/me/email-verification', { json: { email: 'other@example.org' } });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.errors[0].field, 'email');
+    const rs = await Promise.all(Array.from({ length: 8 }, () =>
+      client(vsrv.url).post('/api/v1/me/email-verification', { token: ann.token })));
+    assert.deepEqual(rs.map((r) => r.status), Array(8).fill(202));
+    assert.equal((await verifyMail(ann.email)).length, 5, 'the sign-up link and 4 more');
+  });
+
+  test('a delivered link is removed from the outbox row, which stays readable', async () => {
+    const ann = await newUser(vsrv, {}, { verified: false });
+    const [m] = await verifyMail(ann.email);
+    // What the mail job calls once the relay accepted the message.
+    await vsrv.sql('select registrar.outbox_sent($1)', [m.id]);
+    const [after] = await verifyMail(ann.email);
+    assert.equal(tokenOf(after.body), undefined);
+    assert.match(after.body, /^Hello /);
+    assert.match(after.body, /\[link removed after delivery\]/);
+    const r = await confirm(client(vsrv.url), tokenOf(m.body));
+    assert.equal(r.status, 204, 'the link itself still works from the mailbox');
+  });
+
+  test('admins made by create-admin count as verified, new and promoted', async () => {
+    const admin = await newAdmin(vsrv);
+    assert.equal(admin.user.email_verified, true);
+    const ann = await newUser(vsrv, {}, { verified: false });
+    await makeAdmin(vsrv, ann.email);
+    assert.equal((await ann.c.get('/api/v1/me')).body.email_verified, true);
+  });
+});
+
+describe('sign-ups are limited per client address, shared by every process', () => {
+  test('REGISTRAR_SIGNUP_LIMIT a hour per IPv4 address and per IPv6 /64: 429 rate-limited with Retry-After, before hashing', async () => {
+    const lim = await startServer({ processes: 2, env: { REGISTRAR_SIGNUP_LIMIT: '3', REGISTRAR_TRUST_PROXY: 'true' } });
+    try {
+      const up = (i, ip, fields = {}) => client(lim.urls[i % 2]).post(SIGN_UP,
+        { json: account(fields), headers: { 'x-real-ip': ip } });
+      const rs = await Promise.all(Array.from({ length: 7 }, (_, i) => up(i, '203.0.113.7')));
+      assert.deepEqual(rs.map((r) => r.status).sort(), [201, 201, 201, 429, 429, 429, 429]);
+      for (const r of rs.filter((x) => x.status === 429)) {
+        assert.equal(r.body.type, problemType('rate-limited'));
+        assert.ok(Number(r.headers.get('retry-after')) > 3000);
+        assert.match(r.headers.get('content-type'), /application\/problem\+json/);
+      }
+      // A failed sign-up (its email taken) counted too.
+      const taken = uniqueEmail('taken');
+      assert.equal((await up(0, '203.0.113.8', { email: taken })).status, 201);
+      assert.equal((await up(1, '203.0.113.8', { email: taken })).status, 409);
+      assert.equal((await up(0, '203.0.113.8')).status, 201);
+      assert.equal((await up(1, '203.0.113.8')).status, 429);
+      // IPv6: one /64 is one address; the next /64 another.
+      const v6 = await Promise.all(['2001:db8:1:2::1', '2001:db8:1:2::2', '2001:db8:1:2:ffff::3', '2001:db8:1:2:aaaa::4']
+        .map((ip, i) => up(i, ip)));
+      assert.deepEqual(v6.map((r) => r.status).sort(), [201, 201, 201, 429]);
+      assert.equal((await up(0, '2001:db8:1:3::1')).status, 201);
+      assert.equal((await up(0, '203.0.113.9')).status, 201, 'another IPv4 address');
+      const [{ n }] = await lim.sql("select count(*)::int as n from registrar.users");
+      assert.equal(n, 3 + 2 + 3 + 1 + 1);
+    } finally {
+      await lim.stop();
+    }
+  });
+
+  test('registrar.address_key: the IPv4 address, the IPv6 /64, IPv4-mapped as IPv4', async () => {
+    const rows = await srv.sql(
+      `select registrar.address_key('203.0.113.7')::text as a, registrar.address_key('2001:db8:1:2:3:4:5:6')::text as b,
+              registrar.address_key('::ffff:203.0.113.7')::text as c, registrar.address_key(null)::text as d,
+              registrar.address_key('::1')::text as e`);
+    assert.deepEqual(rows[0], { a: '203.0.113.7/32', b: '2001:db8:1:2::/64', c: '203.0.113.7/32', d: null, e: '::/64' });
   });
 });

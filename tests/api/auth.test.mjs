@@ -330,7 +330,8 @@ describe('password reset', () => {
   before(async () => { srv = await startServer(); });
   after(async () => { await srv.stop(); });
 
-  const outboxFor = (email) => srv.sql('select subject, body, sent_at from registrar.outbox where recipient = $1 order by id', [email]);
+  // Reset messages only (sign-up sends a verification message too).
+  const outboxFor = (email) => srv.sql("select subject, body, sent_at from registrar.outbox where recipient = $1 and subject like 'Reset%' order by id", [email]);
   const linkToken = (body) => {
     const m = body.match(/\/#\/reset\?token=([A-Za-z0-9_-]+)/);
     assert.ok(m, `no reset link in: ${body}`);
@@ -556,7 +557,7 @@ describe('secrets at rest and in logs', () => {
       assert.equal((await ann.c.post('/api/v1/me/password', { json: { current_password: password, new_password: newPassword } })).status, 204);
       await client(srv.url).post(SIGN_IN, { json: { email: ann.email, password: 'a wrong password here' } });
       await client(srv.url).post('/api/v1/auth/password-resets', { json: { email: ann.email } });
-      const [msg] = await srv.sql('select id, body from registrar.outbox where recipient = $1', [ann.email]);
+      const [msg] = await srv.sql("select id, body from registrar.outbox where recipient = $1 and subject like 'Reset%'", [ann.email]);
       const resetToken = msg.body.match(/token=([A-Za-z0-9_-]+)/)[1];
 
       const secrets = { password, newPassword, token: ann.token, csrf: ann.csrf, secondToken: second.token,
@@ -603,6 +604,86 @@ describe('cookies over HTTPS', () => {
       const out = await client(srv.url).del('/api/v1/auth/sessions/current', { token: r.body.token });
       assert.equal(out.status, 204);
       assert.match(setCookies(out)[0], /; Secure(;|$)/);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
+describe('issue 8: reset requests limited per address, absolute links, feed tokens revoked', () => {
+  test('REGISTRAR_RESET_LIMIT reset requests an hour per address, through two processes; 429 with Retry-After', async () => {
+    const srv = await startServer({ processes: 2, env: { REGISTRAR_RESET_LIMIT: '2', REGISTRAR_TRUST_PROXY: 'true' } });
+    try {
+      const ask = (i, ip) => client(srv.urls[i % 2]).post('/api/v1/auth/password-resets',
+        { json: { email: uniqueEmail('nobody') }, headers: { 'x-real-ip': ip } });
+      const rs = await Promise.all(Array.from({ length: 5 }, (_, i) => ask(i, '192.0.2.44')));
+      assert.deepEqual(rs.map((r) => r.status).sort(), [202, 202, 429, 429, 429]);
+      const limited = rs.find((r) => r.status === 429);
+      assert.equal(limited.body.type, problemType('rate-limited'));
+      assert.ok(Number(limited.headers.get('retry-after')) > 3000);
+      assert.equal((await ask(0, '192.0.2.45')).status, 202, 'another address');
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test('the reset link is absolute (REGISTRAR_PUBLIC_URL) and removed from the outbox once delivered', async () => {
+    const srv = await startServer({ env: { REGISTRAR_PUBLIC_URL: 'https://learn.example.org/registrar' } });
+    try {
+      const ann = await newUser(srv);
+      assert.equal((await client(srv.url).post('/api/v1/auth/password-resets', { json: { email: ann.email } })).status, 202);
+      const [msg] = await srv.sql("select id, body from registrar.outbox where recipient = $1 and subject like 'Reset%'", [ann.email]);
+      assert.match(msg.body, /\nhttps:\/\/learn\.example\.org\/registrar\/#\/reset\?token=[A-Za-z0-9_-]{43}\n/);
+      await srv.sql('select registrar.outbox_sent($1)', [msg.id]);
+      const [sent] = await srv.sql('select body, sent_at from registrar.outbox where id = $1', [msg.id]);
+      assert.ok(sent.sent_at);
+      assert.doesNotMatch(sent.body, /token=/);
+      assert.match(sent.body, /\[link removed after delivery\]/);
+      assert.match(sent.body, /^Hello Test Learner,/);
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test('a bad REGISTRAR_PUBLIC_URL is a one-line error and exit status 2', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { registrarBin } = await import('../lib/harness.mjs');
+    for (const bad of ['ftp://x.example.org', 'https://', 'https://x.example.org/?a=1', 'https://x.example.org/#/a',
+      'https://evil.example@x.example.org', 'registrar.example.org', 'https://x .example.org']) {
+      const r = spawnSync(registrarBin, ['--public-url', bad, '--database-url', 'postgresql:///none', '--secret-key', 'ab'.repeat(32)],
+        { encoding: 'utf8', env: { PATH: process.env.PATH } });
+      assert.equal(r.status, 2, bad);
+      assert.match(r.stderr, /REGISTRAR_PUBLIC_URL/);
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+    }
+  });
+
+  test('a password change and a password reset revoke the calendar feed token', async () => {
+    const srv = await startServer();
+    try {
+      const ann = await newUser(srv);
+      const feed = async () => {
+        const t = await client(srv.url).post('/api/v1/me/calendar-token', { token: ann.token });
+        assert.equal(t.status, 201, t.text);
+        return new URL(t.body.feed_url).pathname;
+      };
+      let path = await feed();
+      assert.equal((await client(srv.url).get(path)).status, 200);
+      const r = await client(srv.url).post('/api/v1/me/password',
+        { token: ann.token, json: { current_password: DEFAULT_PASSWORD, new_password: 'a second good password' } });
+      assert.equal(r.status, 204, r.text);
+      assert.equal((await client(srv.url).get(path)).status, 404, 'the feed outlived a password change');
+
+      path = await feed();
+      assert.equal((await client(srv.url).get(path)).status, 200);
+      await client(srv.url).post('/api/v1/auth/password-resets', { json: { email: ann.email } });
+      const [msg] = await srv.sql("select body from registrar.outbox where recipient = $1 and subject like 'Reset%'", [ann.email]);
+      const token = msg.body.match(/#\/reset\?token=([A-Za-z0-9_-]+)/)[1];
+      const done = await client(srv.url).post('/api/v1/auth/password-resets/confirm',
+        { json: { token, new_password: 'a third good password' } });
+      assert.equal(done.status, 204, done.text);
+      assert.equal((await client(srv.url).get(path)).status, 404, 'the feed outlived a password reset');
+      assert.deepEqual(await srv.sql('select 1 from registrar.calendar_tokens where user_id = $1', [ann.user.id]), []);
     } finally {
       await srv.stop();
     }

@@ -15,7 +15,8 @@ let srv, admin, director;
 
 before(async () => {
   // A short sweep interval, so that expiry and promotion show within a test.
-  srv = await startServer({ processes: 2, env: { REGISTRAR_SWEEP_INTERVAL_MS: '200' } });
+  srv = await startServer({ processes: 2, env: { REGISTRAR_SWEEP_INTERVAL_MS: '200',
+    REGISTRAR_PUBLIC_URL: 'https://registrar.example.org/' } });
   [admin, director] = await Promise.all([
     account(srv, { admin: true }),
     account(srv, { directorOf: ['practical-aspects', 'pcep'] }),
@@ -178,11 +179,11 @@ test('prices: by profession, early price until its date in the offering\'s zone,
   const q3 = await as(srv, doc).get(`/api/v1/offerings/${off.id}/price`);
   assert.equal(q3.body.price_cents, 125000, 'the early price holds through its last day');
 
-  // An expired code.
+  // An expired code gets the very answer of an unknown one (a guesser learns nothing).
   await srv.sql(`update registrar.discount_codes set expires_at = now() - interval '1 second' where code = 'FRIEND'`);
   const e4 = await as(srv, doc).get(`/api/v1/offerings/${off.id}/price?discount_code=friend`);
   assert.equal(e4.status, 422);
-  assert.match(e4.body.detail, /expired/);
+  assert.deepEqual(e4.body, e3.body);
 });
 
 test('a discount code raced by 30 learners is used exactly max_uses times', async () => {
@@ -246,7 +247,8 @@ test('applications: applied, approved to a hold of approval_hold_days, rejected 
   assert.equal(no.status, 200);
   assert.equal(no.body.status, 'rejected');
   assert.equal(no.body.note, 'Next year.');
-  const mail = await srv.sql(`select recipient, subject, body from registrar.outbox where recipient in ($1, $2) order by id`,
+  const mail = await srv.sql(`select recipient, subject, body from registrar.outbox where recipient in ($1, $2)
+    and subject not like 'Confirm your email%' order by id`,
     [a.email, c.email]);
   assert.equal(mail.length, 2);
   assert.match(mail[0].subject, /approved/);
@@ -487,4 +489,178 @@ test('a refund the processor did not make at the time is retried by the sweeper'
   }, 'the refund retried', 5000);
   assert.equal(p.status, 'refunded');
   assert.match(p.refund_ref, /^test_re_/);
+});
+
+// ---- issue 8: exact waitlist places, verified emails, unpaid holds, discount codes guessed ----
+
+test('100 learners rush 25 seats through two processes: the waitlisted are told 1..75 exactly, the stored order', async () => {
+  const off = await openOffering(srv, admin, { capacity: 25 });
+  const ls = await learners(srv, 100);
+  const results = await Promise.all(ls.map((l, i) => enroll(l, off.id, null, srv.urls[i % 2])));
+  assert.deepEqual(results.filter((r) => r.status !== 201).map((r) => r.text), []);
+  const made = results.map((r) => r.body);
+  assert.equal(made.filter((e) => e.status === 'held').length, 25);
+  const waiting = made.filter((e) => e.status === 'waitlisted');
+  assert.equal(waiting.length, 75);
+  // Every answer a distinct place, 1..75, none told twice.
+  assert.deepEqual(waiting.map((e) => e.waitlist_position).sort((a, b) => a - b),
+    Array.from({ length: 75 }, (_, i) => i + 1));
+  // Each place is the stored order.
+  const stored = await srv.sql(
+    `select id, row_number() over (order by waitlist_seq)::int as place from registrar.enrollments
+     where offering_id = $1 and status = 'waitlisted'`, [off.id]);
+  const place = new Map(stored.map((r) => [r.id, r.place]));
+  for (const e of waiting) assert.equal(e.waitlist_position, place.get(e.id), `enrollment ${e.id}`);
+
+  // After a cancellation ahead (a promotion) and a place given up in the
+  // middle, every reading agrees: the enrollment, my list, the waitlist.
+  const held = made.find((e) => e.status === 'held');
+  const holder = ls[made.indexOf(held)];
+  assert.equal((await as(srv, holder, srv.urls[1]).post(`/api/v1/enrollments/${held.id}/cancel`)).status, 200);
+  const tenth = waiting.find((e) => e.waitlist_position === 10);
+  const tenthWho = ls[made.indexOf(tenth)];
+  assert.equal((await as(srv, tenthWho).post(`/api/v1/enrollments/${tenth.id}/cancel`)).status, 200);
+  const list = [];
+  let cursor = null;
+  do {
+    const r = await as(srv, director).get(`/api/v1/offerings/${off.id}/waitlist?limit=50${cursor ? `&cursor=${cursor}` : ''}`);
+    assert.equal(r.status, 200, r.text);
+    list.push(...r.body.items);
+    cursor = r.body.next_cursor;
+  } while (cursor);
+  assert.deepEqual(list.map((x) => x.position), Array.from({ length: 73 }, (_, i) => i + 1));
+  const first = waiting.find((e) => e.waitlist_position === 1);
+  assert.equal((await as(srv, ls[made.indexOf(first)]).get(`/api/v1/enrollments/${first.id}`)).body.status, 'held',
+    'the first waitlisted took the freed seat');
+  // Told so with an absolute link, built from REGISTRAR_PUBLIC_URL.
+  const [told] = await srv.sql(`select body from registrar.outbox where recipient = $1 and subject like 'A seat is yours%'`,
+    [ls[made.indexOf(first)].email]);
+  assert.match(told.body, new RegExp(`\nYour registration: https://registrar\\.example\\.org/#/registrations/${first.id}\n$`));
+  for (const x of [list[0], list[7], list[8], list[72]]) {
+    const who = ls[made.findIndex((e) => e.id === x.enrollment.id)];
+    const one = await as(srv, who, srv.urls[1]).get(`/api/v1/enrollments/${x.enrollment.id}`);
+    assert.equal(one.body.waitlist_position, x.position);
+    const mine = await as(srv, who).get('/api/v1/me/enrollments');
+    assert.equal(mine.body.items.find((e) => e.id === x.enrollment.id).waitlist_position, x.position);
+  }
+});
+
+test('registering needs a verified email: 403 email-unverified, nothing changed; then the link, then 201', async () => {
+  const off = await openOffering(srv, admin, { capacity: 5 });
+  const code = await as(srv, director).post(`/api/v1/offerings/${off.id}/discount-codes`,
+    { json: { code: 'VERIFY-10', percent_off: 10, max_uses: 5 } });
+  assert.equal(code.status, 201, code.text);
+  const fresh = await account(srv, { verified: false });
+  const r = await enroll(fresh, off.id, { discount_code: 'VERIFY-10' });
+  assert.equal(r.status, 403);
+  assert.equal(r.body.type, 'https://registrar.invalid/problems/email-unverified');
+  const [{ n }] = await srv.sql('select count(*)::int as n from registrar.enrollments where user_id = $1', [fresh.id]);
+  assert.equal(n, 0);
+  assert.equal((await seatCounts(srv, off.id)).seats_taken, 0);
+  const [{ uses }] = await srv.sql('select uses from registrar.discount_codes where offering_id = $1', [off.id]);
+  assert.equal(uses, 0);
+  // The SQL fixtures can be unverified too.
+  const [, fixture] = await learners(srv, 2, { verified: false });
+  assert.equal((await enroll(fixture, off.id)).status, 403);
+
+  const { verifyEmail } = await import('../lib/accounts.mjs');
+  await verifyEmail(srv, fresh.email);
+  const ok = await enroll(fresh, off.id, { discount_code: 'VERIFY-10' });
+  assert.equal(ok.status, 201, ok.text);
+  assert.equal(ok.body.status, 'held');
+});
+
+test('at most 3 unpaid holds at once across offerings, however many are sent at once; waitlist and free seats still go', async () => {
+  const offs = await Promise.all(Array.from({ length: 6 }, () => openOffering(srv, admin, { capacity: 5 })));
+  const [l] = await learners(srv, 1);
+  const rs = await Promise.all(offs.map((o, i) => enroll(l, o.id, null, srv.urls[i % 2])));
+  assert.deepEqual(rs.map((r) => r.status).sort(), [201, 201, 201, 409, 409, 409]);
+  for (const r of rs.filter((x) => x.status === 409)) {
+    assert.equal(r.body.type, 'https://registrar.invalid/problems/too-many-holds');
+    assert.match(r.headers.get('content-type'), /application\/problem\+json/);
+  }
+  const refused = offs.filter((_, i) => rs[i].status === 409);
+  for (const o of refused) assert.equal((await seatCounts(srv, o.id)).seats_taken, 0, 'a refused hold took no seat');
+  const [{ n }] = await srv.sql(`select count(*)::int as n from registrar.enrollments where user_id = $1 and status = 'held'`, [l.id]);
+  assert.equal(n, 3);
+
+  // A full offering still waitlists; one with nothing to pay still confirms.
+  const full = await openOffering(srv, admin, { capacity: 1 });
+  const [other] = await learners(srv, 1);
+  assert.equal((await enroll(other, full.id)).body.status, 'held');
+  const w = await enroll(l, full.id);
+  assert.equal(w.status, 201, w.text);
+  assert.equal(w.body.status, 'waitlisted');
+  const free = await openOffering(srv, admin, { capacity: 5, prices: [] });
+  const f = await enroll(l, free.id);
+  assert.equal(f.status, 201, f.text);
+  assert.equal(f.body.status, 'confirmed');
+
+  // A hold paid (or run out) makes room for another.
+  const paidId = rs.find((r) => r.status === 201).body.id;
+  const pay = await as(srv, l).post(`/api/v1/enrollments/${paidId}/payments`,
+    { json: { payment_token: 'tok_test_visa' }, headers: { 'idempotency-key': `k-${paidId}` } });
+  assert.equal(pay.status, 201, pay.text);
+  const again = await enroll(l, refused[0].id);
+  assert.equal(again.status, 201, again.text);
+  assert.equal(again.body.status, 'held');
+});
+
+test('discount codes: unknown, used up and expired get one answer, in the quote and in registering', async () => {
+  const off = await openOffering(srv, admin, { capacity: 10 });
+  for (const [c, extra] of [['USED-UP-1', { max_uses: 1 }], ['EXPIRED-1', {}]]) {
+    const r = await as(srv, director).post(`/api/v1/offerings/${off.id}/discount-codes`,
+      { json: { code: c, percent_off: 50, ...extra } });
+    assert.equal(r.status, 201, r.text);
+  }
+  const [a, b] = await learners(srv, 2);
+  assert.equal((await enroll(a, off.id, { discount_code: 'USED-UP-1' })).status, 201);
+  await srv.sql(`update registrar.discount_codes set expires_at = now() - interval '1 second' where code = 'EXPIRED-1'`);
+  const answers = [];
+  for (const c of ['NO-SUCH-CODE', 'USED-UP-1', 'EXPIRED-1']) {
+    const q = await as(srv, b).get(`/api/v1/offerings/${off.id}/price?discount_code=${c}`);
+    const e = await enroll(b, off.id, { discount_code: c });
+    answers.push([q.status, q.body], [e.status, e.body]);
+  }
+  for (const x of answers) assert.deepEqual(x, answers[0]);
+  assert.equal(answers[0][0], 422);
+  assert.equal(answers[0][1].type, 'https://registrar.invalid/problems/discount-code-invalid');
+  assert.equal((await srv.sql('select count(*)::int as n from registrar.enrollments where user_id = $1', [b.id]))[0].n, 0);
+});
+
+test('discount codes tried are throttled per learner and per address, shared by two processes; plain quotes are not', async () => {
+  const lim = await startServer({ processes: 2, env: {
+    REGISTRAR_DISCOUNT_LEARNER_LIMIT: '4', REGISTRAR_DISCOUNT_ADDRESS_LIMIT: '6', REGISTRAR_TRUST_PROXY: 'true' } });
+  try {
+    const boss = await account(lim, { admin: true });
+    const off = await openOffering(lim, boss, { capacity: 10 });
+    const [l, m] = await learners(lim, 2);
+    const from = (who, ip, i, path) => client(lim.urls[i % 2]).get(path,
+      { token: who.token, headers: { 'x-real-ip': ip } });
+    // Eight guesses by one learner at once from eight addresses: four are looked at.
+    const guesses = await Promise.all(Array.from({ length: 8 }, (_, i) =>
+      from(l, `198.51.100.${i + 1}`, i, `/api/v1/offerings/${off.id}/price?discount_code=GUESS-${i}`)));
+    assert.deepEqual(guesses.map((r) => r.status).sort(), [422, 422, 422, 422, 429, 429, 429, 429]);
+    for (const r of guesses.filter((x) => x.status === 429)) {
+      assert.equal(r.body.type, 'https://registrar.invalid/problems/rate-limited');
+      assert.ok(Number(r.headers.get('retry-after')) > 3000, `Retry-After ${r.headers.get('retry-after')}`);
+    }
+    // Registering with a code is a guess too, and counts in the same bucket.
+    const e = await client(lim.url).post(`/api/v1/offerings/${off.id}/enrollments`,
+      { token: l.token, json: { discount_code: 'GUESS-X' }, headers: { 'x-real-ip': '198.51.100.99' } });
+    assert.equal(e.status, 429);
+    // Without a code, nothing is counted.
+    assert.equal((await from(l, '198.51.100.1', 0, `/api/v1/offerings/${off.id}/price`)).status, 200);
+    // Per address (IPv6: its /64): another learner from the same /64 gets 2 more, then 429.
+    const v6 = await Promise.all(Array.from({ length: 4 }, (_, i) =>
+      from(m, `2001:db8:7:7::${i + 1}`, i, `/api/v1/offerings/${off.id}/price?discount_code=V6-${i}`)));
+    assert.equal(v6.filter((r) => r.status === 422).length, 4);
+    const more = await Promise.all(Array.from({ length: 4 }, (_, i) =>
+      from(boss, `2001:db8:7:7:${i + 1}::1`, i, `/api/v1/offerings/${off.id}/price?discount_code=MORE-${i}`)));
+    assert.deepEqual(more.map((r) => r.status).sort(), [422, 422, 429, 429]);
+    assert.equal((await from(boss, '2001:db8:7:8::1', 0, `/api/v1/offerings/${off.id}/price?discount_code=OTHER-64`)).status, 422,
+      'another /64 is another address');
+  } finally {
+    await lim.stop();
+  }
 });

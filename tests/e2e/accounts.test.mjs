@@ -327,7 +327,7 @@ test('forgotten password: the same answer for everyone, and the emailed link res
   await page.setViewportSize({ width: 360, height: 800 });
   await checkScreen(page, 'forgotten password, sent, at 360 px');
 
-  const [message] = await srv.sql('select body from registrar.outbox where recipient = $1', [who.email]);
+  const [message] = await srv.sql("select body from registrar.outbox where recipient = $1 and subject like 'Reset%'", [who.email]);
   const link = /\/#\/reset\?token=([^\s]+)/.exec(message.body);
   assert.ok(link, `the outbox message carries a reset link: ${message.body}`);
   const reset = await openPage(browser, base, `#/reset?token=${link[1]}`, { width: 360 });

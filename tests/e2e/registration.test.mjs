@@ -156,8 +156,8 @@ test('a learner goes from the catalog to a confirmed, paid registration, chooses
     const code = page.getByLabel('Discount code');
     await code.fill('NOPE-99');
     await page.getByRole('button', { name: 'Apply code' }).click();
-    await announced(page, /There is no such discount code for this offering\./, { assertive: true });
-    assert.equal(await fieldError(page, code), 'There is no such discount code for this offering.');
+    await announced(page, /This discount code cannot be used for this offering\./, { assertive: true });
+    assert.equal(await fieldError(page, code), 'This discount code cannot be used for this offering.');
     await checkScreen(page, 'register with a wrong code', { allowStatuses: PROVOKED });
     await code.fill('friend-10'); // codes are case-insensitive
     await page.getByRole('button', { name: 'Apply code' }).click();

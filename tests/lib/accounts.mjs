@@ -4,7 +4,9 @@
 //   import { startServer, client } from '../lib/harness.mjs';
 //   import { newUser, newAdmin, makeAdmin, makeDirector } from '../lib/accounts.mjs';
 //   const srv = await startServer();
-//   const ann = await newUser(srv);                 // signed in, cookie + CSRF in ann.c
+//   const ann = await newUser(srv);                 // signed in, cookie + CSRF in ann.c,
+//                                                   // email verified through the outbox link
+//   const bob = await newUser(srv, {}, { verified: false }); // not verified
 //   await ann.c.get('/api/v1/me');                  // 200, by the session cookie
 //   await client(srv.url).get('/api/v1/me', { token: ann.token }); // or as a Bearer
 //   const admin = await newAdmin(srv);              // an admin, signed in
@@ -18,7 +20,7 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { client, registrarBin } from './harness.mjs';
+import { client, registrarBin, serverAt } from './harness.mjs';
 
 export const DEFAULT_PASSWORD = 'correct horse battery staple';
 
@@ -31,9 +33,30 @@ function fail(what, r) {
   return new Error(`${what}: HTTP ${r.status} ${typeof r.body === 'string' ? r.body : JSON.stringify(r.body)}`);
 }
 
-// signUp(c, fields) → { user, email, password }: POST /api/v1/accounts with
-// defaults for every required field; throws unless 201.
-export async function signUp(c, fields = {}) {
+// The token of the newest link of `kind` ('verify' or 'reset') that the
+// outbox holds for email: what the learner would click in their mail.
+export async function outboxToken(srv, email, kind = 'verify') {
+  const rows = await srv.sql(
+    `select body from registrar.outbox where recipient = lower(btrim($1)) and body ~ $2 order by id desc limit 1`,
+    [email, `#/${kind}\\?token=`]);
+  const m = rows[0]?.body.match(new RegExp(`#/${kind}\\?token=([A-Za-z0-9_-]+)`));
+  return m ? m[1] : null;
+}
+
+// verifyEmail(srv, email, c?) → confirms the newest verification link in
+// the outbox through the API, as the learner's click would; throws unless 204.
+export async function verifyEmail(srv, email, c = client(srv.url)) {
+  const token = await outboxToken(srv, email, 'verify');
+  if (!token) throw new Error(`no verification link in the outbox for ${email}`);
+  const r = await c.post('/api/v1/auth/email-verifications/confirm', { json: { token } });
+  if (r.status !== 204) throw fail('email verification', r);
+}
+
+// signUp(c, fields, { verified = true }) → { user, email, password }: POST
+// /api/v1/accounts with defaults for every required field; throws unless
+// 201. The email is then verified through the real flow (the link read
+// from the outbox, confirmed through the API) unless verified is false.
+export async function signUp(c, fields = {}, { verified = true } = {}) {
   const body = {
     email: uniqueEmail(),
     password: DEFAULT_PASSWORD,
@@ -43,7 +66,14 @@ export async function signUp(c, fields = {}) {
   };
   const r = await c.post('/api/v1/accounts', { json: body });
   if (r.status !== 201) throw fail('sign-up', r);
-  return { user: r.body, email: body.email, password: body.password };
+  let user = r.body;
+  if (verified) {
+    const srv = serverAt(c.base);
+    if (!srv) throw new Error(`signUp: no server of this test at ${c.base} (pass { verified: false })`);
+    await verifyEmail(srv, body.email, c);
+    user = { ...user, email_verified: true };
+  }
+  return { user, email: body.email, password: body.password };
 }
 
 // signIn(c, { email, password }) → the 201 body { token, csrf_token,
@@ -54,12 +84,13 @@ export async function signIn(c, { email, password = DEFAULT_PASSWORD }) {
   return r.body;
 }
 
-// newUser(srvOrUrl, fields) → { c, user, email, password, token, csrf }:
-// a new account, signed in on a client of its own.
-export async function newUser(srvOrUrl, fields = {}) {
+// newUser(srvOrUrl, fields, { verified = true }) → { c, user, email,
+// password, token, csrf }: a new account (its email verified unless
+// verified is false), signed in on a client of its own.
+export async function newUser(srvOrUrl, fields = {}, { verified = true } = {}) {
   const url = typeof srvOrUrl === 'string' ? srvOrUrl : srvOrUrl.url;
   const c = client(url);
-  const { email, password } = await signUp(c, fields);
+  const { email, password } = await signUp(c, fields, { verified });
   const session = await signIn(c, { email, password });
   return { c, user: session.user, email, password, token: session.token, csrf: session.csrf_token };
 }

@@ -9,17 +9,22 @@
 
 import assert from 'node:assert/strict';
 import { client, randomHex } from './harness.mjs';
+import { verifyEmail } from './accounts.mjs';
 
 const PASSWORD = 'correct horse battery staple';
 
-// A signed-up, signed-in account: { id, email, token }.
-export async function account(srv, { admin = false, directorOf = [], profession = 'physician', url } = {}) {
+// A signed-up, signed-in account: { id, email, token }. Its email is
+// verified through the real flow (the outbox's link confirmed through the
+// API) unless verified is false.
+export async function account(srv, { admin = false, directorOf = [], profession = 'physician', url,
+  verified = true } = {}) {
   const email = `t-${randomHex(6)}@example.org`;
   const c = client(url ?? srv.url);
   const made = await c.post('/api/v1/accounts', {
     json: { email, password: PASSWORD, full_name: `Test ${email.slice(2, 8)}`, profession },
   });
   assert.equal(made.status, 201, `sign-up failed: ${made.text}`);
+  if (verified) await verifyEmail(srv, email, c);
   if (admin) await srv.sql('update registrar.users set is_admin = true where email = $1', [email]);
   for (const slug of directorOf) {
     await srv.sql(

@@ -37,9 +37,12 @@ function tokenDigests(secretKeyHex, tokens) {
 // fixtures made in SQL: accounts with that same hash and sessions whose
 // token digests are computed as the server computes them, so that a rush
 // of hundreds of learners does not spend minutes on Argon2. Their tokens
-// are then as good as any sign-in's (checked with GET /api/v1/me).
-export async function learners(srv, n, { profession = 'physician', names } = {}) {
-  const first = await account(srv, { profession });
+// are then as good as any sign-in's (checked with GET /api/v1/me). The
+// first verifies its email through the real flow (account()); the fixtures
+// are written verified, as that flow leaves an account, unless verified is
+// false (then none is).
+export async function learners(srv, n, { profession = 'physician', names, verified = true } = {}) {
+  const first = await account(srv, { profession, verified });
   if (n === 1) return [first];
   const [{ password_hash: hash }] = await srv.sql('select password_hash from registrar.users where id = $1',
     [first.id]);
@@ -51,8 +54,9 @@ export async function learners(srv, n, { profession = 'physician', names } = {})
   const digests = tokenDigests(srv.secretKey, [...tokens, ...csrfs]);
   const rows = await srv.sql(
     `with u as (
-       insert into registrar.users (email, password_hash, full_name, profession)
-       select e, $2, f, $3 from unnest($1::text[], $4::text[]) with ordinality as t(e, f, n)
+       insert into registrar.users (email, password_hash, full_name, profession, email_verified_at)
+       select e, $2, f, $3, case when $7::boolean then now() end
+       from unnest($1::text[], $4::text[]) with ordinality as t(e, f, n)
        returning id, email
      ), s as (
        insert into registrar.auth_sessions (user_id, token_hash, csrf_hash)
@@ -61,7 +65,7 @@ export async function learners(srv, n, { profession = 'physician', names } = {})
        returning user_id
      )
      select u.id, u.email from u`,
-    [emails, hash, profession, fullNames, digests.slice(0, emails.length), digests.slice(emails.length)]);
+    [emails, hash, profession, fullNames, digests.slice(0, emails.length), digests.slice(emails.length), verified]);
   const byEmail = new Map(rows.map((r) => [r.email, r.id]));
   const out = [first, ...emails.map((email, i) => ({ id: byEmail.get(email), email, token: tokens[i] }))];
   const me = await client(srv.url).get('/api/v1/me', { token: out[n - 1].token });

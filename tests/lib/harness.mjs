@@ -250,6 +250,12 @@ export async function startServer({ env = {}, processes = 1, ownCluster = false,
     REGISTRAR_WEBHOOK_SECRET: webhookSecret,
     REGISTRAR_WEB_ROOT: path.join(sourceRoot, 'web'),
     REGISTRAR_LOG_LEVEL: 'debug',
+    // Every test signs up from 127.0.0.1: the per-address limits are set
+    // out of reach, except by the tests of the limits themselves (env wins).
+    REGISTRAR_SIGNUP_LIMIT: '1000000',
+    REGISTRAR_RESET_LIMIT: '1000000',
+    REGISTRAR_DISCOUNT_ADDRESS_LIMIT: '1000000',
+    REGISTRAR_DISCOUNT_LEARNER_LIMIT: '1000000',
     ...env,
   };
 
@@ -358,11 +364,20 @@ export async function startServer({ env = {}, processes = 1, ownCluster = false,
             p.lines.slice(-60).join('\n'));
         }
       }));
+      for (const u of srv.urls) servers.delete(u);
       await cleanupDatabase();
       if (problems.length) throw new Error('registrar serve did not stop cleanly:\n' + problems.join('\n'));
     },
   };
+  for (const u of srv.urls) servers.set(u, srv);
   return srv;
+}
+
+// The running servers by URL, so that helpers given only a client (or a
+// URL) can reach the server's database: serverAt(c.base) or serverAt(url).
+const servers = new Map();
+export function serverAt(url) {
+  return servers.get(String(url).replace(/\/+$/, ''));
 }
 
 // --- the HTTP client -------------------------------------------------------
@@ -467,6 +482,7 @@ export function client(baseUrl) {
   }
 
   return {
+    base,
     req,
     get: (p, o) => req('GET', p, o),
     head: (p, o) => req('HEAD', p, o),

@@ -205,6 +205,67 @@ static void test_smtp_settings(void **state)
     config_release(&c);
 }
 
+static void test_public_url_and_limits(void **state)
+{
+    struct config c;
+    char err[256];
+    const char *env_min[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY",
+        KEY, NULL };
+    const char *env[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY", KEY,
+        "REGISTRAR_PUBLIC_URL", "https://registrar.example.org/", "REGISTRAR_SIGNUP_LIMIT", "5",
+        NULL };
+    const char *none[] = { "registrar" };
+    const char *flags[] = { "registrar", "--public-url", "http://[::1]:8080/reg//",
+        "--reset-limit=7", "--discount-address-limit", "8", "--discount-learner-limit", "9" };
+    static const char *const good[] = { "http://127.0.0.1:8080", "https://registrar.example.org",
+        "https://example.org/registrar/", "http://[2001:db8::1]:8443", NULL };
+    static const char *const bad[] = { "", "registrar.example.org", "ftp://example.org", "https://",
+        "https:///path", "https://:443", "https://example.org/?q=1", "https://example.org/#/x",
+        "https://a b.example.org", "https://evil@example.org", "https://example.org/\x01",
+        "javascript:alert(1)", NULL };
+    (void)state;
+
+    assert_int_equal(parse(env_min, 1, none, &c, err), 0);
+    assert_string_equal(c.public_url, "http://127.0.0.1:8080");
+    assert_int_equal(c.signup_limit, 20);
+    assert_int_equal(c.reset_limit, 20);
+    assert_int_equal(c.discount_address_limit, 60);
+    assert_int_equal(c.discount_learner_limit, 20);
+    config_release(&c);
+
+    /* One slash between the base and "/#/...", however many were written. */
+    assert_int_equal(parse(env, 1, none, &c, err), 0);
+    assert_string_equal(c.public_url, "https://registrar.example.org");
+    assert_int_equal(c.signup_limit, 5);
+    config_release(&c);
+
+    assert_int_equal(parse(env, 8, flags, &c, err), 0);
+    assert_string_equal(c.public_url, "http://[::1]:8080/reg");
+    assert_int_equal(c.signup_limit, 5);
+    assert_int_equal(c.reset_limit, 7);
+    assert_int_equal(c.discount_address_limit, 8);
+    assert_int_equal(c.discount_learner_limit, 9);
+    config_release(&c);
+
+    for (const char *const *g = good; *g != NULL; g++)
+        assert_int_equal(config_public_url_valid(*g), 0);
+    for (const char *const *b = bad; *b != NULL; b++) {
+        const char *argv[] = { "registrar", "--public-url", *b };
+        assert_int_equal(config_public_url_valid(*b), -1);
+        assert_int_equal(parse(env_min, 3, argv, &c, err), -1);
+        assert_non_null(strstr(err, "REGISTRAR_PUBLIC_URL"));
+        config_release(&c);
+    }
+
+    const char *zero[] = { "registrar", "--signup-limit", "0" };
+    assert_int_equal(parse(env_min, 3, zero, &c, err), -1);
+    assert_non_null(strstr(err, "--signup-limit"));
+    config_release(&c);
+    const char *word[] = { "registrar", "--discount-learner-limit=many" };
+    assert_int_equal(parse(env_min, 2, word, &c, err), -1);
+    config_release(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +275,7 @@ int main(void)
         cmocka_unit_test(test_commands),
         cmocka_unit_test(test_listen_parse),
         cmocka_unit_test(test_smtp_settings),
+        cmocka_unit_test(test_public_url_and_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,6 +63,9 @@ const MESSAGES = {
   'not-active': 'Workshops can be chosen once your seat is held or your registration is confirmed.',
   'unknown-session': 'One of the sessions chosen cannot be chosen any more (it may have been cancelled). Please reload the page.',
   'code-taken': 'This offering already has a discount code of that name.',
+  // Abuse resistance (issue 8).
+  'email-unverified': 'Please confirm your email address before registering: open the link we emailed you, or ask for a new one on your profile page.',
+  'too-many-holds': 'You already hold 3 unpaid seats. Please pay for one of them, or cancel one, before registering for another course.',
 };
 
 // Problems whose detail says which of several cases it is ("This discount
@@ -127,6 +130,7 @@ const FIELD_SENTENCES = [
   [/^must be a date as YYYY-MM-DD$/, (label) => `${label} must be a date.`],
   [/^is not a field of this request$/, (label) => `${label} cannot be changed here.`],
   [/^is not a live reset link$/, () => MESSAGES['invalid-token']],
+  [/^is not a live verification link$/, () => MESSAGES['invalid-token']],
   [/^must be an email address/, (label) => `${label} must be an email address, such as name@example.org.`],
 ];
 
@@ -323,6 +327,9 @@ export const auth = {
     request('POST', '/auth/password-resets', { body: { email }, signal }),
   confirmReset: (token, newPassword, { signal } = {}) =>
     request('POST', '/auth/password-resets/confirm', { body: { token, new_password: newPassword }, signal }),
+  // POST /auth/email-verifications/confirm: 204, or ApiError invalid-token.
+  confirmEmail: (token, { signal } = {}) =>
+    request('POST', '/auth/email-verifications/confirm', { body: { token }, signal }),
 };
 
 export const me = {
@@ -336,6 +343,8 @@ export const me = {
   },
   // fields: any of full_name, profession, credentials, institution → user
   update: (fields, { signal } = {}) => request('PATCH', '/me', { body: fields, signal }),
+  // POST /me/email-verification: 202, a new link goes to the account's email.
+  requestEmailVerification: ({ signal } = {}) => request('POST', '/me/email-verification', { signal }),
   changePassword: (currentPassword, newPassword, { signal } = {}) =>
     request('POST', '/me/password', {
       body: { current_password: currentPassword, new_password: newPassword }, signal,

@@ -31,6 +31,7 @@ const ROUTES = [
   { pattern: '/sign-up', nav: null, load: () => import('./screens/signup.js') },
   { pattern: '/forgot-password', nav: null, load: () => import('./screens/forgot.js') },
   { pattern: '/reset', nav: null, load: () => import('./screens/reset.js') },
+  { pattern: '/verify', nav: null, load: () => import('./screens/verify.js') },
   { pattern: '/profile', nav: null, load: () => import('./screens/profile.js') },
   { pattern: '/profile/password', nav: null, load: () => import('./screens/password.js') },
   // Registration and payment (issue 5)

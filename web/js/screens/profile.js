@@ -9,6 +9,7 @@ import { professionName } from '../format.js';
 import * as session from '../session.js';
 import { announce } from '../status.js';
 import { pageHeading, showError, showLoading, signInRequired, successNotice } from '../ui.js';
+import { verifyBanner } from './verify.js';
 import { PROFESSION_OPTIONS } from './signup.js';
 
 function row(term, value) {
@@ -59,6 +60,7 @@ export async function render(ctx) {
     edit.addEventListener('click', () => editor());
     replaceChildren(body,
       notice ? successNotice(notice) : null,
+      user.email_verified === false ? verifyBanner(user) : null,
       h('dl', { class: 'details details--card' },
         row('Full name', user.full_name),
         row('Email address', user.email),

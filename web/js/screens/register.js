@@ -156,6 +156,17 @@ export async function render(ctx) {
     return;
   }
 
+  if (session.user()?.email_verified === false) {
+    replaceChildren(body, heading,
+      h('div', { class: 'panel panel--error' },
+        h('p', { class: 'panel__title' }, 'Please confirm your email address first'),
+        h('p', {}, `Registering needs a confirmed email address. We emailed a link to ${session.user().email}: ` +
+          'open it, then come back to this page.'),
+        h('p', {}, h('a', { href: '#/profile' }, 'Send the link again from your profile'))));
+    announce(`Register for ${title}. Please confirm your email address first.`, { assertive: true });
+    return;
+  }
+
   if (!registrationOpen(o)) {
     replaceChildren(body, heading,
       h('div', { class: 'panel panel--error' },
