@@ -84,6 +84,10 @@ static const struct http_route api_table[] = {
     { "GET", "/api/v1/me", accounts_me_get, HTTP_SIGNED_IN, HTTP_BODY_NONE, HTTP_ETAG },
     { "PATCH", "/api/v1/me", accounts_me_update, HTTP_SIGNED_IN, HTTP_BODY_JSON, 0 },
     { "POST", "/api/v1/me/password", signin_password_change, HTTP_SIGNED_IN, HTTP_BODY_JSON, 0 },
+
+    /* Privacy */
+    { "GET", "/api/v1/me/export", privacy_export, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0 },
+    { "DELETE", "/api/v1/me", privacy_erase, HTTP_SIGNED_IN, HTTP_BODY_JSON, 0 },
 };
 
 const struct http_route *api_routes(size_t *n)
@@ -105,4 +109,5 @@ void api_register_statements(void)
     enrollments_register();
     payments_register();
     rosters_register();
+    privacy_register();
 }

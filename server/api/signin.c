@@ -68,6 +68,8 @@ struct signin_job {
     char attempt_id[24]; /* the attempt row: a failure unless deleted */
     char user_id[40];
     char digest[AUTH_DIGEST_HEX_SIZE]; /* a reset token's */
+    const char *field;                 /* signin_password_confirm: the body member checked */
+    http_handler *confirmed;           /* signin_password_confirm: the step after a match */
 };
 
 static void signin_job_free(void *p)
@@ -480,4 +482,80 @@ void signin_reset_confirm(struct http_req *req)
 out:
     free(live);
     auth_wipe(digest, sizeof(digest));
+}
+
+/* ---- confirming the password before another change (signin_password_confirm) ---- */
+
+static void signin_confirm_failed(struct http_req *req)
+{
+    struct signin_job *job = http_req_data(req);
+
+    signin_attempt_mark_failed(req);
+    http_reply_invalid_field(req, job->field, "is not your current password");
+}
+
+/* On the hashing pool. */
+static void signin_confirm_verify(struct http_req *req)
+{
+    struct signin_job *job = http_req_data(req);
+
+    enum auth_verify v = auth_password_verify(job->stored_hash, job->password, job->password_len);
+    auth_free_secret(job->password);
+    job->password = NULL;
+    if (v == AUTH_VERIFY_MISMATCH)
+        http_req_continue(req, HTTP_POOL_DB, signin_confirm_failed);
+    else if (v == AUTH_VERIFY_ERROR)
+        http_req_continue(req, HTTP_POOL_DB, signin_attempt_cancel);
+    else
+        http_req_continue(req, HTTP_POOL_DB, job->confirmed);
+}
+
+void signin_password_confirm(struct http_req *req, const char *field, http_handler *next)
+{
+    struct db_result *r = NULL;
+
+    /* Step 1 of a password change: the same rate limit, the same stored hash. */
+    const char *params[] = { http_req_principal(req)->user_id, http_req_client_ip(req) };
+    enum db_status s = db_exec(http_req_db(req), &SQL_PASSWORD_CHANGE_BEGIN, 2, params, &r);
+    if (s != DB_OK) {
+        api_reply_db_error(req, s);
+        return;
+    }
+    if (atoi(db_result_value(r, 0, 0)) > 0) {
+        signin_reply_rate_limited(req, db_result_value(r, 0, 0));
+        db_result_free(r);
+        return;
+    }
+    if (db_result_value(r, 0, 2) == NULL) {
+        db_result_free(r);
+        http_reply_invalid_field(req, field, "is not your current password");
+        return;
+    }
+    struct signin_job *job = signin_job_new(req);
+    snprintf(job->attempt_id, sizeof(job->attempt_id), "%s", db_result_value(r, 0, 1));
+    job->stored_hash = xstrdup(db_result_value(r, 0, 2));
+    db_result_free(r);
+    job->field = field;
+    job->confirmed = next;
+    job->password = signin_copy_member(req, field, &job->password_len);
+    http_req_continue(req, HTTP_POOL_HASH, signin_confirm_verify);
+}
+
+const char *signin_confirmed_attempt(const struct http_req *req)
+{
+    const struct signin_job *job = http_req_data(req);
+
+    return job->attempt_id;
+}
+
+const char *signin_confirmed_hash(const struct http_req *req)
+{
+    const struct signin_job *job = http_req_data(req);
+
+    return job->stored_hash;
+}
+
+void signin_cookie_clear(struct http_req *req)
+{
+    signin_cookie_set(req, "", 0);
 }
