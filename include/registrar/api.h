@@ -239,6 +239,8 @@ void signin_reset_confirm(struct http_req *req);
 void signin_password_confirm(struct http_req *req, const char *field, http_handler *next);
 const char *signin_confirmed_attempt(const struct http_req *req);
 const char *signin_confirmed_hash(const struct http_req *req);
+/* After a match, when next could not go on (its SQL refused): the attempt counts for nothing. */
+void signin_confirm_release(struct http_req *req);
 /* Clears the session cookie in the reply. */
 void signin_cookie_clear(struct http_req *req);
 

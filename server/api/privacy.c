@@ -66,7 +66,9 @@ static void privacy_erase_finish(struct http_req *req)
 
     enum db_status s = db_exec_value(http_req_db(req), &SQL_ERASE, 3, params, &text);
     if (s != DB_OK) {
+        /* Refused (the last admin, a payment in flight): the right password is no failure. */
         api_reply_db_error(req, s);
+        signin_confirm_release(req);
         goto out;
     }
     result = json_loads(text, 0, NULL);

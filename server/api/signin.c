@@ -555,6 +555,14 @@ const char *signin_confirmed_hash(const struct http_req *req)
     return job->stored_hash;
 }
 
+void signin_confirm_release(struct http_req *req)
+{
+    const struct signin_job *job = http_req_data(req);
+    const char *params[] = { job->attempt_id };
+
+    (void)db_exec(http_req_db(req), &SQL_ATTEMPT_CANCEL, 1, params, NULL);
+}
+
 void signin_cookie_clear(struct http_req *req)
 {
     signin_cookie_set(req, "", 0);

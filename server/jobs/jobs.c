@@ -104,9 +104,19 @@ int jobs_sweep(struct db_conn *c, long *expired, long *promoted)
     return 0;
 }
 
-/* The members of retention_purge()'s answer: the kind label of each count. */
-static const char *const jobs_retention_kinds[] = { "sessions", "attempts", "idempotency_keys",
-    "resets", "bodies" };
+/*
+ * The members of retention_purge()'s answer and their metric labels
+ * (static: the metrics registry keeps the pointer).
+ */
+static const struct {
+    const char *member, *label;
+} jobs_retention_kinds[] = {
+    { "sessions", "kind=\"sessions\"" },
+    { "attempts", "kind=\"attempts\"" },
+    { "idempotency_keys", "kind=\"idempotency_keys\"" },
+    { "resets", "kind=\"resets\"" },
+    { "bodies", "kind=\"bodies\"" },
+};
 
 int jobs_retention(struct db_conn *c, long *purged)
 {
@@ -124,11 +134,10 @@ int jobs_retention(struct db_conn *c, long *purged)
         json_t *v = json_loads(text, 0, NULL);
         free(text);
         for (size_t k = 0; k < UTIL_ARRAY_LEN(jobs_retention_kinds); k++) {
-            long n = (long)json_integer_value(json_object_get(v, jobs_retention_kinds[k]));
+            long n = (long)json_integer_value(json_object_get(v, jobs_retention_kinds[k].member));
             if (n > 0) {
-                char *label = xasprintf("kind=\"%s\"", jobs_retention_kinds[k]);
-                metrics_count("registrar_retention_purged_total", HELP_PURGED, label, n);
-                free(label);
+                metrics_count("registrar_retention_purged_total", HELP_PURGED,
+                    jobs_retention_kinds[k].label, n);
                 *purged += n;
             }
             more = more || n >= batch;
@@ -389,6 +398,9 @@ struct jobs *jobs_start(const struct jobs_config *config)
     metrics_count("registrar_waitlist_promoted_total", HELP_PROMOTED, "", 0);
     metrics_count("registrar_mail_sent_total", HELP_MAIL_SENT, "", 0);
     metrics_count("registrar_mail_failed_total", HELP_MAIL_FAILED, "", 0);
+    for (size_t k = 0; k < UTIL_ARRAY_LEN(jobs_retention_kinds); k++)
+        metrics_count(
+            "registrar_retention_purged_total", HELP_PURGED, jobs_retention_kinds[k].label, 0);
     if (pthread_create(&j->thread, NULL, jobs_main, j) != 0) {
         log_msg(LOG_ERROR, "cannot start the background jobs thread");
         pthread_cond_destroy(&j->cv);
