@@ -63,6 +63,8 @@ const MESSAGES = {
   'not-active': 'Workshops can be chosen once your seat is held or your registration is confirmed.',
   'unknown-session': 'One of the sessions chosen cannot be chosen any more (it may have been cancelled). Please reload the page.',
   'code-taken': 'This offering already has a discount code of that name.',
+  // Privacy (issue 8).
+  'last-admin': 'This is the only administrator account, so it cannot be deleted. Make someone else an administrator first.',
 };
 
 // Problems whose detail says which of several cases it is ("This discount
@@ -340,6 +342,15 @@ export const me = {
     request('POST', '/me/password', {
       body: { current_password: currentPassword, new_password: newPassword }, signal,
     }),
+  // Everything held about the learner, as a JSON attachment: a plain link
+  // downloads it (cookie-authenticated GET, no script involved).
+  exportUrl: () => `${BASE}/me/export`,
+  // DELETE /me: erases the account for good. The server has ended every
+  // session and cleared the cookie; this tab forgets its own.
+  async erase(password, { signal } = {}) {
+    await request('DELETE', '/me', { body: { password }, signal });
+    forgetSession();
+  },
 };
 
 export const offerings = {
