@@ -178,6 +178,9 @@ test('erase: registrations cancelled and refunded by policy, seats to the waitli
                    registration_opens_at = null, registration_closes_at = null where id = $1`, [past.id]);
   const bearer = await as(srv, { token: me.token }).get('/api/v1/me');
   assert.equal(bearer.status, 200);
+  // The search below finds what it looks for while the account lives.
+  assert.ok((await rowsContaining(me.email)).some((hit) => hit.startsWith('users:')));
+  assert.ok((await rowsContaining(`Welcome back ${t}`)).some((hit) => hit.startsWith('enrollments:')));
 
   const r = await me.c.del('/api/v1/me', { json: { password: DEFAULT_PASSWORD } });
   assert.equal(r.status, 204, r.text);
