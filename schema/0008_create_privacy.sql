@@ -14,18 +14,20 @@ alter table registrar.users add column erased_at timestamptz;
 -- Helpers
 
 -- An audit row's detail with nothing personal left: numbers and booleans,
--- the few keys whose text is a code of ours (never a person's words), and,
--- when p_keep_ids, ids (which name rows, not people, once an account is
--- erased). Everything else (free text, codes, another person's id) goes.
-create function registrar.audit_detail_scrub(p_detail jsonb, p_keep_ids boolean) returns jsonb
+-- the few keys whose text is a code of ours (never a person's words), and
+-- ids: any id when p_ids is null (ids name rows, not people, once an
+-- account is erased), else only those in p_ids (an export shows the
+-- learner's own ids, never another person's). Everything else (free text,
+-- discount codes, other ids) goes.
+create function registrar.audit_detail_scrub(p_detail jsonb, p_ids text[]) returns jsonb
 language sql immutable as $$
     select coalesce(jsonb_object_agg(d.key, d.value), '{}'::jsonb)
     from jsonb_each(coalesce(p_detail, '{}'::jsonb)) d
     where jsonb_typeof(d.value) in ('number', 'boolean')
        or (jsonb_typeof(d.value) = 'string'
            and (d.key in ('format', 'via', 'status', 'course')
-                or (p_keep_ids and d.value #>> '{}' ~
-                    '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')))
+                or (d.value #>> '{}' ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                    and (p_ids is null or d.value #>> '{}' = any (p_ids)))))
 $$;
 
 -- A message body as its recipient may read it back: the secret part of a
@@ -71,6 +73,7 @@ create function registrar.privacy_export(p_user uuid) returns json
 language plpgsql as $$
 declare
     u registrar.users;
+    v_ids text[];
 begin
     select * into u from registrar.users where id = p_user and erased_at is null;
     if u.id is null then
@@ -78,6 +81,11 @@ begin
     end if;
     insert into registrar.audit_log (actor_id, action, object, detail)
     values (p_user, 'privacy.export', 'user:' || p_user, '{}'::jsonb);
+    -- The ids an audit row's detail may show: the learner's own.
+    v_ids := array[p_user::text]
+        || array(select e.id::text from registrar.enrollments e where e.user_id = p_user)
+        || array(select e.offering_id::text from registrar.enrollments e where e.user_id = p_user)
+        || array(select p.id::text from registrar.payments p where p.user_id = p_user);
 
     return json_build_object(
         'exported_at', registrar.rfc3339(now(), 'UTC'),
@@ -155,7 +163,7 @@ begin
                     'offering_id', a.offering_id,
                     'by', case when a.actor_id = p_user then 'you'
                                when a.actor_id is null then 'system' else 'staff' end,
-                    'detail', registrar.audit_detail_scrub(a.detail, true))
+                    'detail', registrar.audit_detail_scrub(a.detail, v_ids))
                 else json_build_object(
                     'at', registrar.rfc3339(a.at, 'UTC'),
                     'action', a.action,
@@ -283,7 +291,7 @@ begin
     delete from registrar.outbox where recipient = u.email and sent_at is null;
     update registrar.outbox set recipient = v_erased_email, body = ''
     where recipient = u.email;
-    update registrar.audit_log a set detail = registrar.audit_detail_scrub(a.detail, true)
+    update registrar.audit_log a set detail = registrar.audit_detail_scrub(a.detail, null)
     from registrar.audit_rows_of(p_user) x where a.id = x.id;
     delete from registrar.auth_sessions where user_id = p_user;
     delete from registrar.auth_failures where email = u.email;

@@ -68,8 +68,12 @@ async function busyLearner() {
   assert.equal(theirs.status, 201, theirs.text);
   // The course team cancels the other learner (an audit row by the director, about them, not us).
   assert.equal((await as(srv, director).post(`/api/v1/enrollments/${theirs.body.id}/cancel`)).status, 200);
-  // A note on our enrollment, as a director's decision leaves one.
+  // A note on our enrollment, as a director's decision leaves one, and an audit row
+  // about it by the director whose detail names the director and another learner.
   await srv.sql('update registrar.enrollments set note = $2 where id = $1', [mine.body.id, `Welcome back ${t}`]);
+  await srv.sql(`insert into registrar.audit_log (actor_id, action, object, detail, offering_id)
+                 values ($1, 'enrollment.note', $2, $3, $4)`, [director.id, `enrollment:${mine.body.id}`,
+    { by: director.email, other_id: other.user.id, enrollment_id: mine.body.id, rows: 1 }, off.id]);
   assert.equal((await client(srv.url).post('/api/v1/auth/password-resets', { json: { email: me.email } })).status, 202);
   assert.equal((await me.c.post('/api/v1/me/calendar-token')).status, 201);
   return { me, other, off, enrollment: mine.body, payment: paid.body.payment, workshop: w.body, t };
@@ -117,7 +121,10 @@ test('export: 401 without a session; everything about the learner, nothing about
   assert.ok(x.sign_in_sessions.length >= 1);
   for (const s of x.sign_in_sessions) assert.deepEqual(Object.keys(s).sort(), ['created_at', 'last_seen_at', 'revoked_at']);
   assert.equal(x.calendar_feed.exists, true);
-  assert.ok(x.audit.some((a) => a.action === 'enrollment.refund' || a.action === 'privacy.export'));
+  const noted = x.audit.find((a) => a.action === 'enrollment.note');
+  assert.deepEqual(noted && [noted.by, noted.object, noted.detail],
+    ['staff', `enrollment:${enrollment.id}`, { enrollment_id: enrollment.id, rows: 1 }]);
+  assert.ok(x.audit.some((a) => a.action === 'privacy.export' && a.by === 'you'));
 
   // No hash, token or digest; nothing of the other learner or the director.
   assert.ok(!r.text.includes(me.token), 'no session token');
@@ -291,6 +298,8 @@ test('erase races a registration rush for the same offering through two processe
   const [{ n }] = await srv.sql(`select count(*)::int as n from registrar.enrollments where user_id = $1
                                  and status in ('applied', 'held', 'confirmed', 'waitlisted')`, [me.user.id]);
   assert.equal(n, 0, 'no live registration of the erased account');
+  // However late it comes, a registration of the erased account is refused.
+  await assert.rejects(srv.sql('select registrar.enroll($1, $2, null)', [me.user.id, other.id]), /unauthenticated/);
   const positions = await srv.sql(`select registrar.waitlist_position(e) as p from registrar.enrollments e
                                    where offering_id = $1 and status = 'waitlisted' order by p`, [off.id]);
   assert.deepEqual(positions.map((x) => x.p), Array.from({ length: 25 }, (_, i) => i + 1));
