@@ -29,6 +29,7 @@ const char *config_usage(void)
            "REGISTRAR_CONNECTION_LIMIT (4096), REGISTRAR_PER_IP_LIMIT (512; 0 = none),\n"
            "REGISTRAR_IDLE_TIMEOUT (seconds, 30), REGISTRAR_TRUST_PROXY (true behind our nginx),\n"
            "REGISTRAR_SWEEP_INTERVAL_MS (hold expiry and waitlist sweep, 15000),\n"
+           "REGISTRAR_RETENTION_INTERVAL_MS (purge of expired data, 3600000),\n"
            "REGISTRAR_SMTP_URL (smtp://HOST:PORT or smtps://...; unset: mail stays in the outbox),\n"
            "REGISTRAR_SMTP_USER, REGISTRAR_SMTP_PASSWORD (environment only),\n"
            "REGISTRAR_MAIL_FROM (registrar@localhost). Flags: --smtp-url, --smtp-user, --mail-from.\n"
@@ -147,6 +148,7 @@ static const struct config_option config_options[] = {
     { "--log-level", "REGISTRAR_LOG_LEVEL", false },
     { "--trust-proxy", "REGISTRAR_TRUST_PROXY", false },
     { "--sweep-interval-ms", "REGISTRAR_SWEEP_INTERVAL_MS", false },
+    { "--retention-interval-ms", "REGISTRAR_RETENTION_INTERVAL_MS", false },
     { "--connection-limit", "REGISTRAR_CONNECTION_LIMIT", false },
     { "--per-ip-limit", "REGISTRAR_PER_IP_LIMIT", false },
     { "--idle-timeout", "REGISTRAR_IDLE_TIMEOUT", false },
@@ -208,6 +210,12 @@ static int config_apply(
         if (config_uint(value, 10, 3600000, &c->sweep_interval_ms) == -1) {
             snprintf(
                 err, errlen, "REGISTRAR_SWEEP_INTERVAL_MS must be milliseconds from 10 to 3600000");
+            return -1;
+        }
+    } else if (strcmp(flag, "--retention-interval-ms") == 0) {
+        if (config_uint(value, 10, 86400000, &c->retention_interval_ms) == -1) {
+            snprintf(err, errlen,
+                "REGISTRAR_RETENTION_INTERVAL_MS must be milliseconds from 10 to 86400000");
             return -1;
         }
     } else if (strcmp(flag, "--trust-proxy") == 0) {
@@ -312,6 +320,8 @@ int config_parse(struct config *c, int argc, char **argv, config_getenv_fn *gete
     c->idle_timeout_s = 30;
     /* Expired holds are released "within a minute": a sweep every 15 s. */
     c->sweep_interval_ms = 15000;
+    /* What the retention job purges is days old: once an hour is plenty. */
+    c->retention_interval_ms = 3600000;
     c->mail_from = xstrdup("registrar@localhost");
     c->public_url = xstrdup("http://127.0.0.1:8080");
     /*

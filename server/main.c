@@ -123,6 +123,7 @@ static int main_serve(const struct config *cfg)
         goto out;
     jobs = jobs_start(&(struct jobs_config){ .database_url = cfg->database_url,
         .interval_ms = (int)cfg->sweep_interval_ms,
+        .retention_interval_ms = (int)cfg->retention_interval_ms,
         .mail = &(struct mail_config){ .url = cfg->smtp_url,
             .user = cfg->smtp_user,
             .password = cfg->smtp_password,

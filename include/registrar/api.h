@@ -210,6 +210,13 @@ void enrollments_approve(struct http_req *req);
 void enrollments_reject(struct http_req *req);
 void enrollments_sessions_set(struct http_req *req);
 void enrollments_discount_create(struct http_req *req);
+/*
+ * Asks the processor for a refund that a cancellation decided ({payment_id,
+ * processor_ref, amount_cents}, borrowed) and records the outcome; one the
+ * processor could not make stays pending for the jobs thread. On a database
+ * worker; queues no reply.
+ */
+void enrollments_refund(struct http_req *req, json_t *refund);
 
 /* payments.c: paying a hold by processor token (Idempotency-Key required), the processor's webhook */
 void payments_create(struct http_req *req);
@@ -250,6 +257,32 @@ void signin_delete_current(struct http_req *req);
 void signin_password_change(struct http_req *req);
 void signin_reset_request(struct http_req *req);
 void signin_reset_confirm(struct http_req *req);
+/*
+ * Checks the signed-in principal's password, sent as the body member field
+ * (a string the caller has validated; field must outlive the request), the
+ * way POST /me/password checks the current one: the sign-in failure counter
+ * first (429 rate-limited), then Argon2id on the hashing pool. A wrong
+ * password is a 400 naming field and counts as a failure; a hash that
+ * cannot be computed is a 503. On a match, next runs on a database worker,
+ * where signin_confirmed_attempt() names the attempt row (next's SQL must
+ * delete it: it was no failure) and signin_confirmed_hash() the hash that
+ * matched (for next's SQL to check that it is still in place). The
+ * request's data slot (http_req_set_data) is taken.
+ */
+void signin_password_confirm(struct http_req *req, const char *field, http_handler *next);
+const char *signin_confirmed_attempt(const struct http_req *req);
+const char *signin_confirmed_hash(const struct http_req *req);
+/* After a match, when next could not go on (its SQL refused): the attempt counts for nothing. */
+void signin_confirm_release(struct http_req *req);
+/* Clears the session cookie in the reply. */
+void signin_cookie_clear(struct http_req *req);
+
+/* privacy.c: a learner's export of their data and erasure of their account */
+void privacy_register(void);
+/* GET /api/v1/me/export: one JSON document, as an attachment, audited. */
+void privacy_export(struct http_req *req);
+/* DELETE /api/v1/me {password}: live registrations cancelled, personal data overwritten; 204. */
+void privacy_erase(struct http_req *req);
 
 /* accounts.c: email verification */
 /* POST /api/v1/me/email-verification: 202, a new one-day link through the outbox. */

@@ -43,6 +43,7 @@ struct config {
     unsigned per_ip_limit;
     unsigned idle_timeout_s;
     unsigned sweep_interval_ms; /* hold expiry and waitlist promotion */
+    unsigned retention_interval_ms; /* purge of expired sessions, old attempts, ... (jobs.h) */
     char *smtp_url;             /* smtp:// or smtps://; NULL: the outbox is not delivered */
     char *smtp_user;            /* NULL: no SMTP authentication */
     char *smtp_password;        /* environment only (REGISTRAR_SMTP_PASSWORD); never logged */

@@ -21,6 +21,13 @@
  * claim lapses. Counted in registrar_mail_sent_total and
  * registrar_mail_failed_total; recipients, subjects and bodies are never
  * logged.
+ *
+ * Every retention interval the thread also purges what is no longer needed
+ * (registrar.retention_purge(), schema/0008): sign-in sessions that can no
+ * longer be used, sign-in attempts older than a day, idempotency keys past
+ * their 24 hours, reset tokens past expiry, and the bodies of messages
+ * delivered more than 30 days ago, in batches (SKIP LOCKED, so processes
+ * share the work). Counted in registrar_retention_purged_total{kind=...}.
  */
 #ifndef REGISTRAR_JOBS_H
 #define REGISTRAR_JOBS_H
@@ -34,9 +41,17 @@ struct mail_config;
 /* The default sweep interval: expired holds are released well within a minute. */
 #define JOBS_DEFAULT_INTERVAL_MS 15000
 
+/* The default retention interval: what it purges is hours or days old. */
+#define JOBS_DEFAULT_RETENTION_INTERVAL_MS 3600000
+
 struct jobs_config {
     const char *database_url;
     int interval_ms; /* > 0; JOBS_DEFAULT_INTERVAL_MS in production */
+    /*
+     * How often the retention pass runs (<= 0: the default); it runs in the
+     * same thread, so never more often than interval_ms.
+     */
+    int retention_interval_ms;
     /* NULL or url NULL: the outbox is left alone. Copied by jobs_start(). */
     const struct mail_config *mail;
 };
@@ -67,5 +82,12 @@ void jobs_stop(struct jobs *j);
  * to *expired and *promoted. Returns 0, or -1 if the database failed.
  */
 int jobs_sweep(struct db_conn *c, long *expired, long *promoted);
+
+/*
+ * One retention pass on the given connection, batch after batch until
+ * nothing is left to purge (or the batch budget is spent). Adds the rows
+ * purged to *purged. Returns 0, or -1 if the database failed.
+ */
+int jobs_retention(struct db_conn *c, long *purged);
 
 #endif

@@ -133,7 +133,7 @@ void enrollments_mine(struct http_req *req)
  * the outcome. A refund the processor could not make stays pending in the
  * database; the jobs thread tries it again.
  */
-static void enrollments_refund(struct http_req *req, json_t *refund)
+void enrollments_refund(struct http_req *req, json_t *refund)
 {
     const struct payments_processor *proc = payments_processor_test();
     const char *payment_id = json_string_value(json_object_get(refund, "payment_id"));

@@ -163,6 +163,10 @@ static const struct http_route api_table[] = {
         HTTP_BODY_JSON_OPTIONAL, 0 },
     { "POST", "/api/v1/auth/email-verifications/confirm", accounts_verification_confirm,
         HTTP_ANYONE, HTTP_BODY_JSON, 0 },
+
+    /* Privacy */
+    { "GET", "/api/v1/me/export", privacy_export, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0 },
+    { "DELETE", "/api/v1/me", privacy_erase, HTTP_SIGNED_IN, HTTP_BODY_JSON, 0 },
 };
 
 const struct http_route *api_routes(size_t *n)
@@ -187,4 +191,5 @@ void api_register_statements(void)
     enrollments_register();
     payments_register();
     rosters_register();
+    privacy_register();
 }

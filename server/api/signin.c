@@ -68,6 +68,8 @@ struct signin_job {
     char attempt_id[24]; /* the attempt row: a failure unless deleted */
     char user_id[40];
     char digest[AUTH_DIGEST_HEX_SIZE]; /* a reset token's */
+    const char *field;                 /* the body member a current password came in */
+    http_handler *confirmed;           /* signin_password_confirm: the step after a match */
 };
 
 static void signin_job_free(void *p)
@@ -139,10 +141,13 @@ static void signin_failed(struct http_req *req)
     signin_reply_invalid_credentials(req);
 }
 
-static void signin_password_change_failed(struct http_req *req)
+/* A wrong current password (job->field names the member it came in). */
+static void signin_current_failed(struct http_req *req)
 {
+    struct signin_job *job = http_req_data(req);
+
     signin_attempt_mark_failed(req);
-    http_reply_invalid_field(req, "current_password", "is not your current password");
+    http_reply_invalid_field(req, job->field, "is not your current password");
 }
 
 /* A step on the database pool after hashing failed: the attempt was no failure. */
@@ -305,7 +310,7 @@ static void signin_password_change_hash(struct http_req *req)
 
     enum auth_verify v = auth_password_verify(job->stored_hash, job->password, job->password_len);
     if (v == AUTH_VERIFY_MISMATCH) {
-        http_req_continue(req, HTTP_POOL_DB, signin_password_change_failed);
+        http_req_continue(req, HTTP_POOL_DB, signin_current_failed);
         return;
     }
     if (v == AUTH_VERIFY_ERROR ||
@@ -337,40 +342,57 @@ static void signin_password_change_finish(struct http_req *req)
     free(ok);
 }
 
+/*
+ * Step 1 of checking the principal's current password, sent as the body
+ * member field: the sign-in failure counter first (a stolen session must
+ * not become a password oracle), then the stored hash. Returns the job
+ * holding the attempt, the hash and a copy of the password, or NULL after
+ * a reply (429, 400 for an account without a password, a database failure).
+ */
+static struct signin_job *signin_current_begin(struct http_req *req, const char *field)
+{
+    struct db_result *r = NULL;
+
+    const char *params[] = { http_req_principal(req)->user_id, http_req_client_ip(req) };
+    enum db_status s = db_exec(http_req_db(req), &SQL_PASSWORD_CHANGE_BEGIN, 2, params, &r);
+    if (s != DB_OK) {
+        api_reply_db_error(req, s);
+        return NULL;
+    }
+    if (atoi(db_result_value(r, 0, 0)) > 0) {
+        signin_reply_rate_limited(req, db_result_value(r, 0, 0));
+        db_result_free(r);
+        return NULL;
+    }
+    if (db_result_value(r, 0, 2) == NULL) {
+        /* The account has no password (or went away under its own session). */
+        db_result_free(r);
+        http_reply_invalid_field(req, field, "is not your current password");
+        return NULL;
+    }
+    struct signin_job *job = signin_job_new(req);
+    snprintf(job->attempt_id, sizeof(job->attempt_id), "%s", db_result_value(r, 0, 1));
+    job->stored_hash = xstrdup(db_result_value(r, 0, 2));
+    db_result_free(r);
+    job->field = field;
+    job->password = signin_copy_member(req, field, &job->password_len);
+    return job;
+}
+
 void signin_password_change(struct http_req *req)
 {
     static const char *const fields[] = { "current_password", "new_password", NULL };
     json_t *body = http_req_json(req);
     const char *current, *fresh;
-    struct db_result *r = NULL;
 
     if (api_fields_or_reply(req, body, fields) == -1 ||
         api_string_or_reply(
             req, body, "current_password", true, 1, SIGNIN_PASSWORD_MAX, false, &current) == -1 ||
         accounts_password_or_reply(req, body, "new_password", &fresh) == -1)
         return;
-    const char *params[] = { http_req_principal(req)->user_id, http_req_client_ip(req) };
-    enum db_status s = db_exec(http_req_db(req), &SQL_PASSWORD_CHANGE_BEGIN, 2, params, &r);
-    if (s != DB_OK) {
-        api_reply_db_error(req, s);
+    struct signin_job *job = signin_current_begin(req, "current_password");
+    if (job == NULL)
         return;
-    }
-    if (atoi(db_result_value(r, 0, 0)) > 0) {
-        signin_reply_rate_limited(req, db_result_value(r, 0, 0));
-        db_result_free(r);
-        return;
-    }
-    if (db_result_value(r, 0, 2) == NULL) {
-        /* The account has no password (or went away under its own session). */
-        db_result_free(r);
-        http_reply_invalid_field(req, "current_password", "is not your current password");
-        return;
-    }
-    struct signin_job *job = signin_job_new(req);
-    snprintf(job->attempt_id, sizeof(job->attempt_id), "%s", db_result_value(r, 0, 1));
-    job->stored_hash = xstrdup(db_result_value(r, 0, 2));
-    db_result_free(r);
-    job->password = signin_copy_member(req, "current_password", &job->password_len);
     job->new_password = signin_copy_member(req, "new_password", &job->new_password_len);
     http_req_continue(req, HTTP_POOL_HASH, signin_password_change_hash);
 }
@@ -483,4 +505,59 @@ void signin_reset_confirm(struct http_req *req)
 out:
     free(live);
     auth_wipe(digest, sizeof(digest));
+}
+
+/* ---- confirming the password before another change (signin_password_confirm) ---- */
+
+/* On the hashing pool. */
+static void signin_confirm_verify(struct http_req *req)
+{
+    struct signin_job *job = http_req_data(req);
+
+    enum auth_verify v = auth_password_verify(job->stored_hash, job->password, job->password_len);
+    auth_free_secret(job->password);
+    job->password = NULL;
+    if (v == AUTH_VERIFY_MISMATCH)
+        http_req_continue(req, HTTP_POOL_DB, signin_current_failed);
+    else if (v == AUTH_VERIFY_ERROR)
+        http_req_continue(req, HTTP_POOL_DB, signin_attempt_cancel);
+    else
+        http_req_continue(req, HTTP_POOL_DB, job->confirmed);
+}
+
+void signin_password_confirm(struct http_req *req, const char *field, http_handler *next)
+{
+    struct signin_job *job = signin_current_begin(req, field);
+
+    if (job == NULL)
+        return;
+    job->confirmed = next;
+    http_req_continue(req, HTTP_POOL_HASH, signin_confirm_verify);
+}
+
+const char *signin_confirmed_attempt(const struct http_req *req)
+{
+    const struct signin_job *job = http_req_data(req);
+
+    return job->attempt_id;
+}
+
+const char *signin_confirmed_hash(const struct http_req *req)
+{
+    const struct signin_job *job = http_req_data(req);
+
+    return job->stored_hash;
+}
+
+void signin_confirm_release(struct http_req *req)
+{
+    const struct signin_job *job = http_req_data(req);
+    const char *params[] = { job->attempt_id };
+
+    (void)db_exec(http_req_db(req), &SQL_ATTEMPT_CANCEL, 1, params, NULL);
+}
+
+void signin_cookie_clear(struct http_req *req)
+{
+    signin_cookie_set(req, "", 0);
 }

@@ -29,6 +29,8 @@
 #define JOBS_MAIL_BUDGET_MS 5000
 
 static const struct db_stmt SQL_SWEEP = { "jobs_sweep", "select registrar.sweep($1::integer)", 0 };
+static const struct db_stmt SQL_RETENTION = { "jobs_retention",
+    "select registrar.retention_purge($1::integer)", 0 };
 static const struct db_stmt SQL_REFUNDS_PENDING = { "jobs_refunds_pending",
     "select registrar.refunds_pending($1::integer)", DB_RETRY_SAFE };
 static const struct db_stmt SQL_REFUND_FINISH = { "jobs_refund_finish",
@@ -43,6 +45,8 @@ static const struct db_stmt SQL_OUTBOX_FAILED = { "jobs_outbox_failed",
 
 static const char HELP_EXPIRED[] = "Unpaid holds released when their time ran out.";
 static const char HELP_PROMOTED[] = "Waitlisted enrollments given a freed seat.";
+static const char HELP_PURGED[] =
+    "Rows purged by the retention job (message bodies: emptied), by kind.";
 static const char HELP_MAIL_SENT[] = "Outbox messages the SMTP relay accepted.";
 static const char HELP_MAIL_FAILED[] =
     "Attempts to send an outbox message that failed (retried later).";
@@ -53,6 +57,8 @@ struct jobs {
     pthread_cond_t cv;
     bool stopping;
     int interval_ms;
+    int retention_interval_ms;
+    int64_t retention_due_ms; /* util_now_ms() at or after which the next pass runs */
     char *url;
     bool mail;
     char *smtp_url;
@@ -64,6 +70,7 @@ struct jobs {
 void jobs_register_statements(void)
 {
     db_stmts_register(&SQL_SWEEP, 1);
+    db_stmts_register(&SQL_RETENTION, 1);
     db_stmts_register(&SQL_REFUNDS_PENDING, 1);
     db_stmts_register(&SQL_REFUND_FINISH, 1);
     db_stmts_register(&SQL_OUTBOX_CLAIM, 1);
@@ -95,6 +102,70 @@ int jobs_sweep(struct db_conn *c, long *expired, long *promoted)
             return 0;
     }
     return 0;
+}
+
+/*
+ * The members of retention_purge()'s answer and their metric labels
+ * (static: the metrics registry keeps the pointer).
+ */
+static const struct {
+    const char *member, *label;
+} jobs_retention_kinds[] = {
+    { "sessions", "kind=\"sessions\"" },
+    { "attempts", "kind=\"attempts\"" },
+    { "idempotency_keys", "kind=\"idempotency_keys\"" },
+    { "resets", "kind=\"resets\"" },
+    { "bodies", "kind=\"bodies\"" },
+};
+
+int jobs_retention(struct db_conn *c, long *purged)
+{
+    const char *params[] = { JOBS_BATCH };
+    long batch = atol(JOBS_BATCH);
+
+    for (int round = 0; round < JOBS_MAX_ROUNDS; round++) {
+        char *text = NULL;
+        bool more = false;
+        enum db_status s = db_exec_value(c, &SQL_RETENTION, 1, params, &text);
+        if (s != DB_OK) {
+            free(text);
+            return -1;
+        }
+        json_t *v = json_loads(text, 0, NULL);
+        free(text);
+        for (size_t k = 0; k < UTIL_ARRAY_LEN(jobs_retention_kinds); k++) {
+            long n = (long)json_integer_value(json_object_get(v, jobs_retention_kinds[k].member));
+            if (n > 0) {
+                metrics_count("registrar_retention_purged_total", HELP_PURGED,
+                    jobs_retention_kinds[k].label, n);
+                *purged += n;
+            }
+            more = more || n >= batch;
+        }
+        json_decref(v);
+        if (!more)
+            return 0;
+    }
+    return 0;
+}
+
+static void jobs_retention_if_due(struct jobs *j, struct db_conn *c)
+{
+    long purged = 0;
+
+    if (util_now_ms() < j->retention_due_ms)
+        return;
+    j->retention_due_ms = util_now_ms() + j->retention_interval_ms;
+    if (jobs_retention(c, &purged) == -1) {
+        log_msg(LOG_WARN, "retention purge failed; retrying next interval");
+        /* Not a whole retention interval later: the database may be back in a moment. */
+        j->retention_due_ms = util_now_ms() + j->interval_ms;
+        return;
+    }
+    if (purged > 0) {
+        json_t *f = json_pack("{s:I}", "purged", (json_int_t)purged);
+        log_json(LOG_INFO, "retention", f);
+    }
 }
 
 /*
@@ -254,6 +325,7 @@ static void jobs_sweep_and_count(struct jobs *j, struct db_conn *c)
         log_json(LOG_INFO, "sweep", f);
     }
     jobs_retry_refunds(c);
+    jobs_retention_if_due(j, c);
     if (j->mail)
         jobs_deliver_mail(j, c);
 }
@@ -304,6 +376,10 @@ struct jobs *jobs_start(const struct jobs_config *config)
     pthread_condattr_t ca;
 
     j->interval_ms = config->interval_ms > 0 ? config->interval_ms : JOBS_DEFAULT_INTERVAL_MS;
+    j->retention_interval_ms = config->retention_interval_ms > 0
+                                   ? config->retention_interval_ms
+                                   : JOBS_DEFAULT_RETENTION_INTERVAL_MS;
+    j->retention_due_ms = 0; /* a pass at start: a server restarted often still purges */
     j->url = xstrdup(config->database_url);
     if (config->mail != NULL && config->mail->url != NULL) {
         j->mail = true;
@@ -322,6 +398,9 @@ struct jobs *jobs_start(const struct jobs_config *config)
     metrics_count("registrar_waitlist_promoted_total", HELP_PROMOTED, "", 0);
     metrics_count("registrar_mail_sent_total", HELP_MAIL_SENT, "", 0);
     metrics_count("registrar_mail_failed_total", HELP_MAIL_FAILED, "", 0);
+    for (size_t k = 0; k < UTIL_ARRAY_LEN(jobs_retention_kinds); k++)
+        metrics_count(
+            "registrar_retention_purged_total", HELP_PURGED, jobs_retention_kinds[k].label, 0);
     if (pthread_create(&j->thread, NULL, jobs_main, j) != 0) {
         log_msg(LOG_ERROR, "cannot start the background jobs thread");
         pthread_cond_destroy(&j->cv);

@@ -66,6 +66,8 @@ const MESSAGES = {
   // Abuse resistance (issue 8).
   'email-unverified': 'Please confirm your email address before registering: open the link we emailed you, or ask for a new one on your profile page.',
   'too-many-holds': 'You already hold 3 unpaid seats. Please pay for one of them, or cancel one, before registering for another course.',
+  // Privacy (issue 8).
+  'last-admin': 'This is the only administrator account, so it cannot be deleted. Make someone else an administrator first.',
 };
 
 // Problems whose detail says which of several cases it is ("This discount
@@ -349,6 +351,15 @@ export const me = {
     request('POST', '/me/password', {
       body: { current_password: currentPassword, new_password: newPassword }, signal,
     }),
+  // Everything held about the learner, as a JSON attachment: a plain link
+  // downloads it (cookie-authenticated GET, no script involved).
+  exportUrl: () => `${BASE}/me/export`,
+  // DELETE /me: erases the account for good. The server has ended every
+  // session and cleared the cookie; this tab forgets its own.
+  async erase(password, { signal } = {}) {
+    await request('DELETE', '/me', { body: { password }, signal });
+    forgetSession();
+  },
 };
 
 export const offerings = {

@@ -34,6 +34,7 @@ const ROUTES = [
   { pattern: '/verify', nav: null, load: () => import('./screens/verify.js') },
   { pattern: '/profile', nav: null, load: () => import('./screens/profile.js') },
   { pattern: '/profile/password', nav: null, load: () => import('./screens/password.js') },
+  { pattern: '/profile/delete', nav: null, load: () => import('./screens/delete-account.js') },
   // Registration and payment (issue 5)
   { pattern: '/offerings/:id/register', nav: 'catalog', load: () => import('./screens/register.js') },
   { pattern: '/registrations', nav: 'registrations', load: () => import('./screens/my-registrations.js') },

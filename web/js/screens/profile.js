@@ -1,6 +1,8 @@
 // screens/profile.js — #/profile : the signed-in learner's details, and a
 // form to change them (full name, profession, credentials, institution).
 // The email address is the account's name and is not changed here.
+// "Your data": download everything held about you (GET /me/export), or
+// delete the account (#/profile/delete).
 
 import { courses, listAll, me } from '../api.js';
 import { h, replaceChildren } from '../dom.js';
@@ -70,7 +72,15 @@ export async function render(ctx) {
         row('Role', rolesText(user, titles))),
       h('div', { class: 'button-row' },
         edit,
-        h('a', { class: 'button button--secondary', href: '#/profile/password' }, 'Change password')));
+        h('a', { class: 'button button--secondary', href: '#/profile/password' }, 'Change password')),
+      h('section', { class: 'profile__data', 'aria-labelledby': 'profile-data-heading' },
+        h('h2', { id: 'profile-data-heading' }, 'Your data'),
+        h('p', {}, 'Download a copy of everything the centre holds about you: your profile, ',
+          'registrations, payments, messages sent to you and the record of changes to your account.'),
+        h('div', { class: 'button-row' },
+          h('a', { class: 'button button--secondary', href: me.exportUrl(), download: 'registrar-my-data.json' },
+            'Download my data'),
+          h('a', { class: 'button button--danger', href: '#/profile/delete' }, 'Delete my account'))));
     return edit;
   };
 
