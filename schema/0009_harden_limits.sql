@@ -164,3 +164,204 @@ begin
     end if;
 end
 $$;
+
+-- ---------------------------------------------------------------------------
+-- Sessions: at most a day long, and conflicts told on a need-to-know basis
+
+-- A session is one sitting: a day at most (a multi-day course is several
+-- sessions). Longer is 400 naming ends_at, like an end before the start.
+alter table registrar.sessions add constraint sessions_at_most_a_day
+    check (ends_at - starts_at <= interval '24 hours');
+
+-- Whether the viewer may read a session of offering o at all: its
+-- directors and admins always, anyone else only once it is not a draft.
+create function registrar.session_readable(o registrar.offerings, p_viewer uuid, p_admin boolean)
+returns boolean
+language sql stable as $$
+    select o.status <> 'draft' or registrar.can_direct(o.course_id, p_viewer, p_admin)
+$$;
+
+-- The ids among p_ids (clashing sessions) that the viewer may read, in the
+-- order given: a draft's sessions of a course the viewer does not direct
+-- are left out.
+create function registrar.session_conflicts_readable(p_ids json, p_viewer uuid, p_admin boolean)
+returns json
+language sql stable as $$
+    select coalesce(json_agg(x.value order by x.n), '[]'::json)
+    from json_array_elements_text(p_ids) with ordinality as x(value, n)
+    join registrar.sessions s on s.id = x.value::uuid
+    join registrar.offerings o on o.id = s.offering_id
+    where registrar.session_readable(o, p_viewer, p_admin)
+$$;
+
+-- The clashing sessions as the viewer may see them: in full (session JSON
+-- in its offering's timezone plus offering_title) where the viewer directs
+-- the course; otherwise only {"summary": "a session of another offering"}:
+-- no title, room, description, faculty or id (a director must not learn
+-- another course's schedule, least of all a draft's, from a clash; the ids
+-- the viewer may read are in `conflicts`).
+create function registrar.session_conflict_details(p_ids json, p_viewer uuid, p_admin boolean)
+returns json
+language sql stable as $$
+    select coalesce(json_agg(
+        case
+            when registrar.can_direct(o.course_id, p_viewer, p_admin) then
+                registrar.session_json(s, o.timezone)::jsonb
+                    || jsonb_build_object('offering_title', o.title)
+            else jsonb_build_object('summary', 'a session of another offering')
+        end
+        order by s.starts_at, s.id), '[]'::json)
+    from registrar.sessions s
+    join registrar.offerings o on o.id = s.offering_id
+    where s.id in (select value::uuid from json_array_elements_text(p_ids))
+$$;
+
+-- As in 0003 (same contract, same locking), with two changes: a session
+-- longer than 24 hours (the constraint above) is 400 naming ends_at, and a
+-- schedule-conflict names only what the caller may read.
+create or replace function registrar.session_write(p_viewer uuid, p_admin boolean, p_offering uuid,
+    p_session uuid, p_body jsonb) returns json
+language plpgsql as $$
+declare
+    v_conflicts json;
+    v_constraint text;
+    v_o registrar.offerings;
+    v_s registrar.sessions;
+    v_offering uuid := p_offering;
+    v_starts timestamptz;
+    v_ends timestamptz;
+    v_room uuid;
+    v_faculty uuid[];
+    v_fid uuid;
+    v_name text;
+    v_i integer;
+begin
+    if p_session is not null then
+        select offering_id into v_offering from registrar.sessions
+        where id = p_session and status = 'scheduled';
+        if not found then
+            return null;
+        end if;
+    end if;
+    select * into v_o from registrar.offerings where id = v_offering for key share;
+    if not found then
+        return null;
+    end if;
+    if not registrar.can_direct(v_o.course_id, p_viewer, p_admin) then
+        if v_o.status = 'draft' then
+            return null;
+        end if;
+        perform registrar.raise_forbidden();
+    end if;
+    if p_session is not null then
+        select * into v_s from registrar.sessions where id = p_session for update;
+        if v_s.status <> 'scheduled' then
+            return null;
+        end if;
+    end if;
+
+    v_starts := coalesce((p_body->>'starts_at')::timestamptz, v_s.starts_at);
+    v_ends := coalesce((p_body->>'ends_at')::timestamptz, v_s.ends_at);
+    if v_ends <= v_starts then
+        perform registrar.raise_invalid('ends_at', 'must be after starts_at');
+    end if;
+    if not registrar.session_within_parts(v_offering, v_o.timezone, v_starts, v_ends) then
+        raise exception using errcode = 'RG422', message = 'outside-offering',
+            detail = json_build_object('detail', format(
+                'A session must lie within one of the offering''s parts (%s, in %s).',
+                (select string_agg(format('%s to %s', p.starts_on, p.ends_on), ', ' order by p.position)
+                 from registrar.offering_parts p where p.offering_id = v_offering),
+                v_o.timezone))::text;
+    end if;
+    if p_body ? 'capacity' and p_session is not null and (p_body->>'capacity')::integer < v_s.seats_taken then
+        raise exception using errcode = 'RG409', message = 'capacity-below-taken',
+            detail = json_build_object('detail', format(
+                'The capacity cannot be lower than the %s seats already taken.', v_s.seats_taken),
+                'seats_taken', v_s.seats_taken)::text;
+    end if;
+
+    if p_body ? 'room' then
+        if nullif(btrim(p_body->>'room'), '') is not null then
+            insert into registrar.rooms (name) values (btrim(p_body->>'room'))
+            on conflict (key) do update set name = registrar.rooms.name
+            returning id into v_room;
+        end if;
+    else
+        v_room := v_s.room_id;
+    end if;
+    if p_body ? 'faculty' then
+        v_faculty := '{}';
+        for v_name in select btrim(value) from jsonb_array_elements_text(p_body->'faculty') loop
+            insert into registrar.faculty (name) values (v_name)
+            on conflict (key) do update set name = registrar.faculty.name
+            returning id into v_fid;
+            if v_fid = any (v_faculty) then
+                perform registrar.raise_invalid('faculty', format('names %s twice', v_name));
+            end if;
+            v_faculty := v_faculty || v_fid;
+        end loop;
+    else
+        select coalesce(array_agg(faculty_id order by position), '{}') into v_faculty
+        from registrar.session_faculty where session_id = p_session;
+    end if;
+
+    begin
+        if p_session is null then
+            insert into registrar.sessions (offering_id, title, kind, description, starts_at, ends_at,
+                room_id, capacity, credit_hours)
+            values (v_offering, p_body->>'title', p_body->>'kind', coalesce(p_body->>'description', ''),
+                v_starts, v_ends, v_room, (p_body->>'capacity')::integer,
+                coalesce((p_body->>'credit_hours')::numeric, 0))
+            returning * into v_s;
+        else
+            update registrar.sessions set
+                title = case when p_body ? 'title' then p_body->>'title' else title end,
+                kind = case when p_body ? 'kind' then p_body->>'kind' else kind end,
+                description = case when p_body ? 'description'
+                    then coalesce(p_body->>'description', '') else description end,
+                starts_at = v_starts,
+                ends_at = v_ends,
+                room_id = v_room,
+                capacity = case when p_body ? 'capacity' then (p_body->>'capacity')::integer else capacity end,
+                credit_hours = case when p_body ? 'credit_hours'
+                    then coalesce((p_body->>'credit_hours')::numeric, 0) else credit_hours end
+            where id = p_session
+            returning * into v_s;
+        end if;
+        if p_body ? 'faculty' then
+            delete from registrar.session_faculty where session_id = v_s.id;
+            for v_i in 1 .. coalesce(array_length(v_faculty, 1), 0) loop
+                insert into registrar.session_faculty (session_id, faculty_id, position, during, active)
+                values (v_s.id, v_faculty[v_i], v_i, v_s.during, true);
+            end loop;
+            if p_session is not null then
+                -- A change of faculty alone is a change of the event too.
+                update registrar.sessions set sequence = sequence + 1
+                where id = v_s.id and sequence = v_s.sequence
+                returning * into v_s;
+            end if;
+        end if;
+    exception
+        when exclusion_violation then
+            v_conflicts := registrar.session_conflicts(p_session, v_offering, v_room, v_faculty,
+                v_starts, v_ends);
+            raise exception using errcode = 'RG409', message = 'schedule-conflict',
+                detail = json_build_object('detail',
+                    'The session clashes with another in the same room or with the same faculty member.',
+                    'conflicts', registrar.session_conflicts_readable(v_conflicts, p_viewer, p_admin),
+                    'conflict_sessions',
+                    registrar.session_conflict_details(v_conflicts, p_viewer, p_admin))::text;
+        when check_violation then
+            -- The rule is the constraint's; this only names the field it is about.
+            get stacked diagnostics v_constraint = constraint_name;
+            if v_constraint = 'sessions_at_most_a_day' then
+                perform registrar.raise_invalid('ends_at', 'must be at most 24 hours after starts_at');
+            end if;
+            raise;
+    end;
+    return registrar.session_json(v_s, v_o.timezone);
+end $$;
+
+
+-- Replaced by the three-argument form above.
+drop function registrar.session_conflict_details(json);
