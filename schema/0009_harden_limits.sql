@@ -365,3 +365,237 @@ end $$;
 
 -- Replaced by the three-argument form above.
 drop function registrar.session_conflict_details(json);
+
+-- ---------------------------------------------------------------------------
+-- Payments whose request died
+--
+-- A payment request killed between payment_begin and payment_finish leaves
+-- its payment 'pending' and its Idempotency-Key locked without a response.
+-- It is settled one of two ways:
+--   * a repeat of the key after the takeover window (a minute) takes it
+--     over (payment_begin below): if the registration is still payable it
+--     charges again under the same payment id (the processor's idempotency
+--     returns the first charge, if there was one); if it is not (cancelled,
+--     expired, or its hold ran out) it charges nothing, settles the payment
+--     as declined and stores the refusal as the key's response;
+--   * otherwise the sweep does the same for pending payments of
+--     registrations that expired or were cancelled, once the payment is
+--     five minutes old (the grace the sweep and cancelling already give a
+--     payment in flight).
+-- A registration still held with a payment in flight is left to its
+-- learner's repeat, or to the sweep once the hold runs out.
+
+-- Whether a registration may be charged now: held, with time left on the
+-- hold (the same rules payment_begin applies to a first request).
+create function registrar.payment_payable(e registrar.enrollments) returns boolean
+language sql stable as $$
+    select e.status = 'held' and e.hold_expires_at > now()
+$$;
+
+-- Settles pending payment p_payment of registration e, which is no longer
+-- payable, without a charge: the payment becomes declined (no money taken),
+-- the registration's payment_started_at is cleared, and the refusal (409
+-- hold-expired, or not-payable with the status) is stored as the response of
+-- the payment's Idempotency-Key. Returns {status, body}.
+--
+-- Locking: the caller holds the payment row (and, in payment_begin, the
+-- registration); the key row is updated last.
+create function registrar.payment_abandon(p_payment uuid, e registrar.enrollments) returns json
+language plpgsql as $$
+declare
+    v_expired boolean := e.status = 'expired' or (e.status = 'held' and e.hold_expires_at <= now());
+    v_body text;
+begin
+    update registrar.payments set status = 'declined', updated_at = now()
+    where id = p_payment and status = 'pending';
+    update registrar.enrollments set payment_started_at = null
+    where id = e.id and payment_started_at is not null;
+    v_body := case when v_expired then
+        json_build_object('type', 'https://registrar.invalid/problems/hold-expired',
+            'title', 'The seat hold has expired', 'status', 409,
+            'detail', 'The seat was held for a limited time, and that time has run out. No money was taken. Register again to get a seat or a place on the waitlist.')
+    else
+        json_build_object('type', 'https://registrar.invalid/problems/not-payable',
+            'title', 'Conflict', 'status', 409,
+            'detail', format('A registration that is %s cannot be paid. No money was taken.', e.status),
+            'enrollment_status', e.status)
+    end::text;
+    update registrar.idempotency_keys set response_status = 409, response_body = v_body, locked_at = null
+    where payment_id = p_payment and response_status is null;
+    return json_build_object('status', 409, 'body', v_body);
+end $$;
+
+-- As in 0004 (same contract, same locking, the payment row and then the
+-- registration FOR UPDATE on a takeover), except that a takeover re-checks
+-- that the registration is still payable.
+create or replace function registrar.payment_begin(p_user uuid, p_enrollment uuid, p_key text, p_token text)
+returns json
+language plpgsql as $$
+declare
+    v_fp bytea := sha256(convert_to(p_enrollment::text || E'\n' || p_token, 'UTF8'));
+    k registrar.idempotency_keys;
+    e registrar.enrollments;
+    p registrar.payments;
+    v_tries integer := 0;
+    v_settled json;
+begin
+    loop
+        delete from registrar.idempotency_keys
+        where user_id = p_user and key = p_key and expires_at <= now();
+        insert into registrar.idempotency_keys (user_id, key, fingerprint, locked_at)
+        values (p_user, p_key, v_fp, now())
+        on conflict (user_id, key) do nothing
+        returning * into k;
+        exit when k.key is not null;
+
+        select * into k from registrar.idempotency_keys where user_id = p_user and key = p_key;
+        if k.key is null then
+            continue; -- rolled back or expired meanwhile: try to own it
+        end if;
+        if k.fingerprint <> v_fp then
+            perform registrar.raise_app('RG422', 'idempotency-key-reused',
+                'This Idempotency-Key was used with another request; use a new key for a new payment.');
+        end if;
+        if k.response_status is not null then
+            return json_build_object('action', 'replay', 'status', k.response_status, 'body', k.response_body);
+        end if;
+        if k.locked_at < now() - interval '1 minute' then
+            update registrar.idempotency_keys set locked_at = now()
+            where user_id = p_user and key = p_key and locked_at = k.locked_at and response_status is null
+            returning * into k;
+            if found then
+                select * into p from registrar.payments where id = k.payment_id for update;
+                if p.status = 'pending' then
+                    -- The seat may have gone since the first request began:
+                    -- never charge for a registration that is no longer payable.
+                    select * into e from registrar.enrollments where id = p.enrollment_id for update;
+                    if not registrar.payment_payable(e) then
+                        v_settled := registrar.payment_abandon(p.id, e);
+                        return json_build_object('action', 'replay', 'status', v_settled->'status',
+                            'body', v_settled->>'body');
+                    end if;
+                    update registrar.enrollments set payment_started_at = now() where id = p.enrollment_id;
+                    return json_build_object('action', 'charge', 'payment_id', p.id,
+                        'amount_cents', p.amount_cents, 'currency', p.currency);
+                end if;
+                return json_build_object('action', 'finish', 'payment_id', p.id, 'status', p.status);
+            end if;
+        end if;
+        v_tries := v_tries + 1;
+        if v_tries > 500 then
+            perform registrar.raise_app('RG409', 'idempotency-key-in-use',
+                'A request with this Idempotency-Key is still running; repeat it in a moment.');
+        end if;
+        perform pg_sleep(0.01);
+    end loop;
+
+    -- This request owns the key.
+    select * into e from registrar.enrollments where id = p_enrollment and user_id = p_user for update;
+    if e.id is null then
+        perform registrar.raise_app('RG404', 'not-found', 'There is no such enrollment of yours.');
+    end if;
+    if e.status = 'confirmed' then
+        perform registrar.raise_app('RG409', 'already-paid', 'This registration is already confirmed.');
+    end if;
+    if e.status = 'expired' or (e.status = 'held' and e.hold_expires_at <= now()) then
+        perform registrar.raise_app('RG409', 'hold-expired',
+            'The seat was held for a limited time, and that time has run out. Register again to get a seat or a place on the waitlist.');
+    end if;
+    if e.status <> 'held' then
+        perform registrar.raise_app('RG409', 'not-payable',
+            format('A registration that is %s cannot be paid.', e.status), jsonb_build_object('status', e.status));
+    end if;
+    if exists (select 1 from registrar.payments where enrollment_id = e.id and status = 'pending') then
+        perform registrar.raise_app('RG409', 'payment-in-progress',
+            'Another payment for this registration is being processed.');
+    end if;
+    insert into registrar.payments (enrollment_id, user_id, status, amount_cents, currency)
+    values (e.id, p_user, 'pending', e.amount_due_cents - e.paid_cents, e.currency)
+    returning * into p;
+    update registrar.enrollments set payment_started_at = now() where id = e.id;
+    update registrar.idempotency_keys set payment_id = p.id where user_id = p_user and key = p_key;
+    return json_build_object('action', 'charge', 'payment_id', p.id,
+        'amount_cents', p.amount_cents, 'currency', p.currency);
+end $$;
+
+-- As in 0004, and then settles the pending payments of registrations that
+-- are gone (see payment_abandon). Returns {expired, promoted, payments_settled}.
+create or replace function registrar.sweep(p_limit integer) returns json
+language plpgsql as $$
+declare
+    v_ids uuid[];
+    v_promoted integer := 0;
+    v_settled integer := 0;
+    r record;
+begin
+    with due as (
+        select id from registrar.enrollments
+        where status = 'held' and hold_expires_at <= now()
+          and (payment_started_at is null or payment_started_at < now() - interval '5 minutes')
+        order by hold_expires_at
+        limit p_limit
+        for update skip locked
+    ), expired as (
+        update registrar.enrollments e set status = 'expired', payment_started_at = null, updated_at = now()
+        from due where e.id = due.id
+        returning e.id
+    )
+    select coalesce(array_agg(id), '{}') into v_ids from expired;
+
+    -- An unpaid hold that ran out gives its discount code's use back.
+    for r in
+        select discount_code_id as id, count(*)::integer as n from registrar.enrollments
+        where id = any (v_ids) and discount_code_id is not null
+        group by discount_code_id order by discount_code_id
+    loop
+        update registrar.discount_codes set uses = greatest(uses - r.n, 0) where id = r.id;
+    end loop;
+
+    -- One pass over the offerings in id order: give back the seats of the
+    -- expired holds, then give free seats to the waitlist (those just
+    -- released, and any a promotion passed over earlier because its first
+    -- waitlisted row was locked then).
+    for r in
+        select o.id, coalesce(x.n, 0) as n from registrar.offerings o
+        left join (select offering_id, count(*)::integer as n from registrar.enrollments
+                   where id = any (v_ids) group by offering_id) x on x.offering_id = o.id
+        where x.n is not null
+           or (o.seats_taken < o.capacity
+               and exists (select 1 from registrar.enrollments w
+                           where w.offering_id = o.id and w.status = 'waitlisted'))
+        order by o.id
+    loop
+        if r.n > 0 then
+            update registrar.offerings set seats_taken = seats_taken - r.n where id = r.id;
+        end if;
+        v_promoted := v_promoted + registrar.promote_waitlist(r.id, p_limit);
+    end loop;
+
+    perform registrar.release_sessions(v_ids);
+
+    -- Payments whose request died with the charge in flight, for a
+    -- registration that has since expired or been cancelled: settled
+    -- without a charge (their keys then replay the refusal).
+    for r in
+        select p.id, e as e from registrar.payments p
+        join registrar.enrollments e on e.id = p.enrollment_id
+        where p.status = 'pending' and e.status in ('expired', 'cancelled')
+          and p.created_at < now() - interval '5 minutes'
+          and (e.payment_started_at is null or e.payment_started_at < now() - interval '5 minutes')
+        order by p.created_at
+        limit p_limit
+        for update of p skip locked
+    loop
+        perform registrar.payment_abandon(r.id, r.e);
+        v_settled := v_settled + 1;
+    end loop;
+
+    -- Idempotency keys are kept 24 hours.
+    delete from registrar.idempotency_keys
+    where ctid = any (array(select ctid from registrar.idempotency_keys
+                            where expires_at <= now() limit p_limit));
+
+    return json_build_object('expired', cardinality(v_ids), 'promoted', v_promoted,
+        'payments_settled', v_settled);
+end $$;
+
