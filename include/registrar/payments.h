@@ -71,7 +71,7 @@ struct payments_processor {
  * references are derived from the idempotency reference, so a repeated
  * charge returns the same processor_ref (as a real processor's would).
  */
-#define PAYMENTS_TEST_SLOW_MS 2000
+#define PAYMENTS_TEST_SLOW_MS 3000
 const struct payments_processor *payments_processor_test(void);
 
 /* The processor by name ("test"); NULL if there is none of that name. */

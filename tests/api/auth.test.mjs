@@ -516,6 +516,9 @@ describe('failure limit: 10 per (account, address) and per address, a growing de
         const r = await postAs(srv.urls[i % 2], ip, SIGN_IN, { email: uniqueEmail(`v6guess${i}`), password: 'a guessed password' });
         assert.equal(r.status, 401);
       }
+      const keys = await srv.sql(`select registrar.address_key(a::inet)::text as k from unnest($1::text[]) with ordinality as t(a, n) order by n`,
+        [['192.0.2.9', '::ffff:192.0.2.9', '2001:db8:1:2:3:4:5:6', '2001:db8:1:2::', 'fe80::1', '10.1.2.3/8']]);
+      assert.deepEqual(keys.map((r) => r.k), ['192.0.2.9/32', '192.0.2.9/32', '2001:db8:1:2::/64', '2001:db8:1:2::/64', 'fe80::/64', '10.1.2.3/32']);
       const [key] = await srv.sql("select count(distinct client_ip)::int as ips, count(distinct client_net)::int as nets, min(client_net::text) as net from registrar.auth_failures where client_ip << '2001:db8:aa:bb::/64'");
       assert.deepEqual(key, { ips: 10, nets: 1, net: '2001:db8:aa:bb::/64' });
       const { email } = await signUp(client(srv.url));
