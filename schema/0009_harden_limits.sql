@@ -39,10 +39,11 @@ update registrar.auth_failures set client_net = registrar.address_key(client_ip)
 where client_ip is not null;
 drop index registrar.auth_failures_ip;
 create index auth_failures_net on registrar.auth_failures (client_net, at);
-create index auth_failures_email_net on registrar.auth_failures (email, client_net, at);
+-- (An address has few rows in any window, the address limit sees to
+-- that: the (account, address) count needs no index of its own.)
 
--- The hard limit over the rows of one key (p_email and/or p_net; a null
--- argument is no condition): seconds until one more attempt may start, 0 if
+-- The hard limit over the rows of one address key p_net, of one account
+-- (p_email) or of all: seconds until one more attempt may start, 0 if
 -- it may now. As in 0005, a pending row younger than a minute may still
 -- turn out a failure and counts; an older one was never checked and counts
 -- for nothing; when only pending rows fill the window the answer is 1 s
@@ -60,8 +61,7 @@ begin
            count(*) filter (where not f.pending)
     into n, settled
     from registrar.auth_failures f
-    where (p_email is null or f.email = p_email)
-      and (p_net is null or f.client_net = p_net)
+    where f.client_net = p_net and (p_email is null or f.email = p_email)
       and f.at > now() - c_window;
     if n < c_max then
         return 0;
@@ -70,8 +70,7 @@ begin
         return 1;
     end if;
     select f.at into oldest from registrar.auth_failures f
-    where (p_email is null or f.email = p_email)
-      and (p_net is null or f.client_net = p_net)
+    where f.client_net = p_net and (p_email is null or f.email = p_email)
       and f.at > now() - c_window and not f.pending
     order by f.at offset settled - c_max limit 1;
     return greatest(1, ceil(extract(epoch from oldest + c_window - now()))::integer);
