@@ -178,6 +178,8 @@ test('kill -9 in the middle of a payment: a takeover settles it, and never charg
       const [p] = await srv.sql('select p.status, e.status as e from registrar.payments p join registrar.enrollments e on e.id = p.enrollment_id where e.id = $1', [regs[2].id]);
       return p.status === 'declined' && p.e === 'expired';
     }, 'the sweep settling a dead payment of an expired hold');
+    await eventually(() => srv.logs(1).some((l) => l.includes('sweep settled dead payments') && l.includes('"payments_settled":1')),
+      'the sweep logging its settlement');
     // The takeover window passes for every key.
     await srv.sql("update registrar.idempotency_keys set locked_at = now() - interval '61 seconds' where response_status is null and payment_id is not null");
 
