@@ -394,7 +394,8 @@ $$;
 -- Settles pending payment p_payment of registration e, which is no longer
 -- payable, without a charge: the payment becomes declined (no money taken),
 -- the registration's payment_started_at is cleared, and the refusal (409
--- hold-expired, or not-payable with the status) is stored as the response of
+-- hold-expired, already-paid, or not-payable with the registration's
+-- status, as payment_begin answers a first request) is stored as the response of
 -- the payment's Idempotency-Key. Returns {status, body}.
 --
 -- Locking: the caller holds the payment row (and, in payment_begin, the
@@ -413,6 +414,10 @@ begin
         json_build_object('type', 'https://registrar.invalid/problems/hold-expired',
             'title', 'The seat hold has expired', 'status', 409,
             'detail', 'The seat was held for a limited time, and that time has run out. No money was taken. Register again to get a seat or a place on the waitlist.')
+    when e.status = 'confirmed' then
+        json_build_object('type', 'https://registrar.invalid/problems/already-paid',
+            'title', 'Conflict', 'status', 409,
+            'detail', 'This registration is already confirmed. No money was taken.')
     else
         json_build_object('type', 'https://registrar.invalid/problems/not-payable',
             'title', 'Conflict', 'status', 409,
