@@ -184,12 +184,11 @@ $$;
 -- IPv4-mapped IPv6 address counts as its IPv4 address), its /64 for IPv6
 -- (one subscriber usually holds a whole /64). Null for null.
 create function registrar.address_key(p_ip inet) returns cidr
-language sql immutable as $$
+language sql immutable strict parallel safe as $$
     select case
-        when p_ip is null then null
-        when family(p_ip) = 4 then set_masklen(p_ip::cidr, 32)
-        when p_ip << '::ffff:0:0/96'::inet then
-            set_masklen('0.0.0.0'::inet + (set_masklen(p_ip, 128) - '::ffff:0.0.0.0'::inet), 32)::cidr
+        when family(p_ip) = 4 then network(set_masklen(p_ip, 32))
+        when p_ip << '::ffff:0.0.0.0/96'::inet
+            then network(set_masklen('0.0.0.0'::inet + (host(p_ip)::inet - '::ffff:0.0.0.0'::inet), 32))
         else network(set_masklen(p_ip, 64))
     end
 $$;

@@ -65,10 +65,13 @@ struct payments_processor {
 
 /*
  * The built-in `test` processor: tok_test_visa and tok_test_mastercard
- * succeed, tok_test_declined is declined, any other token is invalid. Its
+ * succeed, tok_test_declined is declined, tok_test_slow succeeds after
+ * PAYMENTS_TEST_SLOW_MS (a processor that takes its time, so that tests can
+ * kill a server in the middle of a charge), any other token is invalid. Its
  * references are derived from the idempotency reference, so a repeated
  * charge returns the same processor_ref (as a real processor's would).
  */
+#define PAYMENTS_TEST_SLOW_MS 3000
 const struct payments_processor *payments_processor_test(void);
 
 /* The processor by name ("test"); NULL if there is none of that name. */

@@ -47,6 +47,8 @@ static const char HELP_EXPIRED[] = "Unpaid holds released when their time ran ou
 static const char HELP_PROMOTED[] = "Waitlisted enrollments given a freed seat.";
 static const char HELP_PURGED[] =
     "Rows purged by the retention job (message bodies: emptied), by kind.";
+static const char HELP_SETTLED[] =
+    "Payments whose request died, settled without a charge for a registration gone meanwhile.";
 static const char HELP_MAIL_SENT[] = "Outbox messages the SMTP relay accepted.";
 static const char HELP_MAIL_FAILED[] =
     "Attempts to send an outbox message that failed (retried later).";
@@ -95,10 +97,16 @@ int jobs_sweep(struct db_conn *c, long *expired, long *promoted)
         free(text);
         long e = (long)json_integer_value(json_object_get(v, "expired"));
         long p = (long)json_integer_value(json_object_get(v, "promoted"));
+        long settled = (long)json_integer_value(json_object_get(v, "payments_settled"));
         json_decref(v);
         *expired += e;
         *promoted += p;
-        if (e < batch && p < batch)
+        if (settled > 0) {
+            json_t *f = json_pack("{s:I}", "payments_settled", (json_int_t)settled);
+            metrics_count("registrar_payments_settled_total", HELP_SETTLED, "", settled);
+            log_json(LOG_INFO, "sweep settled dead payments", f);
+        }
+        if (e < batch && p < batch && settled < batch)
             return 0;
     }
     return 0;

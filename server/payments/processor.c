@@ -6,6 +6,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 const char *payments_outcome_name(enum payments_outcome o)
 {
@@ -41,7 +42,7 @@ static bool payments_test_token_valid(const char *token)
 {
     return token != NULL &&
            (strcmp(token, "tok_test_visa") == 0 || strcmp(token, "tok_test_mastercard") == 0 ||
-               strcmp(token, "tok_test_declined") == 0);
+               strcmp(token, "tok_test_declined") == 0 || strcmp(token, "tok_test_slow") == 0);
 }
 
 static int payments_test_charge(const struct payments_charge *c, struct payments_result *out)
@@ -57,6 +58,12 @@ static int payments_test_charge(const struct payments_charge *c, struct payments
     if (strcmp(c->token, "tok_test_declined") == 0) {
         out->outcome = PAYMENTS_DECLINED;
         return 0;
+    }
+    if (strcmp(c->token, "tok_test_slow") == 0) {
+        struct timespec ts = { PAYMENTS_TEST_SLOW_MS / 1000,
+            (PAYMENTS_TEST_SLOW_MS % 1000) * 1000000L };
+        while (nanosleep(&ts, &ts) == -1)
+            ; /* interrupted by a signal: sleep the rest */
     }
     out->outcome = PAYMENTS_SUCCEEDED;
     payments_test_ref("test_ch_", c->ref, out->processor_ref, sizeof(out->processor_ref));

@@ -408,37 +408,135 @@ describe('password reset', () => {
   });
 });
 
-describe('failure limit: 10 in 15 minutes per account and per address, shared by every process', () => {
-  test('the 11th attempt on one account is refused before any check, even with the right password, through either process', async () => {
-    const srv = await startServer({ processes: 2 });
+// A POST as a client behind our proxy: the server is started with
+// REGISTRAR_TRUST_PROXY=true, so X-Real-IP names the address (IPv6 too).
+function postAs(baseUrl, realIp, path, body) {
+  return client(baseUrl).post(path, { json: body, headers: { 'x-real-ip': realIp } })
+    .then((r) => ({ status: r.status, headers: Object.fromEntries(r.headers), body: r.body }));
+}
+
+// The account's delay after k settled failures (k >= 5): min(2^(k-5), 30) s.
+const delayAfter = (k) => Math.min(2 ** (k - 5), 30);
+
+// Ages every failure row of an email by s seconds (time moves by SQL, never by a switch).
+const ageFailures = (srv, email, s) =>
+  srv.sql("update registrar.auth_failures set at = at - make_interval(secs => $2) where email = $1", [email, s]);
+
+describe('failure limit: 10 per (account, address) and per address, a growing delay per account, shared by every process', () => {
+  test('ten failures from an attacker\'s address: that address is stopped for 15 minutes, the owner from home only waits seconds, through either process', async () => {
+    const srv = await startServer({ processes: 2, env: { REGISTRAR_TRUST_PROXY: 'true' } });
     try {
       const { email } = await signUp(client(srv.url));
-      // Ten failures from ten addresses, alternating between the two processes:
-      // only the account's count can reach 10.
+      const attacker = '203.0.113.66';
+      // Ten wrong passwords from one address, alternating between the processes;
+      // the account's delay is let run out before each (by ageing the rows).
       for (let i = 0; i < 10; i++) {
-        const r = await postFrom(srv.urls[i % 2], `127.0.0.${10 + i}`, SIGN_IN, { email, password: `wrong password ${i}` });
-        assert.equal(r.status, 401, `attempt ${i + 1}`);
+        if (i >= 5) await ageFailures(srv, email, delayAfter(i));
+        const r = await postAs(srv.urls[i % 2], attacker, SIGN_IN, { email, password: `wrong password ${i}` });
+        assert.equal(r.status, 401, `attempt ${i + 1}: ${JSON.stringify(r.body)}`);
       }
+      await ageFailures(srv, email, 30);
+      // The attacker's address is at the hard limit for this account: 15 minutes, even with the right password.
       for (const url of srv.urls) {
-        const r = await postFrom(url, '127.0.0.30', SIGN_IN, { email, password: DEFAULT_PASSWORD });
+        const r = await postAs(url, attacker, SIGN_IN, { email, password: DEFAULT_PASSWORD });
         assert.equal(r.status, 429);
         assert.equal(r.body.type, problemType('rate-limited'));
         const retry = Number(r.headers['retry-after']);
-        assert.ok(Number.isInteger(retry) && retry > 840 && retry <= 900, `Retry-After ${r.headers['retry-after']}`);
+        assert.ok(Number.isInteger(retry) && retry > 800 && retry <= 900, `Retry-After ${r.headers['retry-after']}`);
       }
       const [n] = await srv.sql('select count(*)::int as n from registrar.auth_failures where email = $1', [email]);
       assert.equal(n.n, 10, 'refused attempts were counted or checked');
-      // Another account from a fresh address is not affected.
-      const other = await signUp(client(srv.url));
-      assert.equal((await postFrom(srv.urls[1], '127.0.0.31', SIGN_IN, { email: other.email, password: DEFAULT_PASSWORD })).status, 201);
+      // The owner, from another address, is not locked out: the delay since the last failure has run out.
+      for (const url of srv.urls) {
+        const r = await postAs(url, '198.51.100.7', SIGN_IN, { email, password: DEFAULT_PASSWORD });
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+      }
+      // Right after a fresh failure, the owner is told to wait the delay (30 s at most), not 15 minutes.
+      assert.equal((await postAs(srv.urls[0], '192.0.2.44', SIGN_IN, { email, password: 'one more guess' })).status, 401);
+      const held = await postAs(srv.urls[1], '198.51.100.7', SIGN_IN, { email, password: DEFAULT_PASSWORD });
+      assert.equal(held.status, 429);
+      const retry = Number(held.headers['retry-after']);
+      assert.ok(retry >= 1 && retry <= 30, `Retry-After ${held.headers['retry-after']}`);
+      await ageFailures(srv, email, retry);
+      assert.equal((await postAs(srv.urls[0], '198.51.100.7', SIGN_IN, { email, password: DEFAULT_PASSWORD })).status, 201);
+      // Once the oldest failures leave the window, the attacker's address may try again.
+      await ageFailures(srv, email, 15 * 60);
+      assert.equal((await postAs(srv.urls[1], attacker, SIGN_IN, { email, password: DEFAULT_PASSWORD })).status, 201);
+    } finally {
+      await srv.stop();
+    }
+  });
 
-      // Retry-After tells when the oldest failure leaves the window.
-      await srv.sql("update registrar.auth_failures set at = at - interval '14 minutes' where email = $1", [email]);
-      const r = await postFrom(srv.urls[0], '127.0.0.30', SIGN_IN, { email, password: DEFAULT_PASSWORD });
-      assert.equal(r.status, 429);
-      assert.ok(Number(r.headers['retry-after']) <= 60, `Retry-After ${r.headers['retry-after']}`);
-      await srv.sql("update registrar.auth_failures set at = at - interval '1 minute' where email = $1", [email]);
-      assert.equal((await postFrom(srv.urls[1], '127.0.0.30', SIGN_IN, { email, password: DEFAULT_PASSWORD })).status, 201);
+  test('the delay grows 1, 2, 4, 8, 16, 30 s after the fifth failure, and Retry-After says how long is left', async () => {
+    const srv = await startServer({ env: { REGISTRAR_TRUST_PROXY: 'true' } });
+    try {
+      const { email } = await signUp(client(srv.url));
+      // Five failures from five addresses: no delay yet.
+      for (let i = 0; i < 5; i++) {
+        const r = await postAs(srv.url, `198.51.100.${20 + i}`, SIGN_IN, { email, password: `wrong ${i}` });
+        assert.equal(r.status, 401, `failure ${i + 1}`);
+      }
+      const seen = [];
+      for (let k = 5; k <= 11; k++) {
+        // Right after the k-th failure (its row's time is now): refused, with the whole wait.
+        await srv.sql(`update registrar.auth_failures set at = now() where id = (
+          select max(id) from registrar.auth_failures where email = $1)`, [email]);
+        const r = await postAs(srv.url, `198.51.100.${40 + k}`, SIGN_IN, { email, password: DEFAULT_PASSWORD });
+        assert.equal(r.status, 429, `after ${k} failures`);
+        assert.equal(r.body.type, problemType('rate-limited'));
+        const retry = Number(r.headers['retry-after']);
+        seen.push(retry);
+        assert.ok(retry <= delayAfter(k) && retry >= delayAfter(k) - 1 && retry >= 1,
+          `after ${k} failures Retry-After ${retry}, expected about ${delayAfter(k)}`);
+        // Half the wait later, still refused, with the rest of it.
+        if (delayAfter(k) >= 4) {
+          await ageFailures(srv, email, delayAfter(k) / 2);
+          const half = await postAs(srv.url, `198.51.100.${60 + k}`, SIGN_IN, { email, password: DEFAULT_PASSWORD });
+          assert.equal(half.status, 429);
+          assert.ok(Number(half.headers['retry-after']) <= delayAfter(k) / 2, `half-way Retry-After ${half.headers['retry-after']}`);
+          await ageFailures(srv, email, delayAfter(k) / 2);
+        } else {
+          await ageFailures(srv, email, delayAfter(k));
+        }
+        // The wait is over: one more attempt is checked (and fails).
+        const again = await postAs(srv.url, `198.51.100.${80 + k}`, SIGN_IN, { email, password: `wrong again ${k}` });
+        assert.equal(again.status, 401, `after waiting ${delayAfter(k)} s`);
+      }
+      assert.ok(seen[seen.length - 1] <= 30 && seen[seen.length - 1] > 16, `the delay is capped at 30 s: ${seen}`);
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test('two IPv6 addresses in one /64 share a count; the next /64 does not; IPv4-mapped IPv6 counts as its IPv4', async () => {
+    const srv = await startServer({ processes: 2, env: { REGISTRAR_TRUST_PROXY: 'true' } });
+    try {
+      // Ten accounts guessed from addresses all over one /64, through both processes.
+      for (let i = 0; i < 10; i++) {
+        const ip = `2001:db8:aa:bb:${(0x1000 + i * 0x1111).toString(16)}::${i + 1}`;
+        const r = await postAs(srv.urls[i % 2], ip, SIGN_IN, { email: uniqueEmail(`v6guess${i}`), password: 'a guessed password' });
+        assert.equal(r.status, 401);
+      }
+      const keys = await srv.sql(`select registrar.address_key(a::inet)::text as k from unnest($1::text[]) with ordinality as t(a, n) order by n`,
+        [['192.0.2.9', '::ffff:192.0.2.9', '2001:db8:1:2:3:4:5:6', '2001:db8:1:2::', 'fe80::1', '10.1.2.3/8']]);
+      assert.deepEqual(keys.map((r) => r.k), ['192.0.2.9/32', '192.0.2.9/32', '2001:db8:1:2::/64', '2001:db8:1:2::/64', 'fe80::/64', '10.1.2.3/32']);
+      const [key] = await srv.sql("select count(distinct client_ip)::int as ips, count(distinct client_net)::int as nets, min(client_net::text) as net from registrar.auth_failures where client_ip << '2001:db8:aa:bb::/64'");
+      assert.deepEqual(key, { ips: 10, nets: 1, net: '2001:db8:aa:bb::/64' });
+      const { email } = await signUp(client(srv.url));
+      const blocked = await postAs(srv.urls[0], '2001:db8:aa:bb:ffff:ffff:ffff:fffe', SIGN_IN, { email, password: DEFAULT_PASSWORD });
+      assert.equal(blocked.status, 429, 'another address of the same /64 is not held back');
+      assert.ok(Number(blocked.headers['retry-after']) > 800);
+      assert.equal((await postAs(srv.urls[1], '2001:db8:aa:bc::1', SIGN_IN, { email, password: DEFAULT_PASSWORD })).status, 201,
+        'the neighbouring /64 was held back too');
+      // IPv4 addresses are their own /32, written plainly or IPv4-mapped.
+      for (let i = 0; i < 10; i++) {
+        const ip = i % 2 === 0 ? '192.0.2.200' : '::ffff:192.0.2.200';
+        const r = await postAs(srv.urls[i % 2], ip, SIGN_IN, { email: uniqueEmail(`v4guess${i}`), password: 'a guessed password' });
+        assert.equal(r.status, 401);
+      }
+      assert.equal((await postAs(srv.url, '192.0.2.200', SIGN_IN, { email, password: DEFAULT_PASSWORD })).status, 429);
+      assert.equal((await postAs(srv.url, '::ffff:192.0.2.200', SIGN_IN, { email, password: DEFAULT_PASSWORD })).status, 429);
+      assert.equal((await postAs(srv.url, '192.0.2.201', SIGN_IN, { email, password: DEFAULT_PASSWORD })).status, 201);
     } finally {
       await srv.stop();
     }
@@ -461,7 +559,7 @@ describe('failure limit: 10 in 15 minutes per account and per address, shared by
     }
   });
 
-  test('twenty attempts at once through two processes: at most ten are checked', async () => {
+  test('twenty attempts at once on one account through two processes: five are checked, then one per delay', async () => {
     const srv = await startServer({ processes: 2 });
     try {
       const { email } = await signUp(client(srv.url));
@@ -469,11 +567,15 @@ describe('failure limit: 10 in 15 minutes per account and per address, shared by
         postFrom(srv.urls[i % 2], `127.0.1.${i + 1}`, SIGN_IN, { email, password: `wrong password ${i}` })));
       const counts = {};
       for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
-      assert.equal(counts[401], 10, JSON.stringify(counts));
-      assert.equal(counts[429], 10, JSON.stringify(counts));
-      const [n] = await srv.sql('select count(*)::int as n, count(*) filter (where not pending)::int as settled from registrar.auth_failures where email = $1', [email]);
-      assert.equal(n.n, 10);
-      assert.equal(n.settled, 10, 'a wrong password left its attempt pending');
+      assert.equal((counts[401] ?? 0) + (counts[429] ?? 0), 20, JSON.stringify(counts));
+      assert.ok(counts[401] >= 5, JSON.stringify(counts));
+      const rows = await srv.sql('select pending, extract(epoch from at)::float8 as t from registrar.auth_failures where email = $1 order by at, id', [email]);
+      assert.equal(rows.length, counts[401], 'a refused attempt was recorded');
+      assert.ok(rows.every((r) => !r.pending), 'a wrong password left its attempt pending');
+      // Beyond the fifth, each checked attempt began at least its delay after the one before.
+      for (let k = 5; k < rows.length; k++) {
+        assert.ok(rows[k].t - rows[k - 1].t >= delayAfter(k) - 0.001, `attempt ${k + 1} came ${rows[k].t - rows[k - 1].t} s after the one before`);
+      }
     } finally {
       await srv.stop();
     }

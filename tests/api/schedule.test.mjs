@@ -368,3 +368,95 @@ test('personal calendar token: 201 feed_url; the feed is a calendar; a new token
   assert.equal((await client(srv.url).get('/api/v1/calendar/not-a-token.ics')).status, 404);
   assert.equal((await client(srv.url).get(`/api/v1/calendar/${'A'.repeat(43)}.ics`)).status, 404);
 });
+
+test('a clash with another course\'s session names none of it; a draft\'s session the director may not read is not even given by id', async () => {
+  const mine = await createOffering(srv, admin, 'pcep', twoPartBody({ title: 'PCEP, the director\'s own' }));
+  const published = await createOffering(srv, admin, 'practical-aspects', offeringBody({ title: 'Practical Aspects, published' }));
+  const draft = await createOffering(srv, admin, 'hospitalists-intensivists',
+    offeringBody({ title: 'Hospitalists, a secret draft', status: 'draft' }));
+  const shared = `Dr. Busy ${Date.now()}`;
+  const secret = {
+    title: 'Confidential planning retreat', room: 'Board room 9', description: 'Budget cuts to discuss',
+  };
+  const pub = await addSession(published, { ...secret, faculty: [shared], starts_at: '2027-03-15T13:00:00-04:00', ends_at: '2027-03-15T14:00:00-04:00' });
+  const hid = await addSession(draft, { ...secret, faculty: [shared], starts_at: '2027-03-16T13:00:00-04:00', ends_at: '2027-03-16T14:00:00-04:00' });
+  // Also a clash with the director's own offering, which is described in full.
+  const own = await addSession(mine, { title: 'Own plenary', room: 'Hall A', faculty: [shared], starts_at: '2027-03-17T13:00:00-04:00', ends_at: '2027-03-17T14:00:00-04:00' });
+
+  const leaks = (text) => [secret.title, secret.room, secret.description, published.title, draft.title, hid.id, draft.id]
+    .filter((s) => text.includes(s));
+  const tryAt = (day) => as(srv, director).post(`/api/v1/offerings/${mine.id}/sessions`, {
+    json: sessionBody({ title: 'Mine', room: 'Hall B', faculty: [shared], starts_at: `2027-03-${day}T13:30:00-04:00`, ends_at: `2027-03-${day}T14:30:00-04:00` }),
+  });
+
+  // The published offering's session: its id is public, nothing else of it is told.
+  let r = await tryAt(15);
+  assert.equal(r.status, 409, r.text);
+  assert.equal(r.body.type, PROBLEM + 'schedule-conflict');
+  assert.deepEqual(r.body.conflicts, [pub.id]);
+  assert.deepEqual(r.body.conflict_sessions, [{ summary: 'a session of another offering' }]);
+  assert.deepEqual(leaks(r.text), []);
+  // The draft's session: not even its id.
+  r = await tryAt(16);
+  assert.equal(r.status, 409, r.text);
+  assert.deepEqual(r.body.conflicts, []);
+  assert.deepEqual(r.body.conflict_sessions, [{ summary: 'a session of another offering' }]);
+  assert.deepEqual(leaks(r.text), []);
+  // The director's own course: in full.
+  r = await tryAt(17);
+  assert.equal(r.status, 409, r.text);
+  assert.deepEqual(r.body.conflicts, [own.id]);
+  assert.equal(r.body.conflict_sessions[0].title, 'Own plenary');
+  assert.equal(r.body.conflict_sessions[0].room, 'Hall A');
+  assert.equal(r.body.conflict_sessions[0].offering_title, mine.title);
+  // A PATCH into the clash is answered the same way, through the other process too.
+  const free = await as(srv, director, srv.urls[1]).post(`/api/v1/offerings/${mine.id}/sessions`, {
+    json: sessionBody({ title: 'Movable', room: 'Hall C', faculty: [shared], starts_at: '2027-03-18T13:00:00-04:00', ends_at: '2027-03-18T14:00:00-04:00' }),
+  });
+  assert.equal(free.status, 201, free.text);
+  const p = await as(srv, director, srv.urls[1]).patch(`/api/v1/sessions/${free.body.id}`, {
+    json: { starts_at: '2027-03-16T13:30:00-04:00', ends_at: '2027-03-16T14:30:00-04:00' },
+  });
+  assert.equal(p.status, 409, p.text);
+  assert.deepEqual(p.body.conflicts, []);
+  assert.deepEqual(leaks(p.text), []);
+  // An admin directs every course and is told everything.
+  const a = await as(srv, admin).post(`/api/v1/offerings/${mine.id}/sessions`, {
+    json: sessionBody({ room: 'Hall D', faculty: [shared], starts_at: '2027-03-16T13:30:00-04:00', ends_at: '2027-03-16T14:30:00-04:00' }),
+  });
+  assert.equal(a.status, 409, a.text);
+  assert.deepEqual(a.body.conflicts, [hid.id]);
+  assert.equal(a.body.conflict_sessions[0].title, secret.title);
+  assert.equal(a.body.conflict_sessions[0].offering_title, draft.title);
+});
+
+test('a session is at most 24 hours long: 24 h is fine, a minute more is 400 naming ends_at, on create and on change', async () => {
+  const o = await createOffering(srv, admin, 'pcep', twoPartBody({ title: 'Long days' }));
+  const day = await addSession(o, { room: 'Marathon', starts_at: '2027-03-15T09:00:00-04:00', ends_at: '2027-03-16T09:00:00-04:00' });
+  assert.equal(day.ends_at, '2027-03-16T09:00:00-04:00');
+  const tooLong = [
+    ['2027-03-17T09:00:00-04:00', '2027-03-18T09:01:00-04:00'],
+    ['2027-03-17T00:00:00-04:00', '2027-03-19T23:00:00-04:00'],
+    // Written with other offsets, still 24 h and a minute.
+    ['2027-03-17T13:00:00Z', '2027-03-18T09:01:00-04:00'],
+  ];
+  for (const [starts_at, ends_at] of tooLong) {
+    const r = await as(srv, director).post(`/api/v1/offerings/${o.id}/sessions`, {
+      json: sessionBody({ room: 'Marathon 2', starts_at, ends_at }),
+    });
+    assert.equal(r.status, 400, `${starts_at} to ${ends_at}: ${r.text}`);
+    assert.equal(r.body.type, PROBLEM + 'invalid-request');
+    assert.equal(r.body.errors[0].field, 'ends_at');
+    assert.match(r.body.errors[0].message, /24 hours/);
+  }
+  const p = await as(srv, admin, srv.urls[1]).patch(`/api/v1/sessions/${day.id}`, { json: { ends_at: '2027-03-16T09:01:00-04:00' } });
+  assert.equal(p.status, 400, p.text);
+  assert.equal(p.body.errors[0].field, 'ends_at');
+  const [row] = await srv.sql('select ends_at - starts_at as len from registrar.sessions where id = $1', [day.id]);
+  assert.equal(row.len.hours ?? row.len.days * 24, 24, 'a refused change was written');
+  const [{ n }] = await srv.sql("select count(*)::int as n from registrar.sessions where offering_id = $1", [o.id]);
+  assert.equal(n, 1);
+  // The database itself refuses, whoever writes.
+  await assert.rejects(srv.sql(
+    "update registrar.sessions set ends_at = starts_at + interval '25 hours' where id = $1", [day.id]), /sessions_at_most_a_day/);
+});
