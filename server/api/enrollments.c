@@ -76,8 +76,8 @@ const struct api_field enrollments_sessions_fields[] = {
 
 const struct api_field enrollments_discount_fields[] = {
     { "code", API_T_STRING, API_REQUIRED | API_CODE, 6, 40, NULL, NULL, 0, 0 },
-    { "percent_off", API_T_INT, API_ONE_OF, 1, 100, NULL, NULL, 0, 0 },
-    { "amount_off_cents", API_T_INT, API_ONE_OF, 1, 100000000, NULL, NULL, 0, 0 },
+    { "percent_off", API_T_INT, API_ONE_OF | API_NULLABLE, 1, 100, NULL, NULL, 0, 0 },
+    { "amount_off_cents", API_T_INT, API_ONE_OF | API_NULLABLE, 1, 100000000, NULL, NULL, 0, 0 },
     { "max_uses", API_T_INT, 0, 1, 1000000, NULL, NULL, 0, 0 },
     { "expires_at", API_T_DATETIME, API_NULLABLE, 0, 0, NULL, NULL, 0, 0 },
     { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
