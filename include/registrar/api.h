@@ -55,8 +55,12 @@ void api_reply_sql_page(
 
 /* `limit` from the query: 1..200, default 50. */
 int api_limit_or_reply(struct http_req *req, int *limit);
+/* The same rule on the text v (NULL: absent, *limit = 50): 0, or -1 when v is not one. */
+int api_limit_parse(const char *v, int *limit);
 /* `cursor` from the query: NULL if absent; opaque text of at most 512 [0-9a-f]. */
 int api_cursor_or_reply(struct http_req *req, const char **cursor);
+/* Whether v (not empty) is shaped like a cursor: even-length hex, at most 512. */
+bool api_cursor_valid(const char *v);
 
 /* A canonical UUID (8-4-4-4-12 hex). */
 bool api_uuid_valid(const char *s);

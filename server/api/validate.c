@@ -101,21 +101,36 @@ int api_page_or_reply(struct http_req *req, struct api_page *page)
     return 0;
 }
 
-int api_limit_or_reply(struct http_req *req, int *limit)
+int api_limit_parse(const char *v, int *limit)
 {
-    const char *v = http_req_query(req, "limit");
     char *end;
 
     *limit = 50;
     if (v == NULL)
         return 0;
     long n = strtol(v, &end, 10);
-    if (*v == '\0' || *end != '\0' || n < 1 || n > 200) {
-        http_reply_invalid_field(req, "limit", "must be a whole number from 1 to 200");
+    if (*v == '\0' || !isdigit((unsigned char)*v) || *end != '\0' || n < 1 || n > 200)
         return -1;
-    }
     *limit = (int)n;
     return 0;
+}
+
+int api_limit_or_reply(struct http_req *req, int *limit)
+{
+    if (api_limit_parse(http_req_query(req, "limit"), limit) == 0)
+        return 0;
+    http_reply_invalid_field(req, "limit", "must be a whole number from 1 to 200");
+    return -1;
+}
+
+bool api_cursor_valid(const char *v)
+{
+    size_t n = strlen(v);
+    bool ok = n <= 512 && n % 2 == 0;
+
+    for (const char *p = v; ok && *p != '\0'; p++)
+        ok = isxdigit((unsigned char)*p) != 0;
+    return ok;
 }
 
 int api_cursor_or_reply(struct http_req *req, const char **cursor)
@@ -125,11 +140,7 @@ int api_cursor_or_reply(struct http_req *req, const char **cursor)
     *cursor = NULL;
     if (v == NULL || *v == '\0')
         return 0;
-    size_t n = strlen(v);
-    bool ok = n <= 512 && n % 2 == 0;
-    for (const char *p = v; ok && *p != '\0'; p++)
-        ok = isxdigit((unsigned char)*p) != 0;
-    if (!ok) {
+    if (!api_cursor_valid(v)) {
         http_reply_invalid_field(req, "cursor", "is not a cursor this server gave out");
         return -1;
     }
