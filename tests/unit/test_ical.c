@@ -219,6 +219,32 @@ static void test_utc_and_errors(void **state)
     free(ics);
 }
 
+/* Controls RFC 5545 keeps out of TEXT (stored before the API refused them) are left out. */
+static void test_controls_left_out(void **state)
+{
+    size_t len = 0;
+    char *ics = render(doc_new("UTC",
+                           "a\x01"
+                           "b\x0c\rc\x7f"
+                           "d\xc2\x85"
+                           "e\tf\ng",
+                           false),
+        &len);
+    (void)state;
+
+    assert_non_null(ics);
+    char *flat = unfold(ics);
+    char *summary = property(flat, "SUMMARY:");
+    assert_string_equal(summary, "abcde\tf\\ng");
+    for (size_t i = 0; i < len; i++)
+        assert_false(
+            ((unsigned char)ics[i] < 0x20 && ics[i] != '\t' && ics[i] != '\r' && ics[i] != '\n') ||
+            ics[i] == 0x7f);
+    free(summary);
+    free(flat);
+    free(ics);
+}
+
 int main(void)
 {
     json_set_alloc_funcs(xmalloc, free);
@@ -227,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_folding_multibyte),
         cmocka_unit_test(test_cancelled),
+        cmocka_unit_test(test_controls_left_out),
         cmocka_unit_test(test_utc_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
