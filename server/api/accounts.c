@@ -12,7 +12,6 @@
 #include "registrar/log.h"
 #include "registrar/util.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -57,7 +57,9 @@ static const char *ical_member(const json_t *ev, const char *name)
  * text without the characters RFC 5545 keeps out of TEXT values (controls
  * other than tab and line feed, C1 controls, DEL), which libical would
  * write raw: text stored before the API refused them must not break a
- * calendar. Malloc'd.
+ * calendar. Tabs become spaces: libical's folding writes a bare CR and LF
+ * after a tab that ends a 75-octet line (found by tests/fuzz/fuzz_ical.c).
+ * Malloc'd.
  */
 static char *ical_text_clean(const char *text)
 {
@@ -71,7 +73,7 @@ static char *ical_text_clean(const char *text)
             p++; /* U+0080..U+009F */
             continue;
         }
-        *o++ = (char)*p;
+        *o++ = *p == '\t' ? ' ' : (char)*p;
     }
     *o = '\0';
     return out;

@@ -219,7 +219,10 @@ static void test_utc_and_errors(void **state)
     free(ics);
 }
 
-/* Controls RFC 5545 keeps out of TEXT (stored before the API refused them) are left out. */
+/*
+ * Controls RFC 5545 keeps out of TEXT (stored before the API refused them)
+ * are left out; tabs become spaces (libical folds badly after one).
+ */
 static void test_controls_left_out(void **state)
 {
     size_t len = 0;
@@ -235,7 +238,7 @@ static void test_controls_left_out(void **state)
     assert_non_null(ics);
     char *flat = unfold(ics);
     char *summary = property(flat, "SUMMARY:");
-    assert_string_equal(summary, "abcde\tf\\ng");
+    assert_string_equal(summary, "abcde f\\ng");
     for (size_t i = 0; i < len; i++)
         assert_false(
             ((unsigned char)ics[i] < 0x20 && ics[i] != '\t' && ics[i] != '\r' && ics[i] != '\n') ||
