@@ -57,9 +57,7 @@ static const char *ical_member(const json_t *ev, const char *name)
  * text without the characters RFC 5545 keeps out of TEXT values (controls
  * other than tab and line feed, C1 controls, DEL), which libical would
  * write raw: text stored before the API refused them must not break a
- * calendar. Tabs become spaces: libical's folding writes a bare CR and LF
- * after a tab that ends a 75-octet line (found by tests/fuzz/fuzz_ical.c).
- * Malloc'd.
+ * calendar. Malloc'd.
  */
 static char *ical_text_clean(const char *text)
 {
@@ -73,7 +71,7 @@ static char *ical_text_clean(const char *text)
             p++; /* U+0080..U+009F */
             continue;
         }
-        *o++ = *p == '\t' ? ' ' : (char)*p;
+        *o++ = (char)*p;
     }
     *o = '\0';
     return out;
@@ -176,6 +174,32 @@ static icalcomponent *ical_event(const json_t *ev)
     return vev;
 }
 
+/*
+ * A copy of libical's text with its one folding defect undone: when a
+ * content line fills its last 75 octets exactly, libical folds between the
+ * line's own CR and LF, writing CR, CRLF, space, LF (a bare CR and a bare
+ * LF; found by tests/fuzz/fuzz_ical.c). Dropping that fold leaves the
+ * line at 75 octets with its CRLF, as RFC 5545 wants.
+ */
+static char *ical_fix_folds(const char *text, size_t *len)
+{
+    static const char bad[] = "\r\r\n \n";
+    char *out = xmalloc(strlen(text) + 1), *o = out;
+
+    for (const char *p = text; *p != '\0';) {
+        if (strncmp(p, bad, sizeof(bad) - 1) == 0) {
+            memcpy(o, "\r\n", 2);
+            o += 2;
+            p += sizeof(bad) - 1;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    *len = (size_t)(o - out);
+    return out;
+}
+
 char *ical_render(const json_t *doc, size_t *len)
 {
     const char *zones[ICAL_MAX_ZONES];
@@ -245,8 +269,7 @@ char *ical_render(const json_t *doc, size_t *len)
     }
     char *text = icalcomponent_as_ical_string_r(cal);
     if (text != NULL) {
-        out = xstrdup(text);
-        *len = strlen(out);
+        out = ical_fix_folds(text, len);
         icalmemory_free_buffer(text);
     }
 out:

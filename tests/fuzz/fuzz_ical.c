@@ -11,8 +11,7 @@
  * but tab (RFC 5545 allows no other in a content line), and after
  * unfolding only the properties the renderer writes, so no text can start
  * a property or a component of its own. From texts: exactly one event,
- * whose summary unescapes to the text given less those controls (and
- * with tabs as spaces).
+ * whose summary unescapes to the text given less those controls.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -49,7 +48,7 @@ static char *fuzz_ical_unescape(const char *v, size_t n)
     return sb.buf != NULL ? sbuf_detach(&sb, NULL) : xstrdup("");
 }
 
-/* text less the controls RFC 5545 keeps out of TEXT (all but tab and line feed; DEL; C1), tabs as spaces. */
+/* text less the controls RFC 5545 keeps out of TEXT (all but tab and line feed; DEL; C1). */
 static char *fuzz_ical_expect(const char *text)
 {
     struct sbuf sb = SBUF_INIT;
@@ -61,7 +60,7 @@ static char *fuzz_ical_expect(const char *text)
             p++;
             continue;
         }
-        sbuf_addc(&sb, *p == '\t' ? ' ' : (char)*p);
+        sbuf_addc(&sb, (char)*p);
     }
     return sb.buf != NULL ? sbuf_detach(&sb, NULL) : xstrdup("");
 }
