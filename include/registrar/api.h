@@ -152,8 +152,8 @@ int api_fields_check_or_reply(struct http_req *req, json_t *obj, const struct ap
 const char *api_text_problem(const char *s, unsigned flags);
 
 /*
- * Getters for a body that a field table has checked: they only read.
- * Absent and null members read as NULL / false.
+ * Getters for a body that a field table has checked (validate.c): they
+ * only read. Absent and null members read as NULL / false.
  */
 const char *api_body_string(json_t *body, const char *name);
 /* The integer member as decimal text in buf (24 bytes), or NULL when absent. */

@@ -351,27 +351,3 @@ int api_fields_check_or_reply(struct http_req *req, json_t *obj, const struct ap
     api_field_error_release(&err);
     return -1;
 }
-
-/* ---- getters of checked bodies ---- */
-
-const char *api_body_string(json_t *body, const char *name)
-{
-    return body != NULL ? json_string_value(json_object_get(body, name)) : NULL;
-}
-
-const char *api_body_int_text(json_t *body, const char *name, char buf[24])
-{
-    json_t *v = body != NULL ? json_object_get(body, name) : NULL;
-
-    if (!json_is_integer(v))
-        return NULL;
-    snprintf(buf, 24, "%lld", (long long)json_integer_value(v));
-    return buf;
-}
-
-bool api_body_has(json_t *body, const char *name)
-{
-    json_t *v = body != NULL ? json_object_get(body, name) : NULL;
-
-    return v != NULL && !json_is_null(v);
-}

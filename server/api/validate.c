@@ -184,3 +184,27 @@ const char *api_admin_text(struct http_req *req)
 {
     return http_req_principal(req)->admin ? "true" : "false";
 }
+
+/* ---- getters of bodies a field table has checked (fields.c): they only read ---- */
+
+const char *api_body_string(json_t *body, const char *name)
+{
+    return body != NULL ? json_string_value(json_object_get(body, name)) : NULL;
+}
+
+const char *api_body_int_text(json_t *body, const char *name, char buf[24])
+{
+    json_t *v = body != NULL ? json_object_get(body, name) : NULL;
+
+    if (!json_is_integer(v))
+        return NULL;
+    snprintf(buf, 24, "%lld", (long long)json_integer_value(v));
+    return buf;
+}
+
+bool api_body_has(json_t *body, const char *name)
+{
+    json_t *v = body != NULL ? json_object_get(body, name) : NULL;
+
+    return v != NULL && !json_is_null(v);
+}
