@@ -507,3 +507,13 @@ test('characters: offering and session texts refuse controls and overrides, desc
   const [{ n }] = await srv.sql('select count(*)::int as n from registrar.sessions where offering_id = $1', [off.body.id]);
   assert.equal(n, 1, 'only the good session was written');
 });
+
+test('query values: limit in digits only, 1..200; a cursor is what the server gave out', async () => {
+  for (const [q, status] of [['limit=1', 200], ['limit=200', 200], ['limit=0', 400], ['limit=201', 400],
+    ['limit=%2B5', 400], ['limit=+5', 400], ['limit=5%20', 400], ['limit=5e1', 400], ['cursor=zz', 400],
+    ['cursor=abc', 400]]) {
+    const r = await client(srv.url).get(`/api/v1/courses?${q}`);
+    assert.equal(r.status, status, `${q}: ${r.text}`);
+    if (status === 400) assert.equal(r.body.errors[0].field, q.split('=')[0]);
+  }
+});
