@@ -69,26 +69,6 @@ int api_rate_limit_or_reply(struct http_req *req, const char *kind);
  */
 void api_reply_db_error(struct http_req *req, enum db_status s);
 
-/* 400 naming the first key of obj not in allowed (a NULL-terminated list). */
-int api_fields_or_reply(struct http_req *req, json_t *obj, const char *const *allowed);
-
-/*
- * A string member: absent gives *out = NULL (400 if required); otherwise it
- * must be a string of min..max code points after trimming surrounding
- * white space (when trim). *out is borrowed from obj (or trimmed into
- * storage owned by req when trim changed it).
- */
-int api_string_or_reply(struct http_req *req, json_t *obj, const char *field, bool required,
-    size_t min, size_t max, bool trim, const char **out);
-/* A string that must be one of the NULL-terminated choices. */
-int api_enum_or_reply(struct http_req *req, json_t *obj, const char *field, bool required,
-    const char *const *choices, const char **out);
-/* An integer member in [min, max]; *present says whether it was sent. */
-int api_int_or_reply(struct http_req *req, json_t *obj, const char *field, bool required,
-    long long min, long long max, long long *out, bool *present);
-int api_bool_or_reply(
-    struct http_req *req, json_t *obj, const char *field, bool required, bool *out, bool *present);
-
 /*
  * Runs a statement that returns one JSON value and replies with it
  * (status on success, the mapped problem otherwise; null → 404).
@@ -108,8 +88,12 @@ void api_reply_sql_page(
 
 /* `limit` from the query: 1..200, default 50. */
 int api_limit_or_reply(struct http_req *req, int *limit);
+/* The same rule on the text v (NULL: absent, *limit = 50): 0, or -1 when v is not one. */
+int api_limit_parse(const char *v, int *limit);
 /* `cursor` from the query: NULL if absent; opaque text of at most 512 [0-9a-f]. */
 int api_cursor_or_reply(struct http_req *req, const char **cursor);
+/* Whether v (not empty) is shaped like a cursor: even-length hex, at most 512. */
+bool api_cursor_valid(const char *v);
 
 /* A canonical UUID (8-4-4-4-12 hex). */
 bool api_uuid_valid(const char *s);
@@ -121,23 +105,44 @@ const char *api_viewer(struct http_req *req);
 /* "true" or "false": whether the principal is an admin, as a SQL parameter. */
 const char *api_admin_text(struct http_req *req);
 
-/* ---- field tables (fields.c) ---- */
+/* ---- field tables (fields.c): the one way request bodies are checked ---- */
 
 enum api_type {
     API_T_STRING,   /* min..max code points */
-    API_T_ENUM,     /* a string among choices */
-    API_T_DATE,     /* "YYYY-MM-DD" (timefmt.h) */
-    API_T_DATETIME, /* RFC 3339 with an offset (timefmt.h) */
+    API_T_ENUM,     /* a string among choices (min/max unused) */
+    API_T_DATE,     /* "YYYY-MM-DD" (timefmt.h); min/max unused */
+    API_T_DATETIME, /* RFC 3339 with an offset (timefmt.h); min/max unused */
     API_T_INT,      /* integer in min..max */
     API_T_NUMBER,   /* number in min..max with at most two decimals */
     API_T_BOOL,
     API_T_STRINGS, /* array of min..max strings of item_min..item_max code points */
-    API_T_OBJECTS  /* array of min..max objects, each checked against items */
+    API_T_OBJECTS, /* array of min..max objects, each checked against items */
+    API_T_EMAIL,   /* min..max code points shaped like an address (trimmed; no spaces, controls) */
+    API_T_UUID,    /* a canonical UUID (8-4-4-4-12 hex) */
+    API_T_UUIDS    /* array of min..max canonical UUIDs */
 };
 
 #define API_REQUIRED 1u /* must be present when creating (a PATCH never requires) */
-#define API_NULLABLE 2u /* JSON null is a value (it clears the field) */
+#define API_NULLABLE 2u /* JSON null is a value (it clears the field, or means "none") */
 #define API_NO_TRIM 4u  /* strings are kept as sent (else surrounding white space goes) */
+/*
+ * Text that can reach a message or a document: no C0 or C1 control, no
+ * DEL, no bidirectional embedding, override or isolate (U+202A..U+202E,
+ * U+2066..U+2069) and no line or paragraph separator (U+2028, U+2029).
+ * The marks U+200E and U+200F are allowed: they change no text's order
+ * beyond its own and right-to-left names need them.
+ */
+#define API_TEXT 8u
+/* As API_TEXT, but tab and line feed are allowed (notes, descriptions). */
+#define API_MULTILINE 16u
+/* Only ASCII letters, digits, '-' and '_' (discount codes). */
+#define API_CODE 32u
+/*
+ * Exactly one member of the table carrying this flag must be present (not
+ * null) when creating, and never two at once (percent_off or
+ * amount_off_cents).
+ */
+#define API_ONE_OF 64u
 
 /* One member of a request body; tables end with a member whose name is NULL. */
 struct api_field {
@@ -150,16 +155,67 @@ struct api_field {
     long long item_min, item_max;  /* API_T_STRINGS: each element's length */
 };
 
+/* The first bad member found by api_fields_check: both strings owned. */
+struct api_field_error {
+    char *field;   /* its path, as "parts[1].starts_on" */
+    char *message; /* what is wrong, as "must be a date as YYYY-MM-DD" */
+};
+
 /*
  * Checks obj against the table: no member outside it, each present member
  * of its type and range, the API_REQUIRED ones present when creating
  * (elements of arrays of objects are always checked as created). Strings
- * are trimmed in place unless API_NO_TRIM. prefix ("" or NULL at the top)
- * is put before field names in problems ("parts[1]."). 0, or -1 after a
- * 400 invalid-request naming the first bad field.
+ * are trimmed in place unless API_NO_TRIM. obj NULL (no body) is checked
+ * as an empty object. prefix ("" or NULL at the top) is put before field
+ * names ("parts[1]."). Returns 0, or -1 with *err filled (release it with
+ * api_field_error_release). Pure: no I/O, no request.
  */
+int api_fields_check(json_t *obj, const struct api_field *fields, const char *prefix, bool creating,
+    struct api_field_error *err);
+void api_field_error_release(struct api_field_error *err);
+
+/* api_fields_check, then 400 invalid-request naming the field on failure: 0 or -1. */
 int api_fields_check_or_reply(struct http_req *req, json_t *obj, const struct api_field *fields,
     const char *prefix, bool creating);
+
+/*
+ * NULL if the UTF-8 text s obeys the flags' character rules (API_TEXT,
+ * API_MULTILINE, API_CODE), else a message saying why not.
+ */
+const char *api_text_problem(const char *s, unsigned flags);
+
+/*
+ * Getters for a body that a field table has checked (validate.c): they
+ * only read. Absent and null members read as NULL / false.
+ */
+const char *api_body_string(json_t *body, const char *name);
+/* The integer member as decimal text in buf (24 bytes), or NULL when absent. */
+const char *api_body_int_text(json_t *body, const char *name, char buf[24]);
+/* true when the member is present and not null. */
+bool api_body_has(json_t *body, const char *name);
+
+/*
+ * The handlers' field tables, read-only, for the fuzz harness and the
+ * unit tests: n entries of {route, table, creating} (routes.c).
+ */
+struct api_body_table {
+    const char *name; /* "POST /api/v1/accounts" */
+    const struct api_field *fields;
+    bool creating;
+};
+const struct api_body_table *api_body_tables(size_t *n);
+
+/* Each handler's body table (defined beside the handler). */
+extern const struct api_field accounts_signup_fields[], accounts_me_fields[],
+    accounts_verification_send_fields[], accounts_verification_confirm_fields[];
+extern const struct api_field privacy_erase_fields[];
+extern const struct api_field signin_fields[], signin_password_fields[],
+    signin_reset_request_fields[], signin_reset_confirm_fields[];
+extern const struct api_field enrollments_create_fields[], enrollments_cancel_fields[],
+    enrollments_decide_fields[], enrollments_sessions_fields[], enrollments_discount_fields[];
+extern const struct api_field payments_create_fields[];
+extern const struct api_field offerings_fields[];
+extern const struct api_field schedule_fields[], schedule_token_fields[];
 
 /* ---- handlers ---- */
 
@@ -238,11 +294,6 @@ void accounts_session_current(struct http_req *req);
 void accounts_me_update(struct http_req *req);
 void accounts_director_grant(struct http_req *req);
 void accounts_director_revoke(struct http_req *req);
-/* `email`: required, trimmed, 3..254 code points, shaped like an address. */
-int accounts_email_or_reply(struct http_req *req, json_t *body, const char **out);
-/* A new password member: required, 12..128 code points, taken as sent. */
-int accounts_password_or_reply(
-    struct http_req *req, json_t *body, const char *field, const char **out);
 /*
  * `registrar create-admin`: creates the account (password from the first
  * line of in) or makes an existing one admin. Returns the exit status:

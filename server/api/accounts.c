@@ -12,7 +12,6 @@
 #include "registrar/log.h"
 #include "registrar/util.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,45 +47,32 @@ void accounts_register(void)
 static const char *const accounts_professions[] = { "physician", "nurse", "physician_assistant",
     "social_worker", "chaplain", "psychologist", "pharmacist", "trainee", "other", NULL };
 
-/* ---- validation ---- */
+/* ---- field tables ---- */
 
 /*
- * NULL if s (already trimmed) looks like an email address, else why not.
- * Deliverability is the mail system's to judge; this only keeps out what
- * cannot be one: no '@' with something on both sides, spaces, controls.
+ * Sign-up. Emails are trimmed (lower-casing is SQL's); passwords are taken
+ * as they are: no trimming, no normalising, no truncation. The optional
+ * texts may be null (none).
  */
-static const char *accounts_email_problem(const char *s)
-{
-    const char *at = strrchr(s, '@');
+const struct api_field accounts_signup_fields[] = {
+    { "email", API_T_EMAIL, API_REQUIRED, 3, 254, NULL, NULL, 0, 0 },
+    { "password", API_T_STRING, API_REQUIRED | API_NO_TRIM, AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX,
+        NULL, NULL, 0, 0 },
+    { "full_name", API_T_STRING, API_REQUIRED | API_TEXT, 1, 200, NULL, NULL, 0, 0 },
+    { "profession", API_T_ENUM, API_REQUIRED, 0, 0, accounts_professions, NULL, 0, 0 },
+    { "credentials", API_T_STRING, API_NULLABLE | API_TEXT, 0, 100, NULL, NULL, 0, 0 },
+    { "institution", API_T_STRING, API_NULLABLE | API_TEXT, 0, 200, NULL, NULL, 0, 0 },
+    { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
+};
 
-    if (at == NULL || at == s || at[1] == '\0')
-        return "must be an email address (name@example.org)";
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
-        if (*p < 0x20 || *p == 0x7f || isspace(*p))
-            return "must not contain spaces";
-    return NULL;
-}
-
-int accounts_email_or_reply(struct http_req *req, json_t *body, const char **out)
-{
-    if (api_string_or_reply(req, body, "email", true, 3, 254, true, out) == -1)
-        return -1;
-    const char *why = accounts_email_problem(*out);
-    if (why != NULL) {
-        http_reply_invalid_field(req, "email", why);
-        *out = NULL;
-        return -1;
-    }
-    return 0;
-}
-
-int accounts_password_or_reply(
-    struct http_req *req, json_t *body, const char *field, const char **out)
-{
-    /* Passwords are taken as they are: no trimming, no normalising, no truncation. */
-    return api_string_or_reply(
-        req, body, field, true, AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX, false, out);
-}
+/* PATCH /me: any of the profile's texts; an absent or null member is left as it is. */
+const struct api_field accounts_me_fields[] = {
+    { "full_name", API_T_STRING, API_TEXT, 1, 200, NULL, NULL, 0, 0 },
+    { "profession", API_T_ENUM, 0, 0, 0, accounts_professions, NULL, 0, 0 },
+    { "credentials", API_T_STRING, API_NULLABLE | API_TEXT, 0, 100, NULL, NULL, 0, 0 },
+    { "institution", API_T_STRING, API_NULLABLE | API_TEXT, 0, 200, NULL, NULL, 0, 0 },
+    { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
+};
 
 /* ---- POST /api/v1/accounts ---- */
 
@@ -161,22 +147,13 @@ static void accounts_create_hash(struct http_req *req)
 
 void accounts_create(struct http_req *req)
 {
-    static const char *const fields[] = { "email", "password", "full_name", "profession",
-        "credentials", "institution", NULL };
     json_t *body = http_req_json(req);
-    const char *email, *password, *name, *profession, *credentials, *institution;
 
     /*
      * The trimmed values replace the sent ones in the body, which the
      * insert step reads back; nothing else may come in (no "roles").
      */
-    if (api_fields_or_reply(req, body, fields) == -1 ||
-        accounts_email_or_reply(req, body, &email) == -1 ||
-        accounts_password_or_reply(req, body, "password", &password) == -1 ||
-        api_string_or_reply(req, body, "full_name", true, 1, 200, true, &name) == -1 ||
-        api_enum_or_reply(req, body, "profession", true, accounts_professions, &profession) == -1 ||
-        api_string_or_reply(req, body, "credentials", false, 0, 100, true, &credentials) == -1 ||
-        api_string_or_reply(req, body, "institution", false, 0, 200, true, &institution) == -1)
+    if (api_fields_check_or_reply(req, body, accounts_signup_fields, "", true) == -1)
         return;
     /* Counted per client address before any hashing, whatever the outcome. */
     if (api_rate_limit_or_reply(req, "signup") == -1)
@@ -185,7 +162,7 @@ void accounts_create(struct http_req *req)
     http_req_set_data(req, job, accounts_signup_free);
     job->password_len = json_string_length(json_object_get(body, "password"));
     job->password = xmalloc(job->password_len + 1);
-    memcpy(job->password, password, job->password_len + 1);
+    memcpy(job->password, api_body_string(body, "password"), job->password_len + 1);
     http_req_continue(req, HTTP_POOL_HASH, accounts_create_hash);
 }
 
@@ -228,21 +205,14 @@ void accounts_session_current(struct http_req *req)
 
 void accounts_me_update(struct http_req *req)
 {
-    static const char *const fields[] = { "full_name", "profession", "credentials", "institution",
-        NULL };
     json_t *body = http_req_json(req);
-    const char *name, *profession, *credentials, *institution;
     char *text = NULL;
 
-    if (api_fields_or_reply(req, body, fields) == -1 ||
-        api_string_or_reply(req, body, "full_name", false, 1, 200, true, &name) == -1 ||
-        api_enum_or_reply(req, body, "profession", false, accounts_professions, &profession) ==
-            -1 ||
-        api_string_or_reply(req, body, "credentials", false, 0, 100, true, &credentials) == -1 ||
-        api_string_or_reply(req, body, "institution", false, 0, 200, true, &institution) == -1)
+    if (api_fields_check_or_reply(req, body, accounts_me_fields, "", false) == -1)
         return;
-    const char *params[] = { http_req_principal(req)->user_id, name, profession, credentials,
-        institution };
+    const char *params[] = { http_req_principal(req)->user_id, api_body_string(body, "full_name"),
+        api_body_string(body, "profession"), api_body_string(body, "credentials"),
+        api_body_string(body, "institution") };
     enum db_status s = db_exec_value(http_req_db(req), &SQL_ME_UPDATE, 5, params, &text);
     if (s != DB_OK) {
         api_reply_db_error(req, s);
@@ -253,15 +223,22 @@ void accounts_me_update(struct http_req *req)
 
 /* ---- email verification ---- */
 
+const struct api_field accounts_verification_send_fields[] = {
+    { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
+};
+
+const struct api_field accounts_verification_confirm_fields[] = {
+    { "token", API_T_STRING, API_REQUIRED, 1, 256, NULL, NULL, 0, 0 },
+    { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
+};
+
 void accounts_verification_send(struct http_req *req)
 {
-    static const struct api_field fields[] = {
-        { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
-    };
     json_t *body = http_req_json(req);
     char token[AUTH_TOKEN_SIZE], digest[AUTH_DIGEST_HEX_SIZE];
 
-    if (body != NULL && api_fields_check_or_reply(req, body, fields, "", true) == -1)
+    if (body != NULL &&
+        api_fields_check_or_reply(req, body, accounts_verification_send_fields, "", true) == -1)
         return;
     auth_token_new(token);
     if (auth_token_digest(token, digest) == -1) {
@@ -293,15 +270,11 @@ static void accounts_reply_invalid_token(struct http_req *req)
 
 void accounts_verification_confirm(struct http_req *req)
 {
-    static const struct api_field fields[] = {
-        { "token", API_T_STRING, API_REQUIRED, 1, 256, NULL, NULL, 0, 0 },
-        { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
-    };
     json_t *body = http_req_json(req);
     char digest[AUTH_DIGEST_HEX_SIZE];
     char *ok = NULL;
 
-    if (api_fields_check_or_reply(req, body, fields, "", true) == -1)
+    if (api_fields_check_or_reply(req, body, accounts_verification_confirm_fields, "", true) == -1)
         return;
     /* Text that no auth_token_new() made has no digest: no such link. */
     if (auth_token_digest(json_string_value(json_object_get(body, "token")), digest) == -1) {
@@ -394,28 +367,31 @@ int accounts_create_admin(
         fprintf(stderr, "registrar: create-admin needs --database-url or REGISTRAR_DATABASE_URL\n");
         goto out;
     }
-    mail = xstrdup(email);
-    {
-        /* The same trimming the API applies; lower-casing happens in SQL. */
-        char *s = mail, *e = mail + strlen(mail);
-        while (*s != '\0' && isspace((unsigned char)*s))
-            s++;
-        while (e > s && isspace((unsigned char)e[-1]))
-            e--;
-        memmove(mail, s, (size_t)(e - s));
-        mail[e - s] = '\0';
-    }
-    name = xstrdup(full_name);
-    size_t name_len = util_utf8_len(name);
-    if (!util_utf8_valid(mail, strlen(mail)) || util_utf8_len(mail) < 3 ||
-        util_utf8_len(mail) > 254 || accounts_email_problem(mail) != NULL) {
-        fprintf(stderr, "registrar: --email must be an email address\n");
+    /* The sign-up table's rules for these two, through the same checks. */
+    static const struct api_field admin_fields[] = {
+        { "email", API_T_EMAIL, API_REQUIRED, 3, 254, NULL, NULL, 0, 0 },
+        { "full_name", API_T_STRING, API_REQUIRED | API_TEXT, 1, 200, NULL, NULL, 0, 0 },
+        { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
+    };
+    struct api_field_error err;
+    json_t *args = NULL;
+    if (util_utf8_valid(email, strlen(email)) && util_utf8_valid(full_name, strlen(full_name)))
+        args = json_pack("{s:s, s:s}", "email", email, "full_name", full_name);
+    if (args == NULL) {
+        fprintf(stderr, "registrar: --email and --full-name must be UTF-8 text\n");
         goto out;
     }
-    if (!util_utf8_valid(name, strlen(name)) || name_len < 1 || name_len > 200) {
-        fprintf(stderr, "registrar: --full-name must be 1 to 200 characters\n");
+    if (api_fields_check(args, admin_fields, "", true, &err) == -1) {
+        fprintf(stderr, "registrar: --%s %s\n",
+            strcmp(err.field, "email") == 0 ? "email" : "full-name", err.message);
+        api_field_error_release(&err);
+        json_decref(args);
         goto out;
     }
+    /* Trimmed by the checks; lower-casing happens in SQL. */
+    mail = xstrdup(api_body_string(args, "email"));
+    name = xstrdup(api_body_string(args, "full_name"));
+    json_decref(args);
     password = accounts_read_password(in);
     if (password == NULL) {
         fprintf(stderr,

@@ -48,39 +48,50 @@ void enrollments_register(void)
         db_stmts_register(all[i], 1);
 }
 
-#define ENROLLMENTS_CODE_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+/*
+ * The bodies. A code given to price or register may be 1..40 characters,
+ * so that codes made before the 6-character minimum still price; a new
+ * code is 6..40 (short ones are guessed). Reasons and notes can reach a
+ * message: multi-line text.
+ */
+const struct api_field enrollments_create_fields[] = {
+    { "discount_code", API_T_STRING, API_NULLABLE | API_CODE, 1, 40, NULL, NULL, 0, 0 },
+    { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
+};
 
-/* A discount code as the API takes it: 3..40 letters, digits, '-' or '_'. */
-static bool enrollments_code_valid(const char *s)
-{
-    size_t n = strlen(s);
-    return n >= 3 && n <= 40 && strspn(s, ENROLLMENTS_CODE_CHARS) == n;
-}
+const struct api_field enrollments_cancel_fields[] = {
+    { "reason", API_T_STRING, API_NULLABLE | API_MULTILINE, 0, 2000, NULL, NULL, 0, 0 },
+    { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
+};
 
-static int enrollments_code_or_reply(
-    struct http_req *req, json_t *obj, const char *field, bool required, const char **out)
-{
-    if (api_string_or_reply(req, obj, field, required, 3, 40, true, out) == -1)
-        return -1;
-    if (*out != NULL && !enrollments_code_valid(*out)) {
-        http_reply_invalid_field(req, field, "may hold only letters, digits, '-' and '_'");
-        return -1;
-    }
-    return 0;
-}
+const struct api_field enrollments_decide_fields[] = {
+    { "note", API_T_STRING, API_NULLABLE | API_MULTILINE, 0, 2000, NULL, NULL, 0, 0 },
+    { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
+};
+
+const struct api_field enrollments_sessions_fields[] = {
+    { "session_ids", API_T_UUIDS, API_REQUIRED, 0, ENROLLMENTS_MAX_SESSIONS, NULL, NULL, 0, 0 },
+    { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
+};
+
+const struct api_field enrollments_discount_fields[] = {
+    { "code", API_T_STRING, API_REQUIRED | API_CODE, 6, 40, NULL, NULL, 0, 0 },
+    { "percent_off", API_T_INT, API_ONE_OF | API_NULLABLE, 1, 100, NULL, NULL, 0, 0 },
+    { "amount_off_cents", API_T_INT, API_ONE_OF | API_NULLABLE, 1, 100000000, NULL, NULL, 0, 0 },
+    { "max_uses", API_T_INT, 0, 1, 1000000, NULL, NULL, 0, 0 },
+    { "expires_at", API_T_DATETIME, API_NULLABLE, 0, 0, NULL, NULL, 0, 0 },
+    { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
+};
 
 void enrollments_create(struct http_req *req)
 {
-    static const char *const allowed[] = { "discount_code", NULL };
     json_t *body = http_req_json(req);
-    const char *offering, *code = NULL;
+    const char *offering;
 
-    if (api_uuid_param_or_reply(req, "id", &offering) == -1)
+    if (api_uuid_param_or_reply(req, "id", &offering) == -1 ||
+        api_fields_check_or_reply(req, body, enrollments_create_fields, "", true) == -1)
         return;
-    if (body != NULL &&
-        (api_fields_or_reply(req, body, allowed) == -1 ||
-            enrollments_code_or_reply(req, body, "discount_code", false, &code) == -1))
-        return;
+    const char *code = api_body_string(body, "discount_code");
     /* A code tried here is a guess like one in a quote: the same buckets. */
     if (code != NULL && api_rate_limit_or_reply(req, "discount") == -1)
         return;
@@ -91,21 +102,28 @@ void enrollments_create(struct http_req *req)
 void enrollments_quote(struct http_req *req)
 {
     const char *offering, *code = http_req_query(req, "discount_code");
+    json_t *args = NULL;
 
     if (api_uuid_param_or_reply(req, "id", &offering) == -1)
         return;
-    if (code != NULL && code[0] == '\0')
-        code = NULL;
-    if (code != NULL && !enrollments_code_valid(code)) {
-        http_reply_invalid_field(
-            req, "discount_code", "must be 3 to 40 letters, digits, '-' or '_'");
-        return;
+    /* The query's code obeys the registration body's rule, through the same table. */
+    if (code != NULL && code[0] != '\0') {
+        args = json_pack("{s:s}", "discount_code", code);
+        if (args == NULL) {
+            http_reply_invalid_field(req, "discount_code", "must be UTF-8 text");
+            return;
+        }
+        if (api_fields_check_or_reply(req, args, enrollments_create_fields, "", true) == -1)
+            goto out;
     }
+    const char *tried = api_body_string(args, "discount_code");
     /* Counted per address and per learner before the code is looked at. */
-    if (code != NULL && api_rate_limit_or_reply(req, "discount") == -1)
-        return;
-    const char *params[] = { api_viewer(req), offering, code };
+    if (tried != NULL && api_rate_limit_or_reply(req, "discount") == -1)
+        goto out;
+    const char *params[] = { api_viewer(req), offering, tried };
     api_reply_sql(req, &SQL_QUOTE, 3, params, 200);
+out:
+    json_decref(args);
 }
 
 void enrollments_get(struct http_req *req)
@@ -170,19 +188,16 @@ out:
 
 void enrollments_cancel(struct http_req *req)
 {
-    static const char *const allowed[] = { "reason", NULL };
     json_t *body = http_req_json(req);
-    const char *id, *reason = NULL;
+    const char *id;
     char *text = NULL;
     json_t *result = NULL;
 
-    if (api_uuid_param_or_reply(req, "id", &id) == -1)
+    if (api_uuid_param_or_reply(req, "id", &id) == -1 ||
+        api_fields_check_or_reply(req, body, enrollments_cancel_fields, "", true) == -1)
         return;
-    if (body != NULL &&
-        (api_fields_or_reply(req, body, allowed) == -1 ||
-            api_string_or_reply(req, body, "reason", false, 0, 2000, true, &reason) == -1))
-        return;
-    const char *params[] = { api_viewer(req), api_admin_text(req), id, reason };
+    const char *params[] = { api_viewer(req), api_admin_text(req), id,
+        api_body_string(body, "reason") };
     enum db_status s = db_exec_value(http_req_db(req), &SQL_CANCEL, 4, params, &text);
     if (s != DB_OK) {
         api_reply_db_error(req, s);
@@ -203,18 +218,14 @@ void enrollments_cancel(struct http_req *req)
 
 static void enrollments_decide(struct http_req *req, bool approve)
 {
-    static const char *const allowed[] = { "note", NULL };
     json_t *body = http_req_json(req);
-    const char *id, *note = NULL;
+    const char *id;
 
-    if (api_uuid_param_or_reply(req, "id", &id) == -1)
-        return;
-    if (body != NULL &&
-        (api_fields_or_reply(req, body, allowed) == -1 ||
-            api_string_or_reply(req, body, "note", false, 0, 2000, true, &note) == -1))
+    if (api_uuid_param_or_reply(req, "id", &id) == -1 ||
+        api_fields_check_or_reply(req, body, enrollments_decide_fields, "", true) == -1)
         return;
     const char *params[] = { api_viewer(req), api_admin_text(req), id, approve ? "true" : "false",
-        note };
+        api_body_string(body, "note") };
     api_reply_sql(req, &SQL_DECIDE, 5, params, 200);
 }
 
@@ -230,7 +241,6 @@ void enrollments_reject(struct http_req *req)
 
 void enrollments_sessions_set(struct http_req *req)
 {
-    static const char *const allowed[] = { "session_ids", NULL };
     json_t *body = http_req_json(req);
     const char *id;
     struct sbuf arr = SBUF_INIT;
@@ -238,24 +248,12 @@ void enrollments_sessions_set(struct http_req *req)
     json_t *v;
 
     if (api_uuid_param_or_reply(req, "id", &id) == -1 ||
-        api_fields_or_reply(req, body, allowed) == -1)
+        api_fields_check_or_reply(req, body, enrollments_sessions_fields, "", true) == -1)
         return;
-    json_t *ids = json_object_get(body, "session_ids");
-    if (!json_is_array(ids) || json_array_size(ids) > ENROLLMENTS_MAX_SESSIONS) {
-        http_reply_invalid_field(req, "session_ids",
-            ids == NULL ? "is required" : "must be an array of at most 50 session ids");
-        return;
-    }
+    /* Checked UUIDs only: the array literal cannot be broken out of. */
     sbuf_addc(&arr, '{');
-    json_array_foreach(ids, i, v)
-    {
-        if (!json_is_string(v) || !api_uuid_valid(json_string_value(v))) {
-            sbuf_release(&arr);
-            http_reply_invalid_field(req, "session_ids", "must hold session ids (UUIDs)");
-            return;
-        }
+    json_array_foreach(json_object_get(body, "session_ids"), i, v)
         sbuf_addf(&arr, "%s%s", i == 0 ? "" : ",", json_string_value(v));
-    }
     sbuf_addc(&arr, '}');
     const char *params[] = { api_viewer(req), id, arr.buf };
     api_reply_sql(req, &SQL_SESSIONS_SET, 3, params, 200);
@@ -264,41 +262,17 @@ void enrollments_sessions_set(struct http_req *req)
 
 void enrollments_discount_create(struct http_req *req)
 {
-    static const char *const allowed[] = { "code", "percent_off", "amount_off_cents", "max_uses",
-        "expires_at", NULL };
-    static const struct api_field fields[] = {
-        { "expires_at", API_T_DATETIME, 0, 0, 0, NULL, NULL, 0, 0 },
-        { "code", API_T_STRING, 0, 3, 40, NULL, NULL, 0, 0 },
-        { "percent_off", API_T_INT, 0, 1, 100, NULL, NULL, 0, 0 },
-        { "amount_off_cents", API_T_INT, 0, 1, 100000000, NULL, NULL, 0, 0 },
-        { "max_uses", API_T_INT, 0, 1, 1000000, NULL, NULL, 0, 0 },
-        { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
-    };
     json_t *body = http_req_json(req);
-    const char *offering, *code, *expires = NULL;
-    long long percent = 0, amount = 0, max_uses = 1000000;
-    bool has_percent, has_amount, has_max;
-    char percent_text[24], amount_text[24], max_text[24];
+    const char *offering;
+    char percent[24], amount[24], max_uses[24];
 
     if (api_uuid_param_or_reply(req, "id", &offering) == -1 ||
-        api_fields_or_reply(req, body, allowed) == -1 ||
-        api_fields_check_or_reply(req, body, fields, "", true) == -1 ||
-        enrollments_code_or_reply(req, body, "code", true, &code) == -1 ||
-        api_int_or_reply(req, body, "percent_off", false, 1, 100, &percent, &has_percent) == -1 ||
-        api_int_or_reply(
-            req, body, "amount_off_cents", false, 1, 100000000, &amount, &has_amount) == -1 ||
-        api_int_or_reply(req, body, "max_uses", false, 1, 1000000, &max_uses, &has_max) == -1 ||
-        api_string_or_reply(req, body, "expires_at", false, 1, 64, true, &expires) == -1)
+        api_fields_check_or_reply(req, body, enrollments_discount_fields, "", true) == -1)
         return;
-    if (has_percent == has_amount) {
-        http_reply_invalid_field(req, has_percent ? "amount_off_cents" : "percent_off",
-            "give either percent_off or amount_off_cents, not both or neither");
-        return;
-    }
-    snprintf(percent_text, sizeof(percent_text), "%lld", percent);
-    snprintf(amount_text, sizeof(amount_text), "%lld", amount);
-    snprintf(max_text, sizeof(max_text), "%lld", has_max ? max_uses : 1000000LL);
-    const char *params[] = { api_viewer(req), api_admin_text(req), offering, code,
-        has_percent ? percent_text : NULL, has_amount ? amount_text : NULL, max_text, expires };
+    const char *max = api_body_int_text(body, "max_uses", max_uses);
+    const char *params[] = { api_viewer(req), api_admin_text(req), offering,
+        api_body_string(body, "code"), api_body_int_text(body, "percent_off", percent),
+        api_body_int_text(body, "amount_off_cents", amount), max != NULL ? max : "1000000",
+        api_body_string(body, "expires_at") };
     api_reply_sql(req, &SQL_DISCOUNT_CREATE, 8, params, 201);
 }

@@ -40,23 +40,23 @@ static const char *const offerings_professions[] = { "physician", "nurse", "phys
     "social_worker", "chaplain", "psychologist", "pharmacist", "trainee", "other", NULL };
 
 static const struct api_field offerings_part_fields[] = {
-    { "name", API_T_STRING, API_REQUIRED, 1, 100, NULL, NULL, 0, 0 },
-    { "starts_on", API_T_DATE, API_REQUIRED, 10, 10, NULL, NULL, 0, 0 },
-    { "ends_on", API_T_DATE, API_REQUIRED, 10, 10, NULL, NULL, 0, 0 },
+    { "name", API_T_STRING, API_REQUIRED | API_TEXT, 1, 100, NULL, NULL, 0, 0 },
+    { "starts_on", API_T_DATE, API_REQUIRED, 0, 0, NULL, NULL, 0, 0 },
+    { "ends_on", API_T_DATE, API_REQUIRED, 0, 0, NULL, NULL, 0, 0 },
     { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
 };
 
 static const struct api_field offerings_credit_fields[] = {
-    { "profession", API_T_ENUM, API_REQUIRED, 1, 64, offerings_professions, NULL, 0, 0 },
-    { "credit_type", API_T_STRING, API_REQUIRED, 1, 100, NULL, NULL, 0, 0 },
+    { "profession", API_T_ENUM, API_REQUIRED, 0, 0, offerings_professions, NULL, 0, 0 },
+    { "credit_type", API_T_STRING, API_REQUIRED | API_TEXT, 1, 100, NULL, NULL, 0, 0 },
     { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
 };
 
 static const struct api_field offerings_price_fields[] = {
-    { "profession", API_T_ENUM, API_REQUIRED, 1, 64, offerings_professions, NULL, 0, 0 },
+    { "profession", API_T_ENUM, API_REQUIRED, 0, 0, offerings_professions, NULL, 0, 0 },
     { "amount_cents", API_T_INT, API_REQUIRED, 0, 100000000, NULL, NULL, 0, 0 },
     { "early_amount_cents", API_T_INT, API_NULLABLE, 0, 100000000, NULL, NULL, 0, 0 },
-    { "early_until", API_T_DATE, API_NULLABLE, 10, 10, NULL, NULL, 0, 0 },
+    { "early_until", API_T_DATE, API_NULLABLE, 0, 0, NULL, NULL, 0, 0 },
     { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
 };
 
@@ -67,24 +67,24 @@ static const struct api_field offerings_refund_fields[] = {
 };
 
 /* The writable members of `offering`; the rest (id, seats...) are the server's. */
-static const struct api_field offerings_fields[] = {
-    { "title", API_T_STRING, API_REQUIRED, 1, 200, NULL, NULL, 0, 0 },
-    { "status", API_T_ENUM, 0, 1, 64, offerings_statuses, NULL, 0, 0 },
-    { "starts_on", API_T_DATE, 0, 10, 10, NULL, NULL, 0, 0 },
-    { "ends_on", API_T_DATE, 0, 10, 10, NULL, NULL, 0, 0 },
+const struct api_field offerings_fields[] = {
+    { "title", API_T_STRING, API_REQUIRED | API_TEXT, 1, 200, NULL, NULL, 0, 0 },
+    { "status", API_T_ENUM, 0, 0, 0, offerings_statuses, NULL, 0, 0 },
+    { "starts_on", API_T_DATE, 0, 0, 0, NULL, NULL, 0, 0 },
+    { "ends_on", API_T_DATE, 0, 0, 0, NULL, NULL, 0, 0 },
     { "parts", API_T_OBJECTS, 0, 1, 20, NULL, offerings_part_fields, 0, 0 },
     { "requires_application", API_T_BOOL, 0, 0, 0, NULL, NULL, 0, 0 },
     { "credit_types", API_T_OBJECTS, 0, 0, 9, NULL, offerings_credit_fields, 0, 0 },
-    { "timezone", API_T_STRING, API_REQUIRED | API_NO_TRIM, 1, 64, NULL, NULL, 0, 0 },
-    { "venue", API_T_STRING, API_NULLABLE, 0, 300, NULL, NULL, 0, 0 },
+    { "timezone", API_T_STRING, API_REQUIRED | API_NO_TRIM | API_TEXT, 1, 64, NULL, NULL, 0, 0 },
+    { "venue", API_T_STRING, API_NULLABLE | API_TEXT, 0, 300, NULL, NULL, 0, 0 },
     { "capacity", API_T_INT, API_REQUIRED, 0, 100000, NULL, NULL, 0, 0 },
-    { "registration_opens_at", API_T_DATETIME, API_NULLABLE, 1, 64, NULL, NULL, 0, 0 },
-    { "registration_closes_at", API_T_DATETIME, API_NULLABLE, 1, 64, NULL, NULL, 0, 0 },
+    { "registration_opens_at", API_T_DATETIME, API_NULLABLE, 0, 0, NULL, NULL, 0, 0 },
+    { "registration_closes_at", API_T_DATETIME, API_NULLABLE, 0, 0, NULL, NULL, 0, 0 },
     { "hold_minutes", API_T_INT, 0, 1, 10080, NULL, NULL, 0, 0 },
     { "approval_hold_days", API_T_INT, 0, 1, 365, NULL, NULL, 0, 0 },
     { "max_credits", API_T_NUMBER, API_NULLABLE, 0, 9999, NULL, NULL, 0, 0 },
     { "prices", API_T_OBJECTS, 0, 0, 9, NULL, offerings_price_fields, 0, 0 },
-    { "currency", API_T_ENUM, 0, 3, 3, offerings_currencies, NULL, 0, 0 },
+    { "currency", API_T_ENUM, 0, 0, 0, offerings_currencies, NULL, 0, 0 },
     { "cancellation_policy", API_T_OBJECTS, 0, 0, 20, NULL, offerings_refund_fields, 0, 0 },
     { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
 };

@@ -136,19 +136,24 @@ out:
     free(problem);
 }
 
+/* The processor judges the token itself; this only bounds it. */
+const struct api_field payments_create_fields[] = {
+    { "payment_token", API_T_STRING, API_REQUIRED | API_NO_TRIM, 1, 255, NULL, NULL, 0, 0 },
+    { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
+};
+
 void payments_create(struct http_req *req)
 {
-    static const char *const allowed[] = { "payment_token", NULL };
     const struct payments_processor *proc = payments_processor_test();
     json_t *body = http_req_json(req);
-    const char *enrollment, *token, *key = http_req_header(req, "Idempotency-Key");
+    const char *enrollment, *key = http_req_header(req, "Idempotency-Key");
     char *text = NULL;
     json_t *res = NULL;
 
     if (api_uuid_param_or_reply(req, "id", &enrollment) == -1 ||
-        api_fields_or_reply(req, body, allowed) == -1 ||
-        api_string_or_reply(req, body, "payment_token", true, 1, 255, false, &token) == -1)
+        api_fields_check_or_reply(req, body, payments_create_fields, "", true) == -1)
         return;
+    const char *token = api_body_string(body, "payment_token");
     if (!payments_key_valid(key)) {
         http_reply_invalid_field(req, "Idempotency-Key",
             key == NULL ? "header is required: a unique key per payment, repeated on retries"

@@ -48,7 +48,7 @@ void privacy_export(struct http_req *req)
 
 /* ---- DELETE /api/v1/me ---- */
 
-static const struct api_field privacy_erase_fields[] = {
+const struct api_field privacy_erase_fields[] = {
     /* Taken as sent, like every password: no trimming. */
     { "password", API_T_STRING, API_REQUIRED | API_NO_TRIM, 1, PRIVACY_PASSWORD_MAX, NULL, NULL, 0,
         0 },

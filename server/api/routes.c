@@ -169,6 +169,37 @@ static const struct http_route api_table[] = {
     { "DELETE", "/api/v1/me", privacy_erase, HTTP_SIGNED_IN, HTTP_BODY_JSON, 0 },
 };
 
+/* Every body a handler takes, with the table that checks it. */
+static const struct api_body_table api_bodies[] = {
+    { "POST /api/v1/accounts", accounts_signup_fields, true },
+    { "PATCH /api/v1/me", accounts_me_fields, false },
+    { "POST /api/v1/auth/sessions", signin_fields, true },
+    { "POST /api/v1/me/password", signin_password_fields, true },
+    { "POST /api/v1/auth/password-resets", signin_reset_request_fields, true },
+    { "POST /api/v1/auth/password-resets/confirm", signin_reset_confirm_fields, true },
+    { "POST /api/v1/offerings/{id}/enrollments", enrollments_create_fields, true },
+    { "POST /api/v1/enrollments/{id}/cancel", enrollments_cancel_fields, true },
+    { "POST /api/v1/enrollments/{id}/approve", enrollments_decide_fields, true },
+    { "POST /api/v1/enrollments/{id}/reject", enrollments_decide_fields, true },
+    { "PUT /api/v1/enrollments/{id}/sessions", enrollments_sessions_fields, true },
+    { "POST /api/v1/offerings/{id}/discount-codes", enrollments_discount_fields, true },
+    { "POST /api/v1/enrollments/{id}/payments", payments_create_fields, true },
+    { "POST /api/v1/courses/{slug}/offerings", offerings_fields, true },
+    { "PATCH /api/v1/offerings/{id}", offerings_fields, false },
+    { "POST /api/v1/offerings/{id}/sessions", schedule_fields, true },
+    { "PATCH /api/v1/sessions/{id}", schedule_fields, false },
+    { "POST /api/v1/me/calendar-token", schedule_token_fields, true },
+    { "POST /api/v1/me/email-verification", accounts_verification_send_fields, true },
+    { "POST /api/v1/auth/email-verifications/confirm", accounts_verification_confirm_fields, true },
+    { "DELETE /api/v1/me", privacy_erase_fields, true },
+};
+
+const struct api_body_table *api_body_tables(size_t *n)
+{
+    *n = UTIL_ARRAY_LEN(api_bodies);
+    return api_bodies;
+}
+
 const struct http_route *api_routes(size_t *n)
 {
     *n = UTIL_ARRAY_LEN(api_table);

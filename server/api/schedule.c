@@ -54,16 +54,21 @@ void schedule_register(void)
 static const char *const schedule_kinds[] = { "plenary", "workshop", "small_group", "break", NULL };
 
 /* The writable members of `session`. */
-static const struct api_field schedule_fields[] = {
-    { "title", API_T_STRING, API_REQUIRED, 1, 200, NULL, NULL, 0, 0 },
-    { "kind", API_T_ENUM, API_REQUIRED, 1, 64, schedule_kinds, NULL, 0, 0 },
-    { "description", API_T_STRING, API_NULLABLE, 0, 4000, NULL, NULL, 0, 0 },
-    { "starts_at", API_T_DATETIME, API_REQUIRED, 1, 64, NULL, NULL, 0, 0 },
-    { "ends_at", API_T_DATETIME, API_REQUIRED, 1, 64, NULL, NULL, 0, 0 },
-    { "room", API_T_STRING, API_NULLABLE, 0, 100, NULL, NULL, 0, 0 },
-    { "faculty", API_T_STRINGS, 0, 0, 20, NULL, NULL, 1, 200 },
+const struct api_field schedule_fields[] = {
+    { "title", API_T_STRING, API_REQUIRED | API_TEXT, 1, 200, NULL, NULL, 0, 0 },
+    { "kind", API_T_ENUM, API_REQUIRED, 0, 0, schedule_kinds, NULL, 0, 0 },
+    { "description", API_T_STRING, API_NULLABLE | API_MULTILINE, 0, 4000, NULL, NULL, 0, 0 },
+    { "starts_at", API_T_DATETIME, API_REQUIRED, 0, 0, NULL, NULL, 0, 0 },
+    { "ends_at", API_T_DATETIME, API_REQUIRED, 0, 0, NULL, NULL, 0, 0 },
+    { "room", API_T_STRING, API_NULLABLE | API_TEXT, 0, 100, NULL, NULL, 0, 0 },
+    { "faculty", API_T_STRINGS, API_TEXT, 0, 20, NULL, NULL, 1, 200 },
     { "capacity", API_T_INT, API_NULLABLE, 1, 100000, NULL, NULL, 0, 0 },
     { "credit_hours", API_T_NUMBER, 0, 0, 100, NULL, NULL, 0, 0 },
+    { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
+};
+
+/* POST /me/calendar-token takes no members (an empty object or no body). */
+const struct api_field schedule_token_fields[] = {
     { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
 };
 
@@ -206,6 +211,8 @@ void schedule_calendar_token(struct http_req *req)
     char *body = NULL;
     char *path = NULL, *url = NULL;
 
+    if (api_fields_check_or_reply(req, http_req_json(req), schedule_token_fields, "", true) == -1)
+        return;
     auth_token_new(token);
     if (auth_token_digest(token, digest) == -1) {
         http_reply_problem(req, 500, "internal", NULL);

@@ -56,6 +56,39 @@ void signin_register(void)
 /* Sign-in passwords are not held to the sign-up rules (an old one may be shorter). */
 #define SIGNIN_PASSWORD_MAX 8192
 
+/*
+ * The bodies. A sign-in email is only looked up, so any trimmed text of
+ * 1..320 code points will do (an unknown one fails like a wrong password);
+ * a password being checked is taken as sent, up to SIGNIN_PASSWORD_MAX
+ * bytes' worth; a new one is 12..128 code points.
+ */
+const struct api_field signin_fields[] = {
+    { "email", API_T_STRING, API_REQUIRED, 1, 320, NULL, NULL, 0, 0 },
+    { "password", API_T_STRING, API_REQUIRED | API_NO_TRIM, 1, SIGNIN_PASSWORD_MAX, NULL, NULL, 0,
+        0 },
+    { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
+};
+
+const struct api_field signin_password_fields[] = {
+    { "current_password", API_T_STRING, API_REQUIRED | API_NO_TRIM, 1, SIGNIN_PASSWORD_MAX, NULL,
+        NULL, 0, 0 },
+    { "new_password", API_T_STRING, API_REQUIRED | API_NO_TRIM, AUTH_PASSWORD_MIN,
+        AUTH_PASSWORD_MAX, NULL, NULL, 0, 0 },
+    { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
+};
+
+const struct api_field signin_reset_request_fields[] = {
+    { "email", API_T_STRING, API_REQUIRED, 1, 320, NULL, NULL, 0, 0 },
+    { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
+};
+
+const struct api_field signin_reset_confirm_fields[] = {
+    { "token", API_T_STRING, API_REQUIRED, 1, 256, NULL, NULL, 0, 0 },
+    { "new_password", API_T_STRING, API_REQUIRED | API_NO_TRIM, AUTH_PASSWORD_MIN,
+        AUTH_PASSWORD_MAX, NULL, NULL, 0, 0 },
+    { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
+};
+
 /* The state of a request between its steps; every secret is wiped on free. */
 struct signin_job {
     char *password; /* what was sent: sign-in, or the current one */
@@ -252,17 +285,12 @@ out:
 
 void signin_create(struct http_req *req)
 {
-    static const char *const fields[] = { "email", "password", NULL };
     json_t *body = http_req_json(req);
-    const char *email, *password;
     struct db_result *r = NULL;
 
-    if (api_fields_or_reply(req, body, fields) == -1 ||
-        api_string_or_reply(req, body, "email", true, 1, 320, true, &email) == -1 ||
-        api_string_or_reply(
-            req, body, "password", true, 1, SIGNIN_PASSWORD_MAX, false, &password) == -1)
+    if (api_fields_check_or_reply(req, body, signin_fields, "", true) == -1)
         return;
-    const char *params[] = { email, http_req_client_ip(req) };
+    const char *params[] = { api_body_string(body, "email"), http_req_client_ip(req) };
     enum db_status s = db_exec(http_req_db(req), &SQL_SIGNIN_BEGIN, 2, params, &r);
     if (s != DB_OK) {
         api_reply_db_error(req, s);
@@ -381,14 +409,9 @@ static struct signin_job *signin_current_begin(struct http_req *req, const char 
 
 void signin_password_change(struct http_req *req)
 {
-    static const char *const fields[] = { "current_password", "new_password", NULL };
     json_t *body = http_req_json(req);
-    const char *current, *fresh;
 
-    if (api_fields_or_reply(req, body, fields) == -1 ||
-        api_string_or_reply(
-            req, body, "current_password", true, 1, SIGNIN_PASSWORD_MAX, false, &current) == -1 ||
-        accounts_password_or_reply(req, body, "new_password", &fresh) == -1)
+    if (api_fields_check_or_reply(req, body, signin_password_fields, "", true) == -1)
         return;
     struct signin_job *job = signin_current_begin(req, "current_password");
     if (job == NULL)
@@ -401,17 +424,15 @@ void signin_password_change(struct http_req *req)
 
 void signin_reset_request(struct http_req *req)
 {
-    static const char *const fields[] = { "email", NULL };
     json_t *body = http_req_json(req);
-    const char *email;
     char token[AUTH_TOKEN_SIZE], digest[AUTH_DIGEST_HEX_SIZE];
 
-    if (api_fields_or_reply(req, body, fields) == -1 ||
-        api_string_or_reply(req, body, "email", true, 1, 320, true, &email) == -1)
+    if (api_fields_check_or_reply(req, body, signin_reset_request_fields, "", true) == -1)
         return;
     /* Per client address: a script cannot fill a stranger's mailbox with links. */
     if (api_rate_limit_or_reply(req, "password-reset") == -1)
         return;
+    const char *email = api_body_string(body, "email");
     auth_token_new(token);
     if (auth_token_digest(token, digest) == -1) {
         http_reply_problem(req, 500, "internal", NULL);
@@ -473,16 +494,13 @@ static void signin_reset_hash(struct http_req *req)
 
 void signin_reset_confirm(struct http_req *req)
 {
-    static const char *const fields[] = { "token", "new_password", NULL };
     json_t *body = http_req_json(req);
-    const char *token, *fresh;
     char digest[AUTH_DIGEST_HEX_SIZE];
     char *live = NULL;
 
-    if (api_fields_or_reply(req, body, fields) == -1 ||
-        api_string_or_reply(req, body, "token", true, 1, 256, true, &token) == -1 ||
-        accounts_password_or_reply(req, body, "new_password", &fresh) == -1)
+    if (api_fields_check_or_reply(req, body, signin_reset_confirm_fields, "", true) == -1)
         return;
+    const char *token = api_body_string(body, "token");
     if (auth_token_digest(token, digest) == -1) {
         signin_reply_invalid_token(req);
         return;

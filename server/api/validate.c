@@ -108,161 +108,36 @@ int api_page_or_reply(struct http_req *req, struct api_page *page)
     return 0;
 }
 
-int api_fields_or_reply(struct http_req *req, json_t *obj, const char *const *allowed)
+int api_limit_parse(const char *v, int *limit)
 {
-    const char *key;
-    json_t *v;
-
-    json_object_foreach(obj, key, v)
-    {
-        bool known = false;
-        for (const char *const *a = allowed; *a != NULL; a++)
-            if (strcmp(*a, key) == 0)
-                known = true;
-        if (!known) {
-            http_reply_invalid_field(req, key, "is not a field of this request");
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/*
- * The member field of obj: 1 with *v set when it is present and not null;
- * 0 when it is absent (or null) and not required; -1 after replying 400
- * when it is required and absent.
- */
-static int api_member_or_reply(
-    struct http_req *req, json_t *obj, const char *field, bool required, json_t **v)
-{
-    *v = obj != NULL ? json_object_get(obj, field) : NULL;
-    if (*v != NULL && !json_is_null(*v))
-        return 1;
-    if (!required)
-        return 0;
-    http_reply_invalid_field(req, field, "is required");
-    return -1;
-}
-
-int api_string_or_reply(struct http_req *req, json_t *obj, const char *field, bool required,
-    size_t min, size_t max, bool trim, const char **out)
-{
-    json_t *v;
-    char msg[96];
-
-    *out = NULL;
-    int has = api_member_or_reply(req, obj, field, required, &v);
-    if (has != 1)
-        return has;
-    if (!json_is_string(v)) {
-        http_reply_invalid_field(req, field, "must be a string");
-        return -1;
-    }
-    const char *s = json_string_value(v);
-    if (trim) {
-        size_t len = strlen(s), start = 0;
-        while (start < len && isspace((unsigned char)s[start]))
-            start++;
-        while (len > start && isspace((unsigned char)s[len - 1]))
-            len--;
-        if (start > 0 || len < strlen(s)) {
-            json_object_set_new(obj, field, json_stringn(s + start, len - start));
-            s = json_string_value(json_object_get(obj, field));
-        }
-    }
-    size_t n = util_utf8_len(s);
-    if (n < min || n > max) {
-        if (min == max)
-            snprintf(msg, sizeof(msg), "must be %zu characters", min);
-        else if (n < min && min == 1)
-            snprintf(msg, sizeof(msg), "must not be empty");
-        else
-            snprintf(msg, sizeof(msg), "must be %zu to %zu characters", min, max);
-        http_reply_invalid_field(req, field, msg);
-        return -1;
-    }
-    *out = s;
-    return 0;
-}
-
-int api_enum_or_reply(struct http_req *req, json_t *obj, const char *field, bool required,
-    const char *const *choices, const char **out)
-{
-    struct sbuf sb = SBUF_INIT;
-
-    if (api_string_or_reply(req, obj, field, required, 1, 64, false, out) == -1)
-        return -1;
-    if (*out == NULL)
-        return 0;
-    for (const char *const *c = choices; *c != NULL; c++)
-        if (strcmp(*c, *out) == 0)
-            return 0;
-    sbuf_adds(&sb, "must be one of ");
-    for (const char *const *c = choices; *c != NULL; c++)
-        sbuf_addf(&sb, "%s%s", c == choices ? "" : ", ", *c);
-    http_reply_invalid_field(req, field, sb.buf);
-    sbuf_release(&sb);
-    *out = NULL;
-    return -1;
-}
-
-int api_int_or_reply(struct http_req *req, json_t *obj, const char *field, bool required,
-    long long min, long long max, long long *out, bool *present)
-{
-    json_t *v;
-    char msg[96];
-
-    if (present != NULL)
-        *present = false;
-    int has = api_member_or_reply(req, obj, field, required, &v);
-    if (has != 1)
-        return has;
-    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-        snprintf(msg, sizeof(msg), "must be a whole number from %lld to %lld", min, max);
-        http_reply_invalid_field(req, field, msg);
-        return -1;
-    }
-    *out = json_integer_value(v);
-    if (present != NULL)
-        *present = true;
-    return 0;
-}
-
-int api_bool_or_reply(
-    struct http_req *req, json_t *obj, const char *field, bool required, bool *out, bool *present)
-{
-    json_t *v;
-
-    if (present != NULL)
-        *present = false;
-    int has = api_member_or_reply(req, obj, field, required, &v);
-    if (has != 1)
-        return has;
-    if (!json_is_boolean(v)) {
-        http_reply_invalid_field(req, field, "must be true or false");
-        return -1;
-    }
-    *out = json_is_true(v);
-    if (present != NULL)
-        *present = true;
-    return 0;
-}
-
-int api_limit_or_reply(struct http_req *req, int *limit)
-{
-    const char *v = http_req_query(req, "limit");
     char *end;
 
     *limit = 50;
     if (v == NULL)
         return 0;
     long n = strtol(v, &end, 10);
-    if (*v == '\0' || *end != '\0' || n < 1 || n > 200) {
-        http_reply_invalid_field(req, "limit", "must be a whole number from 1 to 200");
+    if (*v == '\0' || !isdigit((unsigned char)*v) || *end != '\0' || n < 1 || n > 200)
         return -1;
-    }
     *limit = (int)n;
     return 0;
+}
+
+int api_limit_or_reply(struct http_req *req, int *limit)
+{
+    if (api_limit_parse(http_req_query(req, "limit"), limit) == 0)
+        return 0;
+    http_reply_invalid_field(req, "limit", "must be a whole number from 1 to 200");
+    return -1;
+}
+
+bool api_cursor_valid(const char *v)
+{
+    size_t n = strlen(v);
+    bool ok = n <= 512 && n % 2 == 0;
+
+    for (const char *p = v; ok && *p != '\0'; p++)
+        ok = isxdigit((unsigned char)*p) != 0;
+    return ok;
 }
 
 int api_cursor_or_reply(struct http_req *req, const char **cursor)
@@ -272,11 +147,7 @@ int api_cursor_or_reply(struct http_req *req, const char **cursor)
     *cursor = NULL;
     if (v == NULL || *v == '\0')
         return 0;
-    size_t n = strlen(v);
-    bool ok = n <= 512 && n % 2 == 0;
-    for (const char *p = v; ok && *p != '\0'; p++)
-        ok = isxdigit((unsigned char)*p) != 0;
-    if (!ok) {
+    if (!api_cursor_valid(v)) {
         http_reply_invalid_field(req, "cursor", "is not a cursor this server gave out");
         return -1;
     }
@@ -319,4 +190,28 @@ const char *api_viewer(struct http_req *req)
 const char *api_admin_text(struct http_req *req)
 {
     return http_req_principal(req)->admin ? "true" : "false";
+}
+
+/* ---- getters of bodies a field table has checked (fields.c): they only read ---- */
+
+const char *api_body_string(json_t *body, const char *name)
+{
+    return body != NULL ? json_string_value(json_object_get(body, name)) : NULL;
+}
+
+const char *api_body_int_text(json_t *body, const char *name, char buf[24])
+{
+    json_t *v = body != NULL ? json_object_get(body, name) : NULL;
+
+    if (!json_is_integer(v))
+        return NULL;
+    snprintf(buf, 24, "%lld", (long long)json_integer_value(v));
+    return buf;
+}
+
+bool api_body_has(json_t *body, const char *name)
+{
+    json_t *v = body != NULL ? json_object_get(body, name) : NULL;
+
+    return v != NULL && !json_is_null(v);
 }

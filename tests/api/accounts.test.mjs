@@ -307,6 +307,8 @@ describe('registrar create-admin', () => {
       [{ email, password: '' }, 'empty password'],
       [{ email: 'not-an-email', password: DEFAULT_PASSWORD }, 'bad email'],
       [{ email, fullName: '', password: DEFAULT_PASSWORD }, 'empty name'],
+      [{ email, fullName: 'Ada\u202eAdmin', password: DEFAULT_PASSWORD }, 'override in the name (the sign-up rule)'],
+      [{ email: `a\u2066${email}`, password: DEFAULT_PASSWORD }, 'isolate in the email'],
     ]) {
       const r = await createAdmin(srv, opts);
       assert.equal(r.code, 2, `${why}: ${r.out}`);

@@ -149,9 +149,9 @@ test('prices: by profession, early price until its date in the offering\'s zone,
   assert.equal((await as(srv, admin).post(`/api/v1/offerings/${off.id}/discount-codes`,
     { json: { code: 'friend', percent_off: 5 } })).body.type, 'https://registrar.invalid/problems/code-taken');
   assert.equal((await as(srv, admin).post(`/api/v1/offerings/${off.id}/discount-codes`,
-    { json: { code: 'BOTH', percent_off: 5, amount_off_cents: 5 } })).status, 400);
+    { json: { code: 'BOTH-55', percent_off: 5, amount_off_cents: 5 } })).status, 400, 'one kind of discount');
   assert.equal((await as(srv, doc).post(`/api/v1/offerings/${off.id}/discount-codes`,
-    { json: { code: 'MINE', percent_off: 100 } })).status, 403, 'a learner makes no codes');
+    { json: { code: 'MINE-100', percent_off: 100 } })).status, 403, 'a learner makes no codes');
 
   const e1 = await enroll(doc, off.id, { discount_code: 'spring-10' });
   assert.equal(e1.status, 201, e1.text);

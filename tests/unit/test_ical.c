@@ -219,6 +219,62 @@ static void test_utc_and_errors(void **state)
     free(ics);
 }
 
+/* Controls RFC 5545 keeps out of TEXT (stored before the API refused them) are left out. */
+static void test_controls_left_out(void **state)
+{
+    size_t len = 0;
+    char *ics = render(doc_new("UTC",
+                           "a\x01"
+                           "b\x0c\rc\x7f"
+                           "d\xc2\x85"
+                           "e\tf\ng",
+                           false),
+        &len);
+    (void)state;
+
+    assert_non_null(ics);
+    char *flat = unfold(ics);
+    char *summary = property(flat, "SUMMARY:");
+    assert_string_equal(summary, "abcde\tf\\ng");
+    for (size_t i = 0; i < len; i++)
+        assert_false(
+            ((unsigned char)ics[i] < 0x20 && ics[i] != '\t' && ics[i] != '\r' && ics[i] != '\n') ||
+            ics[i] == 0x7f);
+    free(summary);
+    free(flat);
+    free(ics);
+}
+
+/*
+ * A line that fills its 75 octets exactly: libical folds between its CR and
+ * LF; the renderer undoes that fold, so no bare CR or LF is left.
+ */
+static void test_full_line_fold(void **state)
+{
+    (void)state;
+    /* "SUMMARY:" and 67 to 160 octets of text: one of them fills a line exactly. */
+    for (size_t n = 67; n <= 160; n++) {
+        char text[200];
+        size_t len = 0;
+        memset(text, 'x', n);
+        text[n] = '\0';
+        char *ics = render(doc_new("UTC", text, false), &len);
+        assert_non_null(ics);
+        for (size_t i = 0; i < len; i++) {
+            if (ics[i] == '\r')
+                assert_true(ics[i + 1] == '\n');
+            if (ics[i] == '\n')
+                assert_true(i > 0 && ics[i - 1] == '\r');
+        }
+        char *flat = unfold(ics);
+        char *summary = property(flat, "SUMMARY:");
+        assert_string_equal(summary, text);
+        free(summary);
+        free(flat);
+        free(ics);
+    }
+}
+
 int main(void)
 {
     json_set_alloc_funcs(xmalloc, free);
@@ -227,6 +283,8 @@ int main(void)
         cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_folding_multibyte),
         cmocka_unit_test(test_cancelled),
+        cmocka_unit_test(test_controls_left_out),
+        cmocka_unit_test(test_full_line_fold),
         cmocka_unit_test(test_utc_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <string.h>
+
 #include "registrar/api.h"
 
 static void test_uuid(void **state)
@@ -21,10 +23,52 @@ static void test_uuid(void **state)
     assert_false(api_uuid_valid(NULL));
 }
 
+static void test_limit(void **state)
+{
+    int n = 0;
+
+    (void)state;
+    assert_int_equal(api_limit_parse(NULL, &n), 0);
+    assert_int_equal(n, 50);
+    assert_int_equal(api_limit_parse("1", &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(api_limit_parse("200", &n), 0);
+    assert_int_equal(n, 200);
+    assert_int_equal(api_limit_parse("0", &n), -1);
+    assert_int_equal(api_limit_parse("201", &n), -1);
+    assert_int_equal(api_limit_parse("", &n), -1);
+    /* Digits only: strtol alone would take these. */
+    assert_int_equal(api_limit_parse("+5", &n), -1);
+    assert_int_equal(api_limit_parse(" 5", &n), -1);
+    assert_int_equal(api_limit_parse("5 ", &n), -1);
+    assert_int_equal(api_limit_parse("5e1", &n), -1);
+    assert_int_equal(api_limit_parse("99999999999999999999", &n), -1);
+}
+
+static void test_cursor(void **state)
+{
+    char big[516];
+
+    (void)state;
+    assert_true(api_cursor_valid("00ff"));
+    assert_true(api_cursor_valid("ABcd"));
+    assert_false(api_cursor_valid("abc"));
+    assert_false(api_cursor_valid("zz"));
+    assert_false(api_cursor_valid("00 f"));
+    memset(big, 'a', 512);
+    big[512] = '\0';
+    assert_true(api_cursor_valid(big));
+    memset(big, 'a', 514);
+    big[514] = '\0';
+    assert_false(api_cursor_valid(big));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uuid),
+        cmocka_unit_test(test_limit),
+        cmocka_unit_test(test_cursor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
