@@ -56,6 +56,12 @@ struct http_route {
     enum http_who who;
     enum http_body body;
     unsigned flags;
+    /*
+     * The query parameters the route accepts, comma-separated ("limit,cursor");
+     * NULL: none. Any other parameter, or one given twice, is answered 400
+     * invalid-request (naming it) before the handler runs.
+     */
+    const char *query;
 };
 
 /* The authenticated caller, filled by the authenticate hook. */

@@ -550,14 +550,71 @@ static void http_find_token(struct http_req *req)
     }
 }
 
+/* The request's query names and values as arrays (borrowed from req; free the arrays). */
+static void http_query_arrays(struct http_req *req, const char ***names, const char ***values)
+{
+    *names = xcalloc(req->nquery + 1, sizeof(**names));
+    *values = xcalloc(req->nquery + 1, sizeof(**values));
+    for (size_t i = 0; i < req->nquery; i++) {
+        (*names)[i] = req->query[i].name;
+        (*values)[i] = req->query[i].value;
+    }
+}
+
 static char *http_cache_key(struct http_req *req)
 {
-    struct sbuf sb = SBUF_INIT;
+    const char **names, **values;
 
-    sbuf_adds(&sb, req->path);
-    for (size_t i = 0; i < req->nquery; i++)
-        sbuf_addf(&sb, "%c%s=%s", i == 0 ? '?' : '&', req->query[i].name, req->query[i].value);
-    return sbuf_detach(&sb, NULL);
+    http_query_arrays(req, &names, &values);
+    char *key = cache_key_new(req->path, names, values, req->nquery);
+    free(names);
+    free(values);
+    return key;
+}
+
+/*
+ * Refuses query parameters the route does not take, repeated ones, and
+ * values that are not UTF-8 text; false if it replied. The name in the
+ * problem is percent-encoded, so that any bytes a client sends make valid
+ * JSON.
+ */
+static bool http_check_query(struct http_req *req)
+{
+    const char **names, **values;
+    size_t bad = 0;
+    const char *message = NULL;
+
+    http_query_arrays(req, &names, &values);
+    enum router_query_result qr = router_query_check(req->route, names, req->nquery, &bad);
+    free(names);
+    free(values);
+    if (qr == ROUTER_QUERY_REPEATED)
+        message = "is given more than once";
+    else if (qr == ROUTER_QUERY_UNKNOWN)
+        message = "is not a query parameter of this path";
+    for (size_t i = 0; message == NULL && i < req->nquery; i++) {
+        const char *v = req->query[i].value;
+        if (util_utf8_valid(v, strlen(v)) == 0) {
+            bad = i;
+            message = "must be UTF-8 text";
+        }
+    }
+    if (message == NULL)
+        return true;
+    char *text = cache_encode_new(req->query[bad].name);
+    if (strlen(text) > 64)
+        strcpy(text + 61, "...");
+    if (qr == ROUTER_QUERY_UNKNOWN) {
+        char *full = req->route->query != NULL
+                         ? xasprintf("%s (this path takes: %s)", message, req->route->query)
+                         : xasprintf("%s (this path takes none)", message);
+        http_reply_invalid_field(req, text, full);
+        free(full);
+    } else {
+        http_reply_invalid_field(req, text, message);
+    }
+    free(text);
+    return false;
 }
 
 /* Decides what to do with a fully read request. Returns MHD_YES/NO. */
@@ -603,7 +660,7 @@ static enum MHD_Result http_dispatch(struct http_req *req)
     }
     req->route = req->match.route;
     req->route_name = req->route->pattern;
-    if (!http_check_body(req))
+    if (!http_check_query(req) || !http_check_body(req))
         return http_send(req);
     http_find_token(req);
 

@@ -8,6 +8,7 @@ import { mkdtemp, writeFile, mkdir, symlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer, client } from '../lib/harness.mjs';
+import { account, createOffering } from '../lib/catalog.mjs';
 
 let srv;
 let c;
@@ -231,4 +232,75 @@ test('one address cannot hold more connections than the per-address limit', asyn
     for (const sock of socks) sock.destroy();
     await s.stop();
   }
+});
+
+// --- query parameters: stated per route, refused otherwise, canonical cache keys ---
+
+const INVALID = 'https://registrar.invalid/problems/invalid-request';
+
+test('a query parameter a route does not take is 400 naming it, on every kind of route', async () => {
+  const who = await account(srv);
+  const cases = [
+    ['/api/v1/courses?nocache=1', 'nocache', null],
+    ['/api/v1/courses?limit=5&_=123', '_', null],
+    ['/api/v1/courses/pcep?limit=1', 'limit', null],
+    ['/api/v1/offerings?course=pcep&Course=pcep', 'Course', null],
+    ['/healthz?x', 'x', null],
+    ['/api/v1/me?fields=all', 'fields', who.token],
+    ['/api/v1/me/enrollments?limit=5&token=abc', 'token', who.token],
+  ];
+  for (const [url, name, token] of cases) {
+    const r = await c.get(url, { token });
+    assert.equal(r.status, 400, `${url}: ${r.text}`);
+    assert.equal(r.body.type, INVALID, url);
+    assert.deepEqual(r.body.errors.map((e) => e.field), [name], url);
+  }
+  // The same paths with the parameters they do take are answered.
+  assert.equal((await c.get('/api/v1/courses?limit=5')).status, 200);
+  assert.equal((await c.get('/api/v1/me/enrollments?limit=5', { token: who.token })).status, 200);
+});
+
+test('a repeated query parameter is 400, never first-wins or last-wins', async () => {
+  for (const url of ['/api/v1/offerings?status=open&status=draft', '/api/v1/courses?limit=1&limit=1',
+    '/api/v1/offerings?course=pcep&year=2027&course=practical-aspects']) {
+    const r = await c.get(url);
+    assert.equal(r.status, 400, url);
+    assert.equal(r.body.type, INVALID);
+    assert.match(r.body.errors[0].message, /more than once/);
+  }
+});
+
+test('odd bytes in query names and values are 400 problems with valid JSON', async () => {
+  let r = await c.get('/api/v1/courses?%FF%22%3C=1');
+  assert.equal(r.status, 400);
+  assert.equal(r.body.errors[0].field, '%FF%22%3C');
+  r = await c.get('/api/v1/offerings?course=%FF');
+  assert.equal(r.status, 400);
+  assert.equal(r.body.errors[0].field, 'course');
+  r = await c.get(`/api/v1/courses?${'n'.repeat(500)}=1`);
+  assert.equal(r.status, 400);
+  assert.ok(r.body.errors[0].field.length <= 64);
+});
+
+test('the public cache keys on the canonical query: %26 and %3D never pass for & and =', async () => {
+  const admin = await account(srv, { admin: true });
+  const offering = await createOffering(srv, admin, 'practical-aspects');
+  // One parameter, course = "practical-aspects&status=open" (no such course) ...
+  const oneParam = '/api/v1/offerings?course=practical-aspects%26status%3Dopen';
+  // ... and two parameters, whose decoded text is the same.
+  const twoParams = '/api/v1/offerings?course=practical-aspects&status=open';
+  for (const order of [[oneParam, twoParams], [twoParams, oneParam]]) {
+    const answers = {};
+    for (const url of order) {
+      const r = await c.get(url);
+      assert.equal(r.status, 200, `${url}: ${r.text}`);
+      answers[url] = r.body.items.map((o) => o.id);
+    }
+    assert.deepEqual(answers[oneParam], [], 'a course named "practical-aspects&status=open" has no offerings');
+    assert.ok(answers[twoParams].includes(offering.id), 'the open offering is listed');
+  }
+  // The order the parameters are written in does not change the answer (nor the ETag).
+  const a = await c.get('/api/v1/offerings?status=open&course=practical-aspects');
+  const b = await c.get('/api/v1/offerings?course=practical-aspects&status=open');
+  assert.equal(a.headers.get('etag'), b.headers.get('etag'));
 });
