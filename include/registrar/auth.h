@@ -38,8 +38,10 @@
 #define AUTH_PASSWORD_MIN 12
 #define AUTH_PASSWORD_MAX 128
 
-/* The session cookie's name and lifetime (the database decides expiry). */
-#define AUTH_SESSION_COOKIE "registrar_session"
+/*
+ * The session cookie's lifetime (the database decides expiry); its name is
+ * the http layer's (http_req_session_cookie).
+ */
 #define AUTH_SESSION_ABSOLUTE_S (12 * 3600)
 
 /*

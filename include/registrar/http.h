@@ -147,8 +147,18 @@ const char *http_req_client_ip(const struct http_req *req);
 const struct http_principal *http_req_principal(const struct http_req *req);
 /* The worker's database connection; NULL on the I/O thread or the hash pool. */
 struct db_conn *http_req_db(const struct http_req *req);
-/* Whether the server sets Secure on cookies. */
+/* Whether the server sets Secure on cookies (REGISTRAR_COOKIE_SECURE: served over HTTPS). */
 bool http_req_cookie_secure(const struct http_req *req);
+
+/*
+ * The session cookie's name, the one the server both sets and reads:
+ * "__Host-registrar_session" when cookies are Secure (browsers then take it
+ * only with Secure, Path=/ and no Domain, so neither a sibling subdomain
+ * nor a plain-HTTP answer can plant one), else "registrar_session".
+ */
+#define HTTP_SESSION_COOKIE "registrar_session"
+#define HTTP_SESSION_COOKIE_SECURE "__Host-registrar_session"
+const char *http_req_session_cookie(const struct http_req *req);
 
 /* Per-request state between the steps of a continued request. */
 void http_req_set_data(struct http_req *req, void *data, void (*free_fn)(void *));

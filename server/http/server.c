@@ -32,7 +32,6 @@
 
 #define HTTP_MAX_BODY BODY_MAX_BYTES
 #define HTTP_CACHE_TTL_MS 1000
-#define HTTP_SESSION_COOKIE "registrar_session"
 
 struct http_kv {
     char *name;
@@ -127,6 +126,10 @@ json_t *http_req_json(const struct http_req *req)
 bool http_req_cookie_secure(const struct http_req *req)
 {
     return req->srv->config.cookie_secure;
+}
+const char *http_req_session_cookie(const struct http_req *req)
+{
+    return req->srv->config.cookie_secure ? HTTP_SESSION_COOKIE_SECURE : HTTP_SESSION_COOKIE;
 }
 void *http_req_data(const struct http_req *req)
 {
@@ -342,10 +345,19 @@ static bool http_request_id_valid(const char *s)
 
 /* ---- sending ---- */
 
-static void http_security_headers(struct MHD_Response *r, const char *content_type, int status)
+static void http_security_headers(
+    struct MHD_Response *r, const char *content_type, int status, bool https)
 {
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    /*
+     * Served over HTTPS (REGISTRAR_COOKIE_SECURE): browsers keep to HTTPS
+     * for two years, subdomains included, so the Secure cookie is never
+     * offered over a downgraded connection. On every response, 304s too.
+     */
+    if (https)
+        MHD_add_response_header(
+            r, "Strict-Transport-Security", "max-age=63072000; includeSubDomains");
     /*
      * A 304's headers replace those of the cached response (RFC 9111,
      * 4.3.4): a CSP on it would overwrite the HTML page's own policy with
@@ -400,7 +412,7 @@ static enum MHD_Result http_send(struct http_req *req)
     if (etag[0] != '\0')
         MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
     MHD_add_response_header(r, "X-Request-Id", req->id);
-    http_security_headers(r, req->content_type, req->status);
+    http_security_headers(r, req->content_type, req->status, req->srv->config.cookie_secure);
     /*
      * Anything that depends on who asks is not for shared caches; public
      * reads are revalidated with their ETag.
@@ -534,7 +546,7 @@ static void http_find_token(struct http_req *req)
 {
     const char *authz = http_req_header(req, "Authorization");
     const char *cookie =
-        MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, HTTP_SESSION_COOKIE);
+        MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, http_req_session_cookie(req));
 
     if (authz != NULL && strncasecmp(authz, "Bearer ", 7) == 0) {
         const char *t = authz + 7;

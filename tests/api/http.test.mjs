@@ -304,3 +304,63 @@ test('the public cache keys on the canonical query: %26 and %3D never pass for &
   const b = await c.get('/api/v1/offerings?course=practical-aspects&status=open');
   assert.equal(a.headers.get('etag'), b.headers.get('etag'));
 });
+
+// --- REGISTRAR_COOKIE_SECURE: HSTS and the __Host- session cookie ---
+
+const HSTS = 'max-age=63072000; includeSubDomains';
+const PASSWORD = 'correct horse battery staple';
+
+async function signInWithCookie(url) {
+  const who = await account({ sql: srv.sql }, { url });
+  const r = await client(url).post('/api/v1/auth/sessions', { json: { email: who.email, password: PASSWORD } });
+  assert.equal(r.status, 201, r.text);
+  return { ...who, token: r.body.token, setCookie: r.headers.getSetCookie() };
+}
+
+test('without REGISTRAR_COOKIE_SECURE: no HSTS, the cookie is registrar_session', async () => {
+  for (const p of ['/healthz', '/api/v1/courses', '/api/v1/nothing', '/']) {
+    assert.equal((await c.get(p)).headers.get('strict-transport-security'), null, p);
+  }
+  const who = await signInWithCookie(srv.url);
+  assert.equal(who.setCookie.length, 1);
+  assert.ok(who.setCookie[0].startsWith(`registrar_session=${who.token};`), who.setCookie[0]);
+  assert.doesNotMatch(who.setCookie[0], /Secure/);
+  assert.equal((await c.get('/api/v1/me', { cookie: `registrar_session=${who.token}` })).status, 200);
+  // The secure mode's name is not read here.
+  assert.equal((await c.get('/api/v1/me', { cookie: `__Host-registrar_session=${who.token}` })).status, 401);
+});
+
+test('with REGISTRAR_COOKIE_SECURE=true: HSTS on every response and the __Host- cookie', async (t) => {
+  const secure = await startServer({ env: { REGISTRAR_WEB_ROOT: webRoot, REGISTRAR_COOKIE_SECURE: 'true' } });
+  t.after(() => secure.stop());
+  const s = client(secure.url);
+  const who0 = await account(secure);
+  const answers = [
+    await s.get('/healthz'), await s.get('/readyz'), await s.get('/api/v1/courses'),
+    await s.get('/api/v1/nothing'), await s.req('DELETE', '/api/v1/courses'), await s.get('/'),
+    await s.get('/css/app.css'), await s.get('/api/v1/me'), await s.get('/api/v1/me', { token: who0.token }),
+    await s.post('/api/v1/accounts', { json: { nope: 1 } }),
+  ];
+  const courses = answers[2];
+  answers.push(await s.get('/api/v1/courses', { headers: { 'if-none-match': courses.headers.get('etag') } }));
+  assert.equal(answers.at(-1).status, 304);
+  for (const r of answers) assert.equal(r.headers.get('strict-transport-security'), HSTS, `status ${r.status}`);
+
+  const r = await s.post('/api/v1/auth/sessions', { json: { email: who0.email, password: PASSWORD } });
+  assert.equal(r.status, 201);
+  const [cookie, ...more] = r.headers.getSetCookie();
+  assert.equal(more.length, 0);
+  const [pair, ...attrs] = cookie.split(';').map((x) => x.trim());
+  assert.equal(pair, `__Host-registrar_session=${r.body.token}`);
+  assert.ok(attrs.includes('Secure') && attrs.includes('Path=/') && attrs.includes('HttpOnly'), cookie);
+  assert.ok(!attrs.some((a) => /^domain=/i.test(a)), cookie);
+  // The server reads the cookie by the name it sets, and only by it.
+  assert.equal((await s.get('/api/v1/me', { cookie: `__Host-registrar_session=${r.body.token}` })).status, 200);
+  assert.equal((await s.get('/api/v1/me', { cookie: `registrar_session=${r.body.token}` })).status, 401);
+  // Signing out clears the same name.
+  const out = await s.del('/api/v1/auth/sessions/current', {
+    cookie: `__Host-registrar_session=${r.body.token}`, csrf: r.body.csrf_token,
+  });
+  assert.equal(out.status, 204);
+  assert.match(out.headers.getSetCookie()[0], /^__Host-registrar_session=;.*Max-Age=0/);
+});
