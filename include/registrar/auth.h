@@ -83,6 +83,14 @@ int auth_csrf_token(const char *session_token, char out[AUTH_TOKEN_SIZE]);
 /* Constant-time equality of two digests in hex (false if either is malformed). */
 bool auth_digest_equal(const char *a_hex, const char *b_hex);
 
+/*
+ * Whether two secrets of any length (a presented Bearer token and the
+ * configured one) are equal, in time that depends on neither content nor
+ * length: both are hashed (BLAKE2b, keyed with a per-process random key)
+ * and the digests compared with sodium_memcmp. False if either is NULL.
+ */
+bool auth_secret_equal(const char *a, const char *b);
+
 /* ---- passwords ---- */
 
 /*

@@ -6,6 +6,14 @@
  *
  * Every flag has an environment twin; a flag wins. A bad value is an
  * error naming the setting, never a crash.
+ *
+ * Secrets (REGISTRAR_SECRET_KEY, REGISTRAR_WEBHOOK_SECRET,
+ * REGISTRAR_SMTP_PASSWORD, REGISTRAR_METRICS_TOKEN, and any later one
+ * marked CONFIG_OPT_SECRET in config.c) have no flag, since flags show in
+ * ps: a flag for one is an error. Each comes from its variable or from the
+ * file that VAR_FILE names (one trailing newline stripped; a file readable
+ * by its group or others is refused); setting both is an error. An empty
+ * variable counts as unset.
  */
 #ifndef REGISTRAR_CONFIG_H
 #define REGISTRAR_CONFIG_H
@@ -13,6 +21,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "registrar/util.h"
 
 enum config_command {
     CONFIG_SERVE,
@@ -47,6 +57,13 @@ struct config {
     char *smtp_user;            /* NULL: no SMTP authentication */
     char *smtp_password;        /* environment only (REGISTRAR_SMTP_PASSWORD); never logged */
     char *mail_from;            /* "registrar@localhost" */
+
+    /* Operations and the proxy in front (issue 8: metrics, trusted proxies). */
+    char *admin_host;                  /* REGISTRAR_ADMIN_LISTEN, "127.0.0.1"; NULL: off */
+    unsigned short admin_port;         /* 9090 */
+    char *metrics_token;               /* NULL: /metrics only on the admin address; never logged */
+    struct util_cidr *trusted_proxies; /* peers whose X-Real-IP is believed; loopback */
+    size_t ntrusted_proxies;
 };
 
 /* Looks a variable up; getenv in production, a table in tests. */

@@ -9,9 +9,11 @@
 
 static const struct http_route api_table[] = {
     /* Operations */
-    { "GET", "/healthz", ops_healthz, HTTP_ANYONE, HTTP_BODY_NONE, HTTP_INLINE, NULL },
-    { "GET", "/readyz", ops_readyz, HTTP_ANYONE, HTTP_BODY_NONE, 0, NULL },
-    { "GET", "/metrics", ops_metrics, HTTP_ANYONE, HTTP_BODY_NONE, HTTP_INLINE, NULL },
+    { "GET", "/healthz", ops_healthz, HTTP_ANYONE, HTTP_BODY_NONE, HTTP_INLINE | HTTP_OPS, NULL },
+    { "GET", "/readyz", ops_readyz, HTTP_ANYONE, HTTP_BODY_NONE, HTTP_OPS, NULL },
+    /* Not public: Bearer REGISTRAR_METRICS_TOKEN, or the admin address. */
+    { "GET", "/metrics", ops_metrics, HTTP_ANYONE, HTTP_BODY_NONE,
+        HTTP_INLINE | HTTP_OPS | HTTP_PRIVATE, NULL },
     { "GET", "/api/v1/openapi.json", ops_openapi, HTTP_ANYONE, HTTP_BODY_NONE,
         HTTP_INLINE | HTTP_ETAG, NULL },
 

@@ -38,18 +38,26 @@ struct http_kv {
     char *value;
 };
 
+/* One listening address: the main one, or the admin one (operations routes only). */
+struct http_listener {
+    struct http_server *srv;
+    struct MHD_Daemon *daemon; /* NULL: not listening */
+    unsigned short port;
+    bool admin;
+};
+
 struct http_server {
-    struct MHD_Daemon *daemon;
+    struct http_listener main, admin;
     struct http_server_config config;
     struct workq *hashq;
     atomic_int in_flight;
-    unsigned short port;
 };
 
 enum http_state { HTTP_READING, HTTP_RUNNING, HTTP_READY };
 
 struct http_req {
     struct http_server *srv;
+    bool on_admin; /* came in on the admin address */
     struct MHD_Connection *conn;
     enum http_state state;
     char id[72];
@@ -57,6 +65,8 @@ struct http_req {
     char *path;
     int64_t start_us;
     char client_ip[INET6_ADDRSTRLEN];
+    int peer_family; /* the socket's peer, AF_INET or AF_INET6 (0: unknown) */
+    uint8_t peer_addr[16];
 
     struct sbuf body;
     bool too_large;
@@ -629,6 +639,36 @@ static bool http_check_query(struct http_req *req)
     return false;
 }
 
+/*
+ * Whether the socket's peer is one of the proxies whose X-Real-IP is
+ * believed: from anyone else the header is a client's claim and ignored.
+ */
+static bool http_peer_trusted(const struct http_req *req)
+{
+    const struct http_server_config *cfg = &req->srv->config;
+
+    for (size_t i = 0; i < cfg->ntrusted_proxies; i++)
+        if (req->peer_family != 0 &&
+            util_cidr_contains(&cfg->trusted_proxies[i], req->peer_family, req->peer_addr))
+            return true;
+    return false;
+}
+
+/* Whether the request carries "Authorization: Bearer <the operations token>". */
+static bool http_ops_token_ok(const struct http_req *req)
+{
+    const struct http_server_config *cfg = &req->srv->config;
+    const char *authz = http_req_header(req, "Authorization");
+
+    if (cfg->ops_token == NULL || cfg->secret_equal == NULL || authz == NULL ||
+        strncasecmp(authz, "Bearer ", 7) != 0)
+        return false;
+    const char *t = authz + 7;
+    while (*t == ' ')
+        t++;
+    return cfg->secret_equal(t, cfg->ops_token);
+}
+
 /* Decides what to do with a fully read request. Returns MHD_YES/NO. */
 static enum MHD_Result http_dispatch(struct http_req *req)
 {
@@ -636,7 +676,7 @@ static enum MHD_Result http_dispatch(struct http_req *req)
 
     MHD_get_connection_values(req->conn, MHD_HEADER_KIND, http_collect, req);
     MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, http_collect, req);
-    if (srv->config.trust_proxy) {
+    if (srv->config.trust_proxy && http_peer_trusted(req)) {
         /* Only a well-formed address replaces the socket's (it feeds rate limits). */
         const char *real = http_req_header(req, "X-Real-IP");
         unsigned char probe[sizeof(struct in6_addr)];
@@ -654,20 +694,31 @@ static enum MHD_Result http_dispatch(struct http_req *req)
         router_match(srv->config.routes, srv->config.nroutes, req->method, req->path, &req->match);
     if (rr != ROUTER_FOUND) {
         bool api = strncmp(req->path, "/api/", 5) == 0 || strcmp(req->path, "/api") == 0;
-        if (rr == ROUTER_NOT_FOUND && !api && srv->config.web_root != NULL &&
+        if (rr == ROUTER_NOT_FOUND && !api && !req->on_admin && srv->config.web_root != NULL &&
             (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)) {
             req->route_name = "static";
             http_static_serve(req, srv->config.web_root);
             return http_send(req);
         }
         req->route_name = "unmatched";
-        if (rr == ROUTER_METHOD_NOT_ALLOWED) {
+        if (rr == ROUTER_METHOD_NOT_ALLOWED && !req->on_admin) {
             http_reply_problem(
                 req, 405, "method-not-allowed", "This path does not accept that method.");
             http_reply_header(req, "Allow", req->match.allow);
         } else {
             http_reply_problem(req, 404, "not-found", "There is nothing at this address.");
         }
+        return http_send(req);
+    }
+    /*
+     * The admin address serves the operations routes only; on the main
+     * address a private route (/metrics) needs the operations token. Either
+     * way the answer is the one for a path that does not exist.
+     */
+    if (req->on_admin ? (req->match.route->flags & HTTP_OPS) == 0
+                      : (req->match.route->flags & HTTP_PRIVATE) != 0 && !http_ops_token_ok(req)) {
+        req->route_name = "unmatched";
+        http_reply_problem(req, 404, "not-found", "There is nothing at this address.");
         return http_send(req);
     }
     req->route = req->match.route;
@@ -712,13 +763,15 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
     const char *method, const char *version, const char *upload_data, size_t *upload_data_size,
     void **con_cls)
 {
-    struct http_server *srv = cls;
+    struct http_listener *listener = cls;
+    struct http_server *srv = listener->srv;
     struct http_req *req = *con_cls;
 
     (void)version;
     if (req == NULL) {
         req = xcalloc(1, sizeof(*req));
         req->srv = srv;
+        req->on_admin = listener->admin;
         req->conn = conn;
         req->start_us = util_now_us();
         req->path = xstrdup(url);
@@ -735,12 +788,18 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         if (ci != NULL && ci->client_addr != NULL) {
             const struct sockaddr *sa = ci->client_addr;
-            if (sa->sa_family == AF_INET)
-                inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-                    req->client_ip, sizeof(req->client_ip));
-            else if (sa->sa_family == AF_INET6)
-                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-                    req->client_ip, sizeof(req->client_ip));
+            if (sa->sa_family == AF_INET) {
+                const struct in_addr *a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+                inet_ntop(AF_INET, a, req->client_ip, sizeof(req->client_ip));
+                req->peer_family = AF_INET;
+                memcpy(req->peer_addr, a, 4);
+            } else if (sa->sa_family == AF_INET6) {
+                const struct in6_addr *a =
+                    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+                inet_ntop(AF_INET6, a, req->client_ip, sizeof(req->client_ip));
+                req->peer_family = AF_INET6;
+                memcpy(req->peer_addr, a, 16);
+            }
         }
         atomic_fetch_add(&srv->in_flight, 1);
         *con_cls = req;
@@ -796,7 +855,8 @@ static const char *http_method_label(const char *method)
 static void http_completed(
     void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
-    struct http_server *srv = cls;
+    struct http_listener *listener = cls;
+    struct http_server *srv = listener->srv;
     struct http_req *req = *con_cls;
 
     (void)conn;
@@ -839,37 +899,60 @@ static void *http_hash_thread_init(void *ctx)
     return NULL;
 }
 
-struct http_server *http_server_new(const struct http_server_config *config)
+/* Starts listening on host:port for l; -1 (logged) if the address or socket fails. */
+static int http_listen(struct http_listener *l, const char *host, unsigned short port,
+    unsigned threads, unsigned connection_limit, unsigned per_ip_limit)
 {
-    struct http_server *s = xcalloc(1, sizeof(*s));
+    const struct http_server_config *config = &l->srv->config;
     struct sockaddr_storage addr;
-    socklen_t addrlen;
 
     memset(&addr, 0, sizeof(addr));
-    s->config = *config;
-    if (router_check(config->routes, config->nroutes) == -1) {
-        free(s);
-        return NULL;
-    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
     struct sockaddr_in *a4 = (struct sockaddr_in *)&addr;
     struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addr;
-    if (inet_pton(AF_INET, config->listen_host, &a4->sin_addr) == 1) {
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
         a4->sin_family = AF_INET;
-        a4->sin_port = htons(config->port);
-        addrlen = sizeof(*a4);
-    } else if (inet_pton(AF_INET6, config->listen_host, &a6->sin6_addr) == 1) {
+        a4->sin_port = htons(port);
+    } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
         a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons(config->port);
-        addrlen = sizeof(*a6);
+        a6->sin6_port = htons(port);
         flags |= MHD_USE_IPv6;
     } else {
-        log_msg(LOG_ERROR, "cannot listen on %s: not a numeric address", config->listen_host);
+        log_msg(LOG_ERROR, "cannot listen on %s: not a numeric address", host);
+        return -1;
+    }
+    l->daemon = MHD_start_daemon(flags, port, NULL, NULL, http_access, l, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)connection_limit,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)per_ip_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)config->idle_timeout_s,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, http_completed, l, MHD_OPTION_END);
+    if (l->daemon == NULL) {
+        log_msg(LOG_ERROR, "cannot listen on %s:%u", host, port);
+        return -1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    l->port = info != NULL ? info->port : port;
+    return 0;
+}
+
+/* The admin address serves a scraper and a probe or two: one thread, few connections. */
+#define HTTP_ADMIN_CONNECTIONS 64
+
+struct http_server *http_server_new(const struct http_server_config *config)
+{
+    struct http_server *s = xcalloc(1, sizeof(*s));
+
+    s->config = *config;
+    s->main.srv = s;
+    s->admin.srv = s;
+    s->admin.admin = true;
+    if (router_check(config->routes, config->nroutes) == -1) {
         free(s);
         return NULL;
     }
-    (void)addrlen;
     if (config->hash_threads > 0) {
         struct workq_config wc = { .name = "hash",
             .threads = config->hash_threads,
@@ -881,35 +964,41 @@ struct http_server *http_server_new(const struct http_server_config *config)
             return NULL;
         }
     }
-    s->daemon =
-        MHD_start_daemon(flags, config->port, NULL, NULL, http_access, s, MHD_OPTION_SOCK_ADDR,
-            (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)config->io_threads,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)config->connection_limit,
-            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)config->per_ip_limit,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)config->idle_timeout_s,
-            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-            (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, http_completed, s, MHD_OPTION_END);
-    if (s->daemon == NULL) {
-        log_msg(LOG_ERROR, "cannot listen on %s:%u", config->listen_host, config->port);
+    if (http_listen(&s->main, config->listen_host, config->port, config->io_threads,
+            config->connection_limit, config->per_ip_limit) == -1 ||
+        (config->admin_host != NULL &&
+            http_listen(&s->admin, config->admin_host, config->admin_port, 1,
+                HTTP_ADMIN_CONNECTIONS, 0) == -1)) {
+        if (s->main.daemon != NULL)
+            MHD_stop_daemon(s->main.daemon);
         workq_free(s->hashq);
         free(s);
         return NULL;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = info != NULL ? info->port : config->port;
     return s;
 }
 
 unsigned short http_server_port(struct http_server *s)
 {
-    return s->port;
+    return s->main.port;
+}
+
+unsigned short http_server_admin_port(struct http_server *s)
+{
+    return s->admin.daemon != NULL ? s->admin.port : 0;
 }
 
 void http_server_quiesce(struct http_server *s)
 {
-    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+    struct http_listener *all[] = { &s->main, &s->admin };
+
+    for (size_t i = 0; i < UTIL_ARRAY_LEN(all); i++) {
+        if (all[i]->daemon == NULL)
+            continue;
+        MHD_socket fd = MHD_quiesce_daemon(all[i]->daemon);
+        if (fd != MHD_INVALID_SOCKET)
+            close(fd);
+    }
 }
 
 unsigned http_server_drain(struct http_server *s, int timeout_ms)
@@ -927,7 +1016,9 @@ void http_server_free(struct http_server *s)
     if (s == NULL)
         return;
     workq_free(s->hashq);
-    MHD_stop_daemon(s->daemon);
+    if (s->admin.daemon != NULL)
+        MHD_stop_daemon(s->admin.daemon);
+    MHD_stop_daemon(s->main.daemon);
     free(s);
 }
 
