@@ -364,3 +364,39 @@ test('with REGISTRAR_COOKIE_SECURE=true: HSTS on every response and the __Host- 
   assert.equal(out.status, 204);
   assert.match(out.headers.getSetCookie()[0], /^__Host-registrar_session=;.*Max-Age=0/);
 });
+
+// --- REGISTRAR_TRUST_PROXY: X-Real-IP from the trusted proxies only ---
+
+// Where a failed sign-in was counted from (the address rate limits key on).
+async function recordedAddress(server, realIp) {
+  const email = `nobody-${Math.random().toString(16).slice(2)}@example.org`;
+  const r = await client(server.url).post('/api/v1/auth/sessions', {
+    json: { email, password: 'not the password at all' }, headers: { 'x-real-ip': realIp },
+  });
+  assert.equal(r.status, 401, r.text);
+  const rows = await server.sql('select host(client_ip) as ip from registrar.auth_failures where email = $1', [email]);
+  assert.equal(rows.length, 1);
+  return rows[0].ip;
+}
+
+test('X-Real-IP is believed only from REGISTRAR_TRUSTED_PROXIES (default loopback)', async (t) => {
+  // Not behind a proxy: the header is a client's claim.
+  assert.equal(await recordedAddress(srv, '203.0.113.9'), '127.0.0.1');
+
+  const behind = await startServer({ env: { REGISTRAR_TRUST_PROXY: 'true' } });
+  t.after(() => behind.stop());
+  assert.equal(await recordedAddress(behind, '203.0.113.9'), '203.0.113.9', 'from loopback, trusted by default');
+  assert.equal(await recordedAddress(behind, 'not-an-address'), '127.0.0.1', 'a malformed header is ignored');
+
+  const elsewhere = await startServer({
+    env: { REGISTRAR_TRUST_PROXY: 'true', REGISTRAR_TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.10' },
+  });
+  t.after(() => elsewhere.stop());
+  assert.equal(await recordedAddress(elsewhere, '203.0.113.9'), '127.0.0.1', 'a peer outside the list is not believed');
+
+  const listed = await startServer({
+    env: { REGISTRAR_TRUST_PROXY: 'true', REGISTRAR_TRUSTED_PROXIES: '10.0.0.0/8,127.0.0.1/32' },
+  });
+  t.after(() => listed.stop());
+  assert.equal(await recordedAddress(listed, '2001:db8::7'), '2001:db8::7');
+});
