@@ -669,6 +669,23 @@ static bool http_ops_token_ok(const struct http_req *req)
     return cfg->secret_equal(t, cfg->ops_token);
 }
 
+/*
+ * Whether the path is a private route's that this request may not see: a
+ * wrong method there is answered 404 too, not 405 with an Allow that
+ * would tell the route exists.
+ */
+static bool http_private_path(const struct http_req *req)
+{
+    const struct http_server_config *cfg = &req->srv->config;
+    struct router_match m;
+    bool hidden = false;
+
+    if (router_match(cfg->routes, cfg->nroutes, "GET", req->path, &m) == ROUTER_FOUND)
+        hidden = (m.route->flags & HTTP_PRIVATE) != 0 && !http_ops_token_ok(req);
+    router_match_release(&m);
+    return hidden;
+}
+
 /* Decides what to do with a fully read request. Returns MHD_YES/NO. */
 static enum MHD_Result http_dispatch(struct http_req *req)
 {
@@ -701,7 +718,7 @@ static enum MHD_Result http_dispatch(struct http_req *req)
             return http_send(req);
         }
         req->route_name = "unmatched";
-        if (rr == ROUTER_METHOD_NOT_ALLOWED && !req->on_admin) {
+        if (rr == ROUTER_METHOD_NOT_ALLOWED && !req->on_admin && !http_private_path(req)) {
             http_reply_problem(
                 req, 405, "method-not-allowed", "This path does not accept that method.");
             http_reply_header(req, "Allow", req->match.allow);

@@ -173,6 +173,10 @@ test('/metrics on the main address: only with Authorization: Bearer REGISTRAR_ME
       assert.equal(r.body.type, NOT_FOUND);
       assert.doesNotMatch(r.text, /registrar_http/);
     }
+    // Another method does not give the route away with a 405 and an Allow.
+    const post = await c.post('/metrics', { json: {} });
+    assert.equal(post.status, 404);
+    assert.equal(post.headers.get('allow'), null);
     // The token opens nothing else: it is no session.
     assert.equal((await c.get('/api/v1/me', { token: srv.metricsToken })).status, 401);
     // Refused scrapes are not counted under the route's label.
