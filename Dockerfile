@@ -4,6 +4,11 @@
 #   docker build -t registrar .
 #   docker run --rm -e REGISTRAR_DATABASE_URL=... -e REGISTRAR_SECRET_KEY=... -p 8080:8080 registrar
 #
+# Secrets come from the environment or from files (REGISTRAR_SECRET_KEY_FILE
+# and the like: mode 0600, owned by uid 10001), never from flags. Only 8080
+# is exposed: /metrics is on the admin address (REGISTRAR_ADMIN_LISTEN,
+# 127.0.0.1:9090 inside the container) or needs REGISTRAR_METRICS_TOKEN.
+#
 # docker-compose.yml runs two of these behind nginx; see README.md.
 
 # ---- build ---------------------------------------------------------------
@@ -64,6 +69,7 @@ RUN apt-get update \
 COPY --from=build /out/ /
 
 ENV REGISTRAR_LISTEN=0.0.0.0:8080 \
+    REGISTRAR_ADMIN_LISTEN=127.0.0.1:9090 \
     REGISTRAR_SCHEMA_DIR=/usr/share/registrar/schema \
     REGISTRAR_WEB_ROOT=/usr/share/registrar/web
 

@@ -5,10 +5,13 @@
 #include "registrar/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #ifndef REGISTRAR_SCHEMA_DIR
 #define REGISTRAR_SCHEMA_DIR "schema"
@@ -31,13 +34,20 @@ const char *config_usage(void)
            "REGISTRAR_SWEEP_INTERVAL_MS (hold expiry and waitlist sweep, 15000),\n"
            "REGISTRAR_RETENTION_INTERVAL_MS (purge of expired data, 3600000),\n"
            "REGISTRAR_SMTP_URL (smtp://HOST:PORT or smtps://...; unset: mail stays in the outbox),\n"
-           "REGISTRAR_SMTP_USER, REGISTRAR_SMTP_PASSWORD (environment only),\n"
+           "REGISTRAR_SMTP_USER, REGISTRAR_SMTP_PASSWORD (needs TLS: smtps://, or STARTTLS required),\n"
            "REGISTRAR_MAIL_FROM (registrar@localhost). Flags: --smtp-url, --smtp-user, --mail-from.\n"
            "REGISTRAR_PUBLIC_URL (http://127.0.0.1:8080; the base of links in messages),\n"
            "REGISTRAR_SIGNUP_LIMIT (20), REGISTRAR_RESET_LIMIT (20) per address and hour,\n"
            "REGISTRAR_DISCOUNT_ADDRESS_LIMIT (60) and REGISTRAR_DISCOUNT_LEARNER_LIMIT (20):\n"
            "discount codes tried per address and per learner and hour. Flags: --public-url,\n"
-           "--signup-limit, --reset-limit, --discount-address-limit, --discount-learner-limit.\n";
+           "--signup-limit, --reset-limit, --discount-address-limit, --discount-learner-limit.\n"
+           "REGISTRAR_ADMIN_LISTEN (/metrics, /healthz, /readyz; 127.0.0.1:9090; off),\n"
+           "REGISTRAR_METRICS_TOKEN (Bearer token for /metrics on the main address),\n"
+           "REGISTRAR_TRUSTED_PROXIES (addresses/CIDRs whose X-Real-IP counts; 127.0.0.0/8,::1).\n"
+           "\n"
+           "Secrets (REGISTRAR_SECRET_KEY, REGISTRAR_WEBHOOK_SECRET, REGISTRAR_SMTP_PASSWORD,\n"
+           "REGISTRAR_METRICS_TOKEN) have no flags: set the variable, or VAR_FILE to a file\n"
+           "readable by its owner only.\n";
 }
 
 int config_parse_listen(const char *text, char **host, unsigned short *port)
@@ -128,41 +138,191 @@ static void config_set(char **slot, const char *value)
     *slot = xstrdup(value);
 }
 
+/* Option flags. */
+#define CONFIG_OPT_SECRET 1u /* no flag (it would show in ps); VAR or VAR_FILE */
+#define CONFIG_OPT_EMPTY 2u  /* an empty variable is a value, not "unset" */
+
+/* Replaces a secret, wiping the old copy. */
+static void config_set_secret(char **slot, const char *value)
+{
+    if (*slot != NULL)
+        explicit_bzero(*slot, strlen(*slot));
+    config_set(slot, value);
+}
+
+/* Parses "a,b/24,..." into a new array; 0, or -1 (nothing allocated). */
+static int config_cidrs(const char *text, struct util_cidr **out, size_t *n)
+{
+    size_t cap = 1, k = 0;
+    struct util_cidr *list;
+
+    for (const char *p = text; *p != '\0'; p++)
+        cap += *p == ',';
+    list = xcalloc(cap, sizeof(*list));
+    for (const char *p = text;;) {
+        char item[80];
+        size_t len = strcspn(p, ",");
+        while (len > 0 && *p == ' ') {
+            p++;
+            len--;
+        }
+        while (len > 0 && p[len - 1] == ' ')
+            len--;
+        if (len == 0 || len >= sizeof(item))
+            goto bad;
+        memcpy(item, p, len);
+        item[len] = '\0';
+        if (util_cidr_parse(item, &list[k++]) == -1)
+            goto bad;
+        p += strcspn(p, ",");
+        if (*p == '\0')
+            break;
+        p++;
+    }
+    free(*out);
+    *out = list;
+    *n = k;
+    return 0;
+bad:
+    free(list);
+    return -1;
+}
+
+/* The most a secret file may hold. */
+#define CONFIG_SECRET_FILE_MAX 4096
+
+/*
+ * Reads a secret from the file that env_file names: a regular file that
+ * neither its group nor others may read, at most 4 KiB, one trailing
+ * newline (LF or CRLF) stripped, not empty. Returns a malloc'd copy, or
+ * NULL with err filled (the file's contents never appear in err).
+ */
+static char *config_secret_file(const char *env_file, const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    char *buf = NULL;
+    size_t len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+    if (fd == -1) {
+        snprintf(err, errlen, "%s: cannot open %.120s: %s", env_file, path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: %.120s is not a regular file", env_file, path);
+        goto fail;
+    }
+    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        snprintf(err, errlen,
+            "%s: %.120s may be read by its group or others (mode %03o): chmod 600 it", env_file,
+            path, (unsigned)(st.st_mode & 0777));
+        goto fail;
+    }
+    buf = xmalloc(CONFIG_SECRET_FILE_MAX + 2);
+    for (;;) {
+        ssize_t r = read(fd, buf + len, CONFIG_SECRET_FILE_MAX + 1 - len);
+        if (r == -1 && errno == EINTR)
+            continue;
+        if (r == -1) {
+            snprintf(err, errlen, "%s: cannot read %.120s: %s", env_file, path, strerror(errno));
+            goto fail;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+        if (len > CONFIG_SECRET_FILE_MAX) {
+            snprintf(err, errlen, "%s: %.120s is larger than %d bytes", env_file, path,
+                CONFIG_SECRET_FILE_MAX);
+            goto fail;
+        }
+    }
+    if (len > 0 && buf[len - 1] == '\n')
+        len--;
+    if (len > 0 && buf[len - 1] == '\r')
+        len--;
+    buf[len] = '\0';
+    if (len == 0 || memchr(buf, '\0', len) != NULL) {
+        snprintf(err, errlen, "%s: %.120s is empty or holds a NUL byte", env_file, path);
+        goto fail;
+    }
+    close(fd);
+    return buf;
+fail:
+    if (buf != NULL) {
+        explicit_bzero(buf, CONFIG_SECRET_FILE_MAX + 2);
+        free(buf);
+    }
+    close(fd);
+    return NULL;
+}
+
+/*
+ * A secret's value from VAR or VAR_FILE. Returns 0 with *out malloc'd
+ * (NULL when neither is set), or -1 with err filled.
+ */
+static int config_secret_get(
+    const char *env, config_getenv_fn *getenv_fn, char **out, char *err, size_t errlen)
+{
+    char env_file[96];
+    const char *v = getenv_fn(env), *path;
+
+    *out = NULL;
+    snprintf(env_file, sizeof(env_file), "%s_FILE", env);
+    path = getenv_fn(env_file);
+    if (v != NULL && v[0] == '\0')
+        v = NULL;
+    if (path != NULL && path[0] == '\0')
+        path = NULL;
+    if (v != NULL && path != NULL) {
+        snprintf(err, errlen, "%s and %s are both set: keep one", env, env_file);
+        return -1;
+    }
+    if (v != NULL)
+        *out = xstrdup(v);
+    else if (path != NULL && (*out = config_secret_file(env_file, path, err, errlen)) == NULL)
+        return -1;
+    return 0;
+}
+
 struct config_option {
-    const char *flag;
+    const char *flag; /* for a secret: named only to refuse it */
     const char *env;
-    bool env_only; /* a secret: no flag (it would show in ps) */
+    unsigned opts;
 };
 
 /* Flags and their environment twins, in one place. */
 static const struct config_option config_options[] = {
-    { "--listen", "REGISTRAR_LISTEN", false },
-    { "--database-url", "REGISTRAR_DATABASE_URL", false },
-    { "--threads", "REGISTRAR_THREADS", false },
-    { "--db-pool", "REGISTRAR_DB_POOL", false },
-    { "--web-root", "REGISTRAR_WEB_ROOT", false },
-    { "--schema-dir", "REGISTRAR_SCHEMA_DIR", false },
-    { "--secret-key", "REGISTRAR_SECRET_KEY", false },
-    { "--webhook-secret", "REGISTRAR_WEBHOOK_SECRET", false },
-    { "--cookie-secure", "REGISTRAR_COOKIE_SECURE", false },
-    { "--log-level", "REGISTRAR_LOG_LEVEL", false },
-    { "--trust-proxy", "REGISTRAR_TRUST_PROXY", false },
-    { "--sweep-interval-ms", "REGISTRAR_SWEEP_INTERVAL_MS", false },
-    { "--retention-interval-ms", "REGISTRAR_RETENTION_INTERVAL_MS", false },
-    { "--connection-limit", "REGISTRAR_CONNECTION_LIMIT", false },
-    { "--per-ip-limit", "REGISTRAR_PER_IP_LIMIT", false },
-    { "--idle-timeout", "REGISTRAR_IDLE_TIMEOUT", false },
-    { "--smtp-url", "REGISTRAR_SMTP_URL", false },
-    { "--smtp-user", "REGISTRAR_SMTP_USER", false },
-    { "--smtp-password", "REGISTRAR_SMTP_PASSWORD", true },
-    { "--mail-from", "REGISTRAR_MAIL_FROM", false },
-    { "--public-url", "REGISTRAR_PUBLIC_URL", false },
-    { "--signup-limit", "REGISTRAR_SIGNUP_LIMIT", false },
-    { "--reset-limit", "REGISTRAR_RESET_LIMIT", false },
-    { "--discount-address-limit", "REGISTRAR_DISCOUNT_ADDRESS_LIMIT", false },
-    { "--discount-learner-limit", "REGISTRAR_DISCOUNT_LEARNER_LIMIT", false },
-    { "--email", NULL, false },
-    { "--full-name", NULL, false },
+    { "--listen", "REGISTRAR_LISTEN", 0 },
+    { "--database-url", "REGISTRAR_DATABASE_URL", 0 },
+    { "--threads", "REGISTRAR_THREADS", 0 },
+    { "--db-pool", "REGISTRAR_DB_POOL", 0 },
+    { "--web-root", "REGISTRAR_WEB_ROOT", 0 },
+    { "--schema-dir", "REGISTRAR_SCHEMA_DIR", 0 },
+    { "--secret-key", "REGISTRAR_SECRET_KEY", CONFIG_OPT_SECRET },
+    { "--webhook-secret", "REGISTRAR_WEBHOOK_SECRET", CONFIG_OPT_SECRET },
+    { "--cookie-secure", "REGISTRAR_COOKIE_SECURE", 0 },
+    { "--log-level", "REGISTRAR_LOG_LEVEL", 0 },
+    { "--trust-proxy", "REGISTRAR_TRUST_PROXY", 0 },
+    { "--sweep-interval-ms", "REGISTRAR_SWEEP_INTERVAL_MS", 0 },
+    { "--retention-interval-ms", "REGISTRAR_RETENTION_INTERVAL_MS", 0 },
+    { "--connection-limit", "REGISTRAR_CONNECTION_LIMIT", 0 },
+    { "--per-ip-limit", "REGISTRAR_PER_IP_LIMIT", 0 },
+    { "--idle-timeout", "REGISTRAR_IDLE_TIMEOUT", 0 },
+    { "--smtp-url", "REGISTRAR_SMTP_URL", 0 },
+    { "--smtp-user", "REGISTRAR_SMTP_USER", 0 },
+    { "--smtp-password", "REGISTRAR_SMTP_PASSWORD", CONFIG_OPT_SECRET },
+    { "--mail-from", "REGISTRAR_MAIL_FROM", 0 },
+    { "--public-url", "REGISTRAR_PUBLIC_URL", 0 },
+    { "--signup-limit", "REGISTRAR_SIGNUP_LIMIT", 0 },
+    { "--reset-limit", "REGISTRAR_RESET_LIMIT", 0 },
+    { "--discount-address-limit", "REGISTRAR_DISCOUNT_ADDRESS_LIMIT", 0 },
+    { "--discount-learner-limit", "REGISTRAR_DISCOUNT_LEARNER_LIMIT", 0 },
+    /* Operations and the proxy in front. */
+    { "--admin-listen", "REGISTRAR_ADMIN_LISTEN", CONFIG_OPT_EMPTY },
+    { "--metrics-token", "REGISTRAR_METRICS_TOKEN", CONFIG_OPT_SECRET },
+    { "--trusted-proxies", "REGISTRAR_TRUSTED_PROXIES", 0 },
+    { "--email", NULL, 0 },
+    { "--full-name", NULL, 0 },
 };
 
 /* Applies one setting; -1 with err filled if its value is bad. */
@@ -200,7 +360,7 @@ static int config_apply(
         }
         c->has_secret_key = true;
     } else if (strcmp(flag, "--webhook-secret") == 0) {
-        config_set(&c->webhook_secret, value);
+        config_set_secret(&c->webhook_secret, value);
     } else if (strcmp(flag, "--cookie-secure") == 0) {
         if (config_bool(value, &c->cookie_secure) == -1) {
             snprintf(err, errlen, "REGISTRAR_COOKIE_SECURE must be true or false");
@@ -255,7 +415,7 @@ static int config_apply(
     } else if (strcmp(flag, "--smtp-user") == 0) {
         config_set(&c->smtp_user, value);
     } else if (strcmp(flag, "--smtp-password") == 0) {
-        config_set(&c->smtp_password, value);
+        config_set_secret(&c->smtp_password, value);
     } else if (strcmp(flag, "--mail-from") == 0) {
         if (!mail_address_ok(value)) {
             snprintf(err, errlen,
@@ -285,6 +445,36 @@ static int config_apply(
                              : &c->discount_learner_limit;
         if (config_uint(value, 1, 1000000, slot) == -1) {
             snprintf(err, errlen, "%s must be a number from 1 to 1000000 (per hour)", flag);
+            return -1;
+        }
+    } else if (strcmp(flag, "--admin-listen") == 0) {
+        free(c->admin_host);
+        c->admin_host = NULL;
+        if (value[0] == '\0' || strcmp(value, "off") == 0)
+            return 0;
+        if (config_parse_listen(value, &c->admin_host, &c->admin_port) == -1) {
+            snprintf(err, errlen, "REGISTRAR_ADMIN_LISTEN must be HOST:PORT or off, got \"%.60s\"",
+                value);
+            return -1;
+        }
+    } else if (strcmp(flag, "--metrics-token") == 0) {
+        /* A Bearer token: printable ASCII, long enough not to be guessed. */
+        size_t n = strlen(value);
+        bool printable = true;
+        for (const char *p = value; *p != '\0'; p++)
+            printable = printable && *p > ' ' && *p < 0x7f;
+        if (n < 16 || n > 256 || !printable) {
+            snprintf(err, errlen,
+                "REGISTRAR_METRICS_TOKEN must be 16 to 256 printable characters without spaces "
+                "(e.g. openssl rand -hex 32)");
+            return -1;
+        }
+        config_set_secret(&c->metrics_token, value);
+    } else if (strcmp(flag, "--trusted-proxies") == 0) {
+        if (config_cidrs(value, &c->trusted_proxies, &c->ntrusted_proxies) == -1) {
+            snprintf(err, errlen,
+                "REGISTRAR_TRUSTED_PROXIES must be addresses or CIDRs separated by commas "
+                "(e.g. 10.0.0.5,192.168.0.0/24,::1)");
             return -1;
         }
     } else if (strcmp(flag, "--email") == 0) {
@@ -332,7 +522,12 @@ int config_parse(struct config *c, int argc, char **argv, config_getenv_fn *gete
     c->reset_limit = 20;
     c->discount_address_limit = 60;
     c->discount_learner_limit = 20;
+    /* /metrics, /healthz and /readyz on loopback: reachable from the host only. */
+    c->admin_host = xstrdup("127.0.0.1");
+    c->admin_port = 9090;
     err[0] = '\0';
+    if (config_cidrs("127.0.0.0/8,::1", &c->trusted_proxies, &c->ntrusted_proxies) == -1)
+        abort();
 
     if (argc > 1 && argv[1][0] != '-') {
         if (strcmp(argv[1], "serve") == 0)
@@ -349,9 +544,24 @@ int config_parse(struct config *c, int argc, char **argv, config_getenv_fn *gete
     }
     /* The environment first, so that flags override it. */
     for (size_t k = 0; k < UTIL_ARRAY_LEN(config_options); k++) {
-        const char *v = config_options[k].env != NULL ? getenv_fn(config_options[k].env) : NULL;
-        if (v != NULL && v[0] != '\0' &&
-            config_apply(c, config_options[k].flag, v, err, errlen) == -1)
+        const struct config_option *opt = &config_options[k];
+        if (opt->env == NULL)
+            continue;
+        if (opt->opts & CONFIG_OPT_SECRET) {
+            char *secret = NULL;
+            int rc = config_secret_get(opt->env, getenv_fn, &secret, err, errlen);
+            if (rc == 0 && secret != NULL)
+                rc = config_apply(c, opt->flag, secret, err, errlen);
+            if (secret != NULL)
+                explicit_bzero(secret, strlen(secret));
+            free(secret);
+            if (rc == -1)
+                return -1;
+            continue;
+        }
+        const char *v = getenv_fn(opt->env);
+        if (v != NULL && (v[0] != '\0' || (opt->opts & CONFIG_OPT_EMPTY)) &&
+            config_apply(c, opt->flag, v, err, errlen) == -1)
             return -1;
     }
     for (; i < argc; i++) {
@@ -368,11 +578,19 @@ int config_parse(struct config *c, int argc, char **argv, config_getenv_fn *gete
         size_t flen = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
         const struct config_option *opt = NULL;
         for (size_t k = 0; k < UTIL_ARRAY_LEN(config_options); k++)
-            if (!config_options[k].env_only && strlen(config_options[k].flag) == flen &&
+            if (strlen(config_options[k].flag) == flen &&
                 strncmp(config_options[k].flag, arg, flen) == 0)
                 opt = &config_options[k];
         if (opt == NULL) {
-            snprintf(err, errlen, "unknown option \"%.40s\" (try --help)", arg);
+            /* Only the part before '=': the rest may be a secret. */
+            snprintf(err, errlen, "unknown option \"%.*s\" (try --help)",
+                (int)(flen > 40 ? 40 : flen), arg);
+            return -1;
+        }
+        if (opt->opts & CONFIG_OPT_SECRET) {
+            snprintf(err, errlen,
+                "%s: secrets are not taken from flags (they show in ps); set %s or %s_FILE",
+                opt->flag, opt->env, opt->env);
             return -1;
         }
         const char *value = eq != NULL ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
@@ -392,9 +610,20 @@ int config_parse(struct config *c, int argc, char **argv, config_getenv_fn *gete
         snprintf(err, errlen, "no database: set REGISTRAR_DATABASE_URL or --database-url");
         return -1;
     }
+    /*
+     * A relay password goes only over TLS: smtps://, or smtp:// where the
+     * sender then requires STARTTLS (mail.c), so that a relay (or someone
+     * between) that offers no STARTTLS never sees it.
+     */
+    if (c->smtp_password != NULL && (c->smtp_url == NULL || c->smtp_user == NULL)) {
+        snprintf(err, errlen,
+            "REGISTRAR_SMTP_PASSWORD needs REGISTRAR_SMTP_URL and REGISTRAR_SMTP_USER");
+        return -1;
+    }
     if (c->command == CONFIG_SERVE && !c->has_secret_key) {
         snprintf(err, errlen,
-            "REGISTRAR_SECRET_KEY is required (64 hex digits; e.g. openssl rand -hex 32)");
+            "REGISTRAR_SECRET_KEY or REGISTRAR_SECRET_KEY_FILE is required (64 hex digits; e.g. "
+            "openssl rand -hex 32)");
         return -1;
     }
     return 0;
@@ -406,6 +635,8 @@ void config_release(struct config *c)
     free(c->database_url);
     free(c->web_root);
     free(c->schema_dir);
+    if (c->webhook_secret != NULL)
+        explicit_bzero(c->webhook_secret, strlen(c->webhook_secret));
     free(c->webhook_secret);
     free(c->log_level);
     free(c->admin_email);
@@ -417,6 +648,11 @@ void config_release(struct config *c)
     free(c->smtp_password);
     free(c->mail_from);
     free(c->public_url);
+    free(c->admin_host);
+    if (c->metrics_token != NULL)
+        explicit_bzero(c->metrics_token, strlen(c->metrics_token));
+    free(c->metrics_token);
+    free(c->trusted_proxies);
     explicit_bzero(c->secret_key, sizeof(c->secret_key));
     memset(c, 0, sizeof(*c));
 }

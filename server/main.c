@@ -101,6 +101,8 @@ static int main_serve(const struct config *cfg)
         .web_root = cfg->web_root,
         .cookie_secure = cfg->cookie_secure,
         .trust_proxy = cfg->trust_proxy,
+        .trusted_proxies = cfg->trusted_proxies,
+        .ntrusted_proxies = cfg->ntrusted_proxies,
         .routes = api_routes(&nroutes),
         .db = pool,
         /*
@@ -113,6 +115,10 @@ static int main_serve(const struct config *cfg)
             sysconf(_SC_NPROCESSORS_ONLN) > 1 ? (unsigned)sysconf(_SC_NPROCESSORS_ONLN) - 1 : 1,
         .hash_queue = 256,
         .authenticate = auth_authenticate,
+        .admin_host = cfg->admin_host,
+        .admin_port = cfg->admin_port,
+        .ops_token = cfg->metrics_token,
+        .secret_equal = auth_secret_equal,
     };
     hc.nroutes = nroutes;
     listener = db_notify_start(cfg->database_url, "registrar_catalog", main_catalog_changed, NULL);
@@ -136,6 +142,13 @@ static int main_serve(const struct config *cfg)
                 cfg->listen_host, http_server_port(server));
         json_t *f = json_pack("{s:s, s:s, s:i, s:i}", "url", url, "version", REGISTRAR_VERSION,
             "io_threads", (int)cfg->threads, "db_pool", (int)cfg->db_pool);
+        if (cfg->admin_host != NULL) {
+            char *admin =
+                xasprintf(strchr(cfg->admin_host, ':') != NULL ? "http://[%s]:%u" : "http://%s:%u",
+                    cfg->admin_host, http_server_admin_port(server));
+            json_object_set_new(f, "admin_url", json_string(admin));
+            free(admin);
+        }
         log_json(LOG_INFO, "listening", f);
         free(url);
     }

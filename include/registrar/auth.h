@@ -38,8 +38,10 @@
 #define AUTH_PASSWORD_MIN 12
 #define AUTH_PASSWORD_MAX 128
 
-/* The session cookie's name and lifetime (the database decides expiry). */
-#define AUTH_SESSION_COOKIE "registrar_session"
+/*
+ * The session cookie's lifetime (the database decides expiry); its name is
+ * the http layer's (http_req_session_cookie).
+ */
 #define AUTH_SESSION_ABSOLUTE_S (12 * 3600)
 
 /*
@@ -80,6 +82,14 @@ int auth_csrf_token(const char *session_token, char out[AUTH_TOKEN_SIZE]);
 
 /* Constant-time equality of two digests in hex (false if either is malformed). */
 bool auth_digest_equal(const char *a_hex, const char *b_hex);
+
+/*
+ * Whether two secrets of any length (a presented Bearer token and the
+ * configured one) are equal, in time that depends on neither content nor
+ * length: both are hashed (BLAKE2b, keyed with a per-process random key)
+ * and the digests compared with sodium_memcmp. False if either is NULL.
+ */
+bool auth_secret_equal(const char *a, const char *b);
 
 /* ---- passwords ---- */
 

@@ -3,8 +3,8 @@
  * catalog reads in a registration rush cost the database nothing.
  *
  * Layering: util only. Thread-safe. Entries are whole response bodies of
- * anonymous GETs, keyed by path and query; http_cache_clear() (http.h)
- * empties it when PostgreSQL announces a change.
+ * anonymous GETs, keyed by cache_key_new(path, query); http_cache_clear()
+ * (http.h) empties it when PostgreSQL announces a change.
  */
 #ifndef REGISTRAR_CACHE_H
 #define REGISTRAR_CACHE_H
@@ -18,6 +18,21 @@ struct cache_entry {
     char *content_type;
     char etag[24];
 };
+
+/*
+ * The key of a request: its path and query parameters (as decoded), the
+ * path and each name and value percent-encoded (every byte but RFC 3986's
+ * unreserved characters, and '/' in the path), the pairs sorted. Two
+ * requests share a key only if their handlers see the same path and
+ * parameters: "course=a%26status%3Dopen" (one parameter) and
+ * "course=a&status=open" (two) differ, while the order in which a client
+ * writes the parameters does not matter. Returns a malloc'd string.
+ */
+char *cache_key_new(
+    const char *path, const char *const *names, const char *const *values, size_t n);
+
+/* text percent-encoded as in a key (for naming a parameter safely); malloc'd. */
+char *cache_encode_new(const char *text);
 
 /*
  * Fills *out with copies if key is cached and may still be served; 0, or

@@ -6,6 +6,14 @@
  *
  * Every flag has an environment twin; a flag wins. A bad value is an
  * error naming the setting, never a crash.
+ *
+ * Secrets (REGISTRAR_SECRET_KEY, REGISTRAR_WEBHOOK_SECRET,
+ * REGISTRAR_SMTP_PASSWORD, REGISTRAR_METRICS_TOKEN, and any later one
+ * marked CONFIG_OPT_SECRET in config.c) have no flag, since flags show in
+ * ps: a flag for one is an error. Each comes from its variable or from the
+ * file that VAR_FILE names (one trailing newline stripped; a file readable
+ * by its group or others is refused); setting both is an error. An empty
+ * variable counts as unset.
  */
 #ifndef REGISTRAR_CONFIG_H
 #define REGISTRAR_CONFIG_H
@@ -13,6 +21,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "registrar/util.h"
 
 enum config_command {
     CONFIG_SERVE,
@@ -42,18 +52,25 @@ struct config {
     unsigned connection_limit;
     unsigned per_ip_limit;
     unsigned idle_timeout_s;
-    unsigned sweep_interval_ms; /* hold expiry and waitlist promotion */
+    unsigned sweep_interval_ms;     /* hold expiry and waitlist promotion */
     unsigned retention_interval_ms; /* purge of expired sessions, old attempts, ... (jobs.h) */
-    char *smtp_url;             /* smtp:// or smtps://; NULL: the outbox is not delivered */
-    char *smtp_user;            /* NULL: no SMTP authentication */
-    char *smtp_password;        /* environment only (REGISTRAR_SMTP_PASSWORD); never logged */
-    char *mail_from;            /* "registrar@localhost" */
-    char *public_url;           /* "http://127.0.0.1:8080": links in messages; no trailing '/' */
+    char *smtp_url;                 /* smtp:// or smtps://; NULL: the outbox is not delivered */
+    char *smtp_user;                /* NULL: no SMTP authentication */
+    char *smtp_password;            /* environment only (REGISTRAR_SMTP_PASSWORD); never logged */
+    char *mail_from;                /* "registrar@localhost" */
+    char *public_url; /* "http://127.0.0.1:8080": links in messages; no trailing '/' */
     /* Rate limits, per client address (IPv4 address, IPv6 /64) or learner, per hour. */
     unsigned signup_limit;           /* sign-ups per address (20) */
     unsigned reset_limit;            /* password-reset requests per address (20) */
     unsigned discount_address_limit; /* quotes and registrations with a code per address (60) */
     unsigned discount_learner_limit; /* the same per learner (20) */
+
+    /* Operations and the proxy in front (issue 8: metrics, trusted proxies). */
+    char *admin_host;                  /* REGISTRAR_ADMIN_LISTEN, "127.0.0.1"; NULL: off */
+    unsigned short admin_port;         /* 9090 */
+    char *metrics_token;               /* NULL: /metrics only on the admin address; never logged */
+    struct util_cidr *trusted_proxies; /* peers whose X-Real-IP is believed; loopback */
+    size_t ntrusted_proxies;
 };
 
 /* Looks a variable up; getenv in production, a table in tests. */

@@ -27,6 +27,7 @@ struct db_conn;
 struct db_pool;
 struct http_req;
 struct http_server;
+struct util_cidr;
 
 /* Who may call a route; finer rights (a course's director) are the handler's. */
 enum http_who {
@@ -46,6 +47,13 @@ enum http_body {
 #define HTTP_INLINE 1u       /* runs on the I/O thread: no database, must not block */
 #define HTTP_ETAG 2u         /* a 200 gets a strong ETag; If-None-Match gives 304 */
 #define HTTP_PUBLIC_CACHE 4u /* anonymous 200s are cached for at most 1 s (implies ETag) */
+#define HTTP_OPS 8u          /* also served on the admin address, which serves nothing else */
+/*
+ * On the main address only with "Authorization: Bearer <ops_token>"
+ * (compared in constant time); otherwise, and with no token configured,
+ * 404 as for a path that does not exist. Free on the admin address.
+ */
+#define HTTP_PRIVATE 16u
 
 typedef void http_handler(struct http_req *req);
 
@@ -56,6 +64,12 @@ struct http_route {
     enum http_who who;
     enum http_body body;
     unsigned flags;
+    /*
+     * The query parameters the route accepts, comma-separated ("limit,cursor");
+     * NULL: none. Any other parameter, or one given twice, is answered 400
+     * invalid-request (naming it) before the handler runs.
+     */
+    const char *query;
 };
 
 /* The authenticated caller, filled by the authenticate hook. */
@@ -97,19 +111,33 @@ struct http_server_config {
     unsigned idle_timeout_s;
     const char *web_root; /* NULL serves no static files */
     bool cookie_secure;
-    /* Behind our own reverse proxy: take the client address from X-Real-IP. */
+    /*
+     * Behind our own reverse proxy: take the client address from X-Real-IP,
+     * but only on connections from one of trusted_proxies.
+     */
     bool trust_proxy;
+    const struct util_cidr *trusted_proxies;
+    size_t ntrusted_proxies;
     const struct http_route *routes;
     size_t nroutes;
     struct db_pool *db;
     unsigned hash_threads; /* the password-hashing pool; 0 = none */
     unsigned hash_queue;
     http_authenticate_fn *authenticate; /* NULL: nobody is ever signed in */
+
+    /* A second address for the HTTP_OPS routes (loopback, for a scraper); NULL: none. */
+    const char *admin_host;
+    unsigned short admin_port; /* 0 picks a free port (see http_server_admin_port) */
+    const char *ops_token;     /* the Bearer token of HTTP_PRIVATE routes; NULL: none */
+    /* Compares two secrets in constant time (auth_secret_equal); needed with ops_token. */
+    bool (*secret_equal)(const char *a, const char *b);
 };
 
 /* Starts listening. NULL (logged) if the socket or threads fail. */
 struct http_server *http_server_new(const struct http_server_config *config);
 unsigned short http_server_port(struct http_server *s);
+/* The admin address's port, or 0 when there is none. */
+unsigned short http_server_admin_port(struct http_server *s);
 /* Stops accepting new connections; in-flight requests go on. */
 void http_server_quiesce(struct http_server *s);
 /* Waits up to timeout_ms for in-flight requests; returns how many are left. */
@@ -141,8 +169,18 @@ const char *http_req_client_ip(const struct http_req *req);
 const struct http_principal *http_req_principal(const struct http_req *req);
 /* The worker's database connection; NULL on the I/O thread or the hash pool. */
 struct db_conn *http_req_db(const struct http_req *req);
-/* Whether the server sets Secure on cookies. */
+/* Whether the server sets Secure on cookies (REGISTRAR_COOKIE_SECURE: served over HTTPS). */
 bool http_req_cookie_secure(const struct http_req *req);
+
+/*
+ * The session cookie's name, the one the server both sets and reads:
+ * "__Host-registrar_session" when cookies are Secure (browsers then take it
+ * only with Secure, Path=/ and no Domain, so neither a sibling subdomain
+ * nor a plain-HTTP answer can plant one), else "registrar_session".
+ */
+#define HTTP_SESSION_COOKIE "registrar_session"
+#define HTTP_SESSION_COOKIE_SECURE "__Host-registrar_session"
+const char *http_req_session_cookie(const struct http_req *req);
 
 /* Per-request state between the steps of a continued request. */
 void http_req_set_data(struct http_req *req, void *data, void (*free_fn)(void *));

@@ -19,7 +19,8 @@
 
 /* What the sender needs; the strings are copied by mail_sender_new(). */
 struct mail_config {
-    const char *url;      /* smtp://host[:port] (STARTTLS if offered) or smtps:// */
+    /* smtp://host[:port] (STARTTLS if offered; required with a password) or smtps:// */
+    const char *url;
     const char *user;     /* NULL: no authentication */
     const char *password; /* NULL with user: empty */
     const char *from;     /* envelope and From: address, e.g. registrar@localhost */

@@ -33,9 +33,21 @@ enum router_result router_match(const struct http_route *routes, size_t n, const
     const char *path, struct router_match *m);
 void router_match_release(struct router_match *m);
 
+enum router_query_result { ROUTER_QUERY_OK, ROUTER_QUERY_UNKNOWN, ROUTER_QUERY_REPEATED };
+
+/*
+ * Checks a request's query parameter names (as decoded) against the
+ * route's list (http_route.query). Returns ROUTER_QUERY_OK, or the first
+ * fault with *bad set to the index of the name at fault: one the route
+ * does not take, or one given a second time.
+ */
+enum router_query_result router_query_check(
+    const struct http_route *route, const char *const *names, size_t n, size_t *bad);
+
 /*
  * Checks a table once at start-up: every pattern well formed, no two
- * routes with the same method and shape. Returns 0, or -1 and logs.
+ * routes with the same method and shape, every query list made of
+ * distinct names of [a-z0-9_]. Returns 0, or -1 and logs.
  */
 int router_check(const struct http_route *routes, size_t n);
 

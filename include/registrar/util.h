@@ -11,6 +11,7 @@
 #define REGISTRAR_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -77,6 +78,24 @@ long util_hex_decode(const char *hex, uint8_t *out, size_t cap);
 int util_utf8_valid(const char *s, size_t n);
 /* Number of code points in valid UTF-8 text. */
 size_t util_utf8_len(const char *s);
+
+/*
+ * An IPv4 or IPv6 network: "10.0.0.0/8", "::1", "192.0.2.7" (a bare
+ * address is a network of one).
+ */
+struct util_cidr {
+    int family; /* AF_INET or AF_INET6 */
+    uint8_t addr[16];
+    unsigned bits;
+};
+/* Parses text into *out; 0, or -1 if it is not an address with an optional /bits. */
+int util_cidr_parse(const char *text, struct util_cidr *out);
+/*
+ * Whether the address (family AF_INET with 4 bytes, or AF_INET6 with 16)
+ * is inside net. An IPv4-mapped IPv6 address (::ffff:a.b.c.d) counts as
+ * its IPv4 address.
+ */
+bool util_cidr_contains(const struct util_cidr *net, int family, const uint8_t *addr);
 
 /* 64-bit FNV-1a of n bytes, for ETags and cache keys (not a MAC). */
 uint64_t util_hash64(const void *data, size_t n);

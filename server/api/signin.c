@@ -196,7 +196,8 @@ static void signin_attempt_cancel(struct http_req *req)
 static void signin_cookie_set(struct http_req *req, const char *token, int max_age)
 {
     char *cookie = xasprintf("%s=%s; HttpOnly; SameSite=Lax; Path=/; Max-Age=%d%s",
-        AUTH_SESSION_COOKIE, token, max_age, http_req_cookie_secure(req) ? "; Secure" : "");
+        http_req_session_cookie(req), token, max_age,
+        http_req_cookie_secure(req) ? "; Secure" : "");
 
     http_reply_header(req, "Set-Cookie", cookie);
     auth_free_secret(cookie);

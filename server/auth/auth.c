@@ -8,6 +8,7 @@
 #include "registrar/util.h"
 
 #include <assert.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sodium.h>
@@ -129,6 +130,34 @@ bool auth_digest_equal(const char *a_hex, const char *b_hex)
         util_hex_decode(b_hex, b, sizeof(b)) != AUTH_DIGEST_BYTES)
         return false;
     return sodium_memcmp(a, b, sizeof(a)) == 0;
+}
+
+/* The key of auth_secret_equal's digests: random, this process's only. */
+static uint8_t auth_compare_key[crypto_generichash_KEYBYTES];
+static pthread_once_t auth_compare_once = PTHREAD_ONCE_INIT;
+
+static void auth_compare_key_init(void)
+{
+    if (sodium_init() == -1)
+        abort();
+    randombytes_buf(auth_compare_key, sizeof(auth_compare_key));
+}
+
+bool auth_secret_equal(const char *a, const char *b)
+{
+    uint8_t da[AUTH_DIGEST_BYTES], db[AUTH_DIGEST_BYTES];
+
+    if (a == NULL || b == NULL)
+        return false;
+    pthread_once(&auth_compare_once, auth_compare_key_init);
+    crypto_generichash(
+        da, sizeof(da), (const uint8_t *)a, strlen(a), auth_compare_key, sizeof(auth_compare_key));
+    crypto_generichash(
+        db, sizeof(db), (const uint8_t *)b, strlen(b), auth_compare_key, sizeof(auth_compare_key));
+    bool equal = sodium_memcmp(da, db, sizeof(da)) == 0;
+    sodium_memzero(da, sizeof(da));
+    sodium_memzero(db, sizeof(db));
+    return equal;
 }
 
 /* ---- passwords ---- */

@@ -32,6 +32,61 @@ static void cache_slot_release(struct cache_slot *s)
     memset(s, 0, sizeof(*s));
 }
 
+/* Appends text percent-encoded, but for the unreserved characters and those in keep. */
+static void cache_encode(struct sbuf *sb, const char *text, const char *keep)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            strchr("-._~", *p) != NULL || strchr(keep, *p) != NULL) {
+            sbuf_addc(sb, (char)*p);
+        } else {
+            sbuf_addc(sb, '%');
+            sbuf_addc(sb, hex[*p >> 4]);
+            sbuf_addc(sb, hex[*p & 15]);
+        }
+    }
+}
+
+char *cache_encode_new(const char *text)
+{
+    struct sbuf sb = SBUF_INIT;
+
+    cache_encode(&sb, text, "");
+    return sbuf_detach(&sb, NULL);
+}
+
+static int cache_pair_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *cache_key_new(const char *path, const char *const *names, const char *const *values, size_t n)
+{
+    struct sbuf sb = SBUF_INIT;
+    char **pairs = n > 0 ? xcalloc(n, sizeof(*pairs)) : NULL;
+
+    for (size_t i = 0; i < n; i++) {
+        struct sbuf pair = SBUF_INIT;
+        cache_encode(&pair, names[i], "");
+        sbuf_addc(&pair, '=');
+        cache_encode(&pair, values[i] != NULL ? values[i] : "", "");
+        pairs[i] = sbuf_detach(&pair, NULL);
+    }
+    /* Encoded, a pair has one '=' and no '&': sorting the texts sorts the pairs. */
+    if (n > 1)
+        qsort(pairs, n, sizeof(*pairs), cache_pair_cmp);
+    cache_encode(&sb, path, "/");
+    for (size_t i = 0; i < n; i++) {
+        sbuf_addc(&sb, i == 0 ? '?' : '&');
+        sbuf_adds(&sb, pairs[i]);
+        free(pairs[i]);
+    }
+    free(pairs);
+    return sbuf_detach(&sb, NULL);
+}
+
 void cache_entry_release(struct cache_entry *e)
 {
     free(e->body);

@@ -5,6 +5,7 @@
 #include "registrar/util.h"
 
 #include <assert.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +125,59 @@ void router_match_release(struct router_match *m)
     m->nparams = 0;
 }
 
+/* Whether name is one of the comma-separated names of list (NULL: none). */
+static bool router_query_takes(const char *list, const char *name)
+{
+    size_t len = strlen(name);
+
+    for (const char *p = list; p != NULL && *p != '\0';) {
+        size_t n = strcspn(p, ",");
+        if (n == len && memcmp(p, name, n) == 0)
+            return true;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return false;
+}
+
+enum router_query_result router_query_check(
+    const struct http_route *route, const char *const *names, size_t n, size_t *bad)
+{
+    for (size_t i = 0; i < n; i++) {
+        *bad = i;
+        if (!router_query_takes(route->query, names[i]))
+            return ROUTER_QUERY_UNKNOWN;
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(names[k], names[i]) == 0)
+                return ROUTER_QUERY_REPEATED;
+    }
+    return ROUTER_QUERY_OK;
+}
+
+/* Whether a route's query list is well formed: distinct names of [a-z0-9_]. */
+static bool router_query_list_ok(const char *list)
+{
+    if (list == NULL)
+        return true;
+    for (const char *p = list;;) {
+        size_t n = strcspn(p, ",");
+        if (n == 0 || strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_") != n)
+            return false;
+        /* A name seen earlier in the list is a duplicate. */
+        for (const char *q = list; q < p;) {
+            size_t m = strcspn(q, ",");
+            if (m == n && memcmp(q, p, n) == 0)
+                return false;
+            q += m + 1;
+        }
+        p += n;
+        if (*p == '\0')
+            return true;
+        p++;
+    }
+}
+
 /* Rewrites a pattern's parameters to "{}" so that shapes can be compared. */
 static char *router_shape(const char *pattern)
 {
@@ -164,6 +218,10 @@ int router_check(const struct http_route *routes, size_t n)
         }
         if (depth != 0)
             rc = -1;
+        if (!router_query_list_ok(routes[i].query)) {
+            log_msg(LOG_ERROR, "route %s %s has a malformed query list", routes[i].method, pat);
+            rc = -1;
+        }
         char *shape = router_shape(pat);
         for (size_t k = 0; k < i; k++) {
             char *other = router_shape(routes[k].pattern);

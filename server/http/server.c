@@ -32,25 +32,32 @@
 
 #define HTTP_MAX_BODY BODY_MAX_BYTES
 #define HTTP_CACHE_TTL_MS 1000
-#define HTTP_SESSION_COOKIE "registrar_session"
 
 struct http_kv {
     char *name;
     char *value;
 };
 
+/* One listening address: the main one, or the admin one (operations routes only). */
+struct http_listener {
+    struct http_server *srv;
+    struct MHD_Daemon *daemon; /* NULL: not listening */
+    unsigned short port;
+    bool admin;
+};
+
 struct http_server {
-    struct MHD_Daemon *daemon;
+    struct http_listener main, admin;
     struct http_server_config config;
     struct workq *hashq;
     atomic_int in_flight;
-    unsigned short port;
 };
 
 enum http_state { HTTP_READING, HTTP_RUNNING, HTTP_READY };
 
 struct http_req {
     struct http_server *srv;
+    bool on_admin; /* came in on the admin address */
     struct MHD_Connection *conn;
     enum http_state state;
     char id[72];
@@ -58,6 +65,8 @@ struct http_req {
     char *path;
     int64_t start_us;
     char client_ip[INET6_ADDRSTRLEN];
+    int peer_family; /* the socket's peer, AF_INET or AF_INET6 (0: unknown) */
+    uint8_t peer_addr[16];
 
     struct sbuf body;
     bool too_large;
@@ -127,6 +136,10 @@ json_t *http_req_json(const struct http_req *req)
 bool http_req_cookie_secure(const struct http_req *req)
 {
     return req->srv->config.cookie_secure;
+}
+const char *http_req_session_cookie(const struct http_req *req)
+{
+    return req->srv->config.cookie_secure ? HTTP_SESSION_COOKIE_SECURE : HTTP_SESSION_COOKIE;
 }
 void *http_req_data(const struct http_req *req)
 {
@@ -342,10 +355,19 @@ static bool http_request_id_valid(const char *s)
 
 /* ---- sending ---- */
 
-static void http_security_headers(struct MHD_Response *r, const char *content_type, int status)
+static void http_security_headers(
+    struct MHD_Response *r, const char *content_type, int status, bool https)
 {
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    /*
+     * Served over HTTPS (REGISTRAR_COOKIE_SECURE): browsers keep to HTTPS
+     * for two years, subdomains included, so the Secure cookie is never
+     * offered over a downgraded connection. On every response, 304s too.
+     */
+    if (https)
+        MHD_add_response_header(
+            r, "Strict-Transport-Security", "max-age=63072000; includeSubDomains");
     /*
      * A 304's headers replace those of the cached response (RFC 9111,
      * 4.3.4): a CSP on it would overwrite the HTML page's own policy with
@@ -400,7 +422,7 @@ static enum MHD_Result http_send(struct http_req *req)
     if (etag[0] != '\0')
         MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
     MHD_add_response_header(r, "X-Request-Id", req->id);
-    http_security_headers(r, req->content_type, req->status);
+    http_security_headers(r, req->content_type, req->status, req->srv->config.cookie_secure);
     /*
      * Anything that depends on who asks is not for shared caches; public
      * reads are revalidated with their ETag.
@@ -534,7 +556,7 @@ static void http_find_token(struct http_req *req)
 {
     const char *authz = http_req_header(req, "Authorization");
     const char *cookie =
-        MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, HTTP_SESSION_COOKIE);
+        MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, http_req_session_cookie(req));
 
     if (authz != NULL && strncasecmp(authz, "Bearer ", 7) == 0) {
         const char *t = authz + 7;
@@ -550,14 +572,118 @@ static void http_find_token(struct http_req *req)
     }
 }
 
+/* The request's query names and values as arrays (borrowed from req; free the arrays). */
+static void http_query_arrays(struct http_req *req, const char ***names, const char ***values)
+{
+    *names = xcalloc(req->nquery + 1, sizeof(**names));
+    *values = xcalloc(req->nquery + 1, sizeof(**values));
+    for (size_t i = 0; i < req->nquery; i++) {
+        (*names)[i] = req->query[i].name;
+        (*values)[i] = req->query[i].value;
+    }
+}
+
 static char *http_cache_key(struct http_req *req)
 {
-    struct sbuf sb = SBUF_INIT;
+    const char **names, **values;
 
-    sbuf_adds(&sb, req->path);
-    for (size_t i = 0; i < req->nquery; i++)
-        sbuf_addf(&sb, "%c%s=%s", i == 0 ? '?' : '&', req->query[i].name, req->query[i].value);
-    return sbuf_detach(&sb, NULL);
+    http_query_arrays(req, &names, &values);
+    char *key = cache_key_new(req->path, names, values, req->nquery);
+    free(names);
+    free(values);
+    return key;
+}
+
+/*
+ * Refuses query parameters the route does not take, repeated ones, and
+ * values that are not UTF-8 text; false if it replied. The name in the
+ * problem is percent-encoded, so that any bytes a client sends make valid
+ * JSON.
+ */
+static bool http_check_query(struct http_req *req)
+{
+    const char **names, **values;
+    size_t bad = 0;
+    const char *message = NULL;
+
+    http_query_arrays(req, &names, &values);
+    enum router_query_result qr = router_query_check(req->route, names, req->nquery, &bad);
+    free(names);
+    free(values);
+    if (qr == ROUTER_QUERY_REPEATED)
+        message = "is given more than once";
+    else if (qr == ROUTER_QUERY_UNKNOWN)
+        message = "is not a query parameter of this path";
+    for (size_t i = 0; message == NULL && i < req->nquery; i++) {
+        const char *v = req->query[i].value;
+        if (util_utf8_valid(v, strlen(v)) == 0) {
+            bad = i;
+            message = "must be UTF-8 text";
+        }
+    }
+    if (message == NULL)
+        return true;
+    char *text = cache_encode_new(req->query[bad].name);
+    if (strlen(text) > 64)
+        strcpy(text + 61, "...");
+    if (qr == ROUTER_QUERY_UNKNOWN) {
+        char *full = req->route->query != NULL
+                         ? xasprintf("%s (this path takes: %s)", message, req->route->query)
+                         : xasprintf("%s (this path takes none)", message);
+        http_reply_invalid_field(req, text, full);
+        free(full);
+    } else {
+        http_reply_invalid_field(req, text, message);
+    }
+    free(text);
+    return false;
+}
+
+/*
+ * Whether the socket's peer is one of the proxies whose X-Real-IP is
+ * believed: from anyone else the header is a client's claim and ignored.
+ */
+static bool http_peer_trusted(const struct http_req *req)
+{
+    const struct http_server_config *cfg = &req->srv->config;
+
+    for (size_t i = 0; i < cfg->ntrusted_proxies; i++)
+        if (req->peer_family != 0 &&
+            util_cidr_contains(&cfg->trusted_proxies[i], req->peer_family, req->peer_addr))
+            return true;
+    return false;
+}
+
+/* Whether the request carries "Authorization: Bearer <the operations token>". */
+static bool http_ops_token_ok(const struct http_req *req)
+{
+    const struct http_server_config *cfg = &req->srv->config;
+    const char *authz = http_req_header(req, "Authorization");
+
+    if (cfg->ops_token == NULL || cfg->secret_equal == NULL || authz == NULL ||
+        strncasecmp(authz, "Bearer ", 7) != 0)
+        return false;
+    const char *t = authz + 7;
+    while (*t == ' ')
+        t++;
+    return cfg->secret_equal(t, cfg->ops_token);
+}
+
+/*
+ * Whether the path is a private route's that this request may not see: a
+ * wrong method there is answered 404 too, not 405 with an Allow that
+ * would tell the route exists.
+ */
+static bool http_private_path(const struct http_req *req)
+{
+    const struct http_server_config *cfg = &req->srv->config;
+    struct router_match m;
+    bool hidden = false;
+
+    if (router_match(cfg->routes, cfg->nroutes, "GET", req->path, &m) == ROUTER_FOUND)
+        hidden = (m.route->flags & HTTP_PRIVATE) != 0 && !http_ops_token_ok(req);
+    router_match_release(&m);
+    return hidden;
 }
 
 /* Decides what to do with a fully read request. Returns MHD_YES/NO. */
@@ -567,7 +693,7 @@ static enum MHD_Result http_dispatch(struct http_req *req)
 
     MHD_get_connection_values(req->conn, MHD_HEADER_KIND, http_collect, req);
     MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, http_collect, req);
-    if (srv->config.trust_proxy) {
+    if (srv->config.trust_proxy && http_peer_trusted(req)) {
         /* Only a well-formed address replaces the socket's (it feeds rate limits). */
         const char *real = http_req_header(req, "X-Real-IP");
         unsigned char probe[sizeof(struct in6_addr)];
@@ -585,14 +711,14 @@ static enum MHD_Result http_dispatch(struct http_req *req)
         router_match(srv->config.routes, srv->config.nroutes, req->method, req->path, &req->match);
     if (rr != ROUTER_FOUND) {
         bool api = strncmp(req->path, "/api/", 5) == 0 || strcmp(req->path, "/api") == 0;
-        if (rr == ROUTER_NOT_FOUND && !api && srv->config.web_root != NULL &&
+        if (rr == ROUTER_NOT_FOUND && !api && !req->on_admin && srv->config.web_root != NULL &&
             (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)) {
             req->route_name = "static";
             http_static_serve(req, srv->config.web_root);
             return http_send(req);
         }
         req->route_name = "unmatched";
-        if (rr == ROUTER_METHOD_NOT_ALLOWED) {
+        if (rr == ROUTER_METHOD_NOT_ALLOWED && !req->on_admin && !http_private_path(req)) {
             http_reply_problem(
                 req, 405, "method-not-allowed", "This path does not accept that method.");
             http_reply_header(req, "Allow", req->match.allow);
@@ -601,9 +727,20 @@ static enum MHD_Result http_dispatch(struct http_req *req)
         }
         return http_send(req);
     }
+    /*
+     * The admin address serves the operations routes only; on the main
+     * address a private route (/metrics) needs the operations token. Either
+     * way the answer is the one for a path that does not exist.
+     */
+    if (req->on_admin ? (req->match.route->flags & HTTP_OPS) == 0
+                      : (req->match.route->flags & HTTP_PRIVATE) != 0 && !http_ops_token_ok(req)) {
+        req->route_name = "unmatched";
+        http_reply_problem(req, 404, "not-found", "There is nothing at this address.");
+        return http_send(req);
+    }
     req->route = req->match.route;
     req->route_name = req->route->pattern;
-    if (!http_check_body(req))
+    if (!http_check_query(req) || !http_check_body(req))
         return http_send(req);
     http_find_token(req);
 
@@ -643,13 +780,15 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
     const char *method, const char *version, const char *upload_data, size_t *upload_data_size,
     void **con_cls)
 {
-    struct http_server *srv = cls;
+    struct http_listener *listener = cls;
+    struct http_server *srv = listener->srv;
     struct http_req *req = *con_cls;
 
     (void)version;
     if (req == NULL) {
         req = xcalloc(1, sizeof(*req));
         req->srv = srv;
+        req->on_admin = listener->admin;
         req->conn = conn;
         req->start_us = util_now_us();
         req->path = xstrdup(url);
@@ -666,12 +805,18 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         if (ci != NULL && ci->client_addr != NULL) {
             const struct sockaddr *sa = ci->client_addr;
-            if (sa->sa_family == AF_INET)
-                inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-                    req->client_ip, sizeof(req->client_ip));
-            else if (sa->sa_family == AF_INET6)
-                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-                    req->client_ip, sizeof(req->client_ip));
+            if (sa->sa_family == AF_INET) {
+                const struct in_addr *a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+                inet_ntop(AF_INET, a, req->client_ip, sizeof(req->client_ip));
+                req->peer_family = AF_INET;
+                memcpy(req->peer_addr, a, 4);
+            } else if (sa->sa_family == AF_INET6) {
+                const struct in6_addr *a =
+                    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+                inet_ntop(AF_INET6, a, req->client_ip, sizeof(req->client_ip));
+                req->peer_family = AF_INET6;
+                memcpy(req->peer_addr, a, 16);
+            }
         }
         atomic_fetch_add(&srv->in_flight, 1);
         *con_cls = req;
@@ -727,7 +872,8 @@ static const char *http_method_label(const char *method)
 static void http_completed(
     void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
-    struct http_server *srv = cls;
+    struct http_listener *listener = cls;
+    struct http_server *srv = listener->srv;
     struct http_req *req = *con_cls;
 
     (void)conn;
@@ -770,37 +916,60 @@ static void *http_hash_thread_init(void *ctx)
     return NULL;
 }
 
-struct http_server *http_server_new(const struct http_server_config *config)
+/* Starts listening on host:port for l; -1 (logged) if the address or socket fails. */
+static int http_listen(struct http_listener *l, const char *host, unsigned short port,
+    unsigned threads, unsigned connection_limit, unsigned per_ip_limit)
 {
-    struct http_server *s = xcalloc(1, sizeof(*s));
+    const struct http_server_config *config = &l->srv->config;
     struct sockaddr_storage addr;
-    socklen_t addrlen;
 
     memset(&addr, 0, sizeof(addr));
-    s->config = *config;
-    if (router_check(config->routes, config->nroutes) == -1) {
-        free(s);
-        return NULL;
-    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
     struct sockaddr_in *a4 = (struct sockaddr_in *)&addr;
     struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addr;
-    if (inet_pton(AF_INET, config->listen_host, &a4->sin_addr) == 1) {
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
         a4->sin_family = AF_INET;
-        a4->sin_port = htons(config->port);
-        addrlen = sizeof(*a4);
-    } else if (inet_pton(AF_INET6, config->listen_host, &a6->sin6_addr) == 1) {
+        a4->sin_port = htons(port);
+    } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
         a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons(config->port);
-        addrlen = sizeof(*a6);
+        a6->sin6_port = htons(port);
         flags |= MHD_USE_IPv6;
     } else {
-        log_msg(LOG_ERROR, "cannot listen on %s: not a numeric address", config->listen_host);
+        log_msg(LOG_ERROR, "cannot listen on %s: not a numeric address", host);
+        return -1;
+    }
+    l->daemon = MHD_start_daemon(flags, port, NULL, NULL, http_access, l, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)connection_limit,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)per_ip_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)config->idle_timeout_s,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, http_completed, l, MHD_OPTION_END);
+    if (l->daemon == NULL) {
+        log_msg(LOG_ERROR, "cannot listen on %s:%u", host, port);
+        return -1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    l->port = info != NULL ? info->port : port;
+    return 0;
+}
+
+/* The admin address serves a scraper and a probe or two: one thread, few connections. */
+#define HTTP_ADMIN_CONNECTIONS 64
+
+struct http_server *http_server_new(const struct http_server_config *config)
+{
+    struct http_server *s = xcalloc(1, sizeof(*s));
+
+    s->config = *config;
+    s->main.srv = s;
+    s->admin.srv = s;
+    s->admin.admin = true;
+    if (router_check(config->routes, config->nroutes) == -1) {
         free(s);
         return NULL;
     }
-    (void)addrlen;
     if (config->hash_threads > 0) {
         struct workq_config wc = { .name = "hash",
             .threads = config->hash_threads,
@@ -812,35 +981,41 @@ struct http_server *http_server_new(const struct http_server_config *config)
             return NULL;
         }
     }
-    s->daemon =
-        MHD_start_daemon(flags, config->port, NULL, NULL, http_access, s, MHD_OPTION_SOCK_ADDR,
-            (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)config->io_threads,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)config->connection_limit,
-            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)config->per_ip_limit,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)config->idle_timeout_s,
-            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-            (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, http_completed, s, MHD_OPTION_END);
-    if (s->daemon == NULL) {
-        log_msg(LOG_ERROR, "cannot listen on %s:%u", config->listen_host, config->port);
+    if (http_listen(&s->main, config->listen_host, config->port, config->io_threads,
+            config->connection_limit, config->per_ip_limit) == -1 ||
+        (config->admin_host != NULL &&
+            http_listen(&s->admin, config->admin_host, config->admin_port, 1,
+                HTTP_ADMIN_CONNECTIONS, 0) == -1)) {
+        if (s->main.daemon != NULL)
+            MHD_stop_daemon(s->main.daemon);
         workq_free(s->hashq);
         free(s);
         return NULL;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = info != NULL ? info->port : config->port;
     return s;
 }
 
 unsigned short http_server_port(struct http_server *s)
 {
-    return s->port;
+    return s->main.port;
+}
+
+unsigned short http_server_admin_port(struct http_server *s)
+{
+    return s->admin.daemon != NULL ? s->admin.port : 0;
 }
 
 void http_server_quiesce(struct http_server *s)
 {
-    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+    struct http_listener *all[] = { &s->main, &s->admin };
+
+    for (size_t i = 0; i < UTIL_ARRAY_LEN(all); i++) {
+        if (all[i]->daemon == NULL)
+            continue;
+        MHD_socket fd = MHD_quiesce_daemon(all[i]->daemon);
+        if (fd != MHD_INVALID_SOCKET)
+            close(fd);
+    }
 }
 
 unsigned http_server_drain(struct http_server *s, int timeout_ms)
@@ -858,7 +1033,9 @@ void http_server_free(struct http_server *s)
     if (s == NULL)
         return;
     workq_free(s->hashq);
-    MHD_stop_daemon(s->daemon);
+    if (s->admin.daemon != NULL)
+        MHD_stop_daemon(s->admin.daemon);
+    MHD_stop_daemon(s->main.daemon);
     free(s);
 }
 

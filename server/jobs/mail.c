@@ -199,7 +199,13 @@ struct mail_sender *mail_sender_new(const struct mail_config *config)
     s->user = config->user != NULL ? xstrdup(config->user) : NULL;
     s->password = xstrdup(config->password != NULL ? config->password : "");
     s->from = xstrdup(config->from);
-    s->tls_required = strncmp(config->url, "smtps://", 8) == 0;
+    /*
+     * With a password, TLS is required: smtps://, or STARTTLS that the
+     * relay must offer (CURLUSESSL_ALL), else the send fails before AUTH
+     * and the password never crosses the network in clear.
+     */
+    s->tls_required = strncmp(config->url, "smtps://", 8) == 0 ||
+                      (config->password != NULL && config->password[0] != '\0');
     return s;
 }
 

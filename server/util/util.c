@@ -1,7 +1,10 @@
 /* util.c: see util.h. */
 #include "registrar/util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +195,59 @@ static int util_hex_digit(char c)
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
     return -1;
+}
+
+int util_cidr_parse(const char *text, struct util_cidr *out)
+{
+    char addr[INET6_ADDRSTRLEN];
+    const char *slash = strchr(text, '/');
+    size_t alen = slash != NULL ? (size_t)(slash - text) : strlen(text);
+    unsigned long bits;
+
+    memset(out, 0, sizeof(*out));
+    if (alen == 0 || alen >= sizeof(addr))
+        return -1;
+    memcpy(addr, text, alen);
+    addr[alen] = '\0';
+    if (inet_pton(AF_INET, addr, out->addr) == 1) {
+        out->family = AF_INET;
+        out->bits = 32;
+    } else if (inet_pton(AF_INET6, addr, out->addr) == 1) {
+        out->family = AF_INET6;
+        out->bits = 128;
+    } else {
+        return -1;
+    }
+    if (slash != NULL) {
+        char *end;
+        if (slash[1] < '0' || slash[1] > '9')
+            return -1;
+        errno = 0;
+        bits = strtoul(slash + 1, &end, 10);
+        if (errno != 0 || *end != '\0' || bits > out->bits)
+            return -1;
+        out->bits = (unsigned)bits;
+    }
+    return 0;
+}
+
+bool util_cidr_contains(const struct util_cidr *net, int family, const uint8_t *addr)
+{
+    static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+    if (family == AF_INET6 && net->family == AF_INET && memcmp(addr, mapped, 12) == 0) {
+        family = AF_INET;
+        addr += 12;
+    }
+    if (family != net->family)
+        return false;
+    unsigned full = net->bits / 8, rest = net->bits % 8;
+    if (memcmp(addr, net->addr, full) != 0)
+        return false;
+    if (rest == 0)
+        return true;
+    uint8_t mask = (uint8_t)(0xff << (8 - rest));
+    return (addr[full] & mask) == (net->addr[full] & mask);
 }
 
 long util_hex_decode(const char *hex, uint8_t *out, size_t cap)

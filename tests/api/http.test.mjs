@@ -8,6 +8,7 @@ import { mkdtemp, writeFile, mkdir, symlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer, client } from '../lib/harness.mjs';
+import { account, createOffering } from '../lib/catalog.mjs';
 
 let srv;
 let c;
@@ -231,4 +232,171 @@ test('one address cannot hold more connections than the per-address limit', asyn
     for (const sock of socks) sock.destroy();
     await s.stop();
   }
+});
+
+// --- query parameters: stated per route, refused otherwise, canonical cache keys ---
+
+const INVALID = 'https://registrar.invalid/problems/invalid-request';
+
+test('a query parameter a route does not take is 400 naming it, on every kind of route', async () => {
+  const who = await account(srv);
+  const cases = [
+    ['/api/v1/courses?nocache=1', 'nocache', null],
+    ['/api/v1/courses?limit=5&_=123', '_', null],
+    ['/api/v1/courses/pcep?limit=1', 'limit', null],
+    ['/api/v1/offerings?course=pcep&Course=pcep', 'Course', null],
+    ['/healthz?x', 'x', null],
+    ['/api/v1/me?fields=all', 'fields', who.token],
+    ['/api/v1/me/enrollments?limit=5&token=abc', 'token', who.token],
+  ];
+  for (const [url, name, token] of cases) {
+    const r = await c.get(url, { token });
+    assert.equal(r.status, 400, `${url}: ${r.text}`);
+    assert.equal(r.body.type, INVALID, url);
+    assert.deepEqual(r.body.errors.map((e) => e.field), [name], url);
+  }
+  // The same paths with the parameters they do take are answered.
+  assert.equal((await c.get('/api/v1/courses?limit=5')).status, 200);
+  assert.equal((await c.get('/api/v1/me/enrollments?limit=5', { token: who.token })).status, 200);
+});
+
+test('a repeated query parameter is 400, never first-wins or last-wins', async () => {
+  for (const url of ['/api/v1/offerings?status=open&status=draft', '/api/v1/courses?limit=1&limit=1',
+    '/api/v1/offerings?course=pcep&year=2027&course=practical-aspects']) {
+    const r = await c.get(url);
+    assert.equal(r.status, 400, url);
+    assert.equal(r.body.type, INVALID);
+    assert.match(r.body.errors[0].message, /more than once/);
+  }
+});
+
+test('odd bytes in query names and values are 400 problems with valid JSON', async () => {
+  let r = await c.get('/api/v1/courses?%FF%22%3C=1');
+  assert.equal(r.status, 400);
+  assert.equal(r.body.errors[0].field, '%FF%22%3C');
+  r = await c.get('/api/v1/offerings?course=%FF');
+  assert.equal(r.status, 400);
+  assert.equal(r.body.errors[0].field, 'course');
+  r = await c.get(`/api/v1/courses?${'n'.repeat(500)}=1`);
+  assert.equal(r.status, 400);
+  assert.ok(r.body.errors[0].field.length <= 64);
+});
+
+test('the public cache keys on the canonical query: %26 and %3D never pass for & and =', async () => {
+  const admin = await account(srv, { admin: true });
+  const offering = await createOffering(srv, admin, 'practical-aspects');
+  // One parameter, course = "practical-aspects&status=open" (no such course) ...
+  const oneParam = '/api/v1/offerings?course=practical-aspects%26status%3Dopen';
+  // ... and two parameters, whose decoded text is the same.
+  const twoParams = '/api/v1/offerings?course=practical-aspects&status=open';
+  for (const order of [[oneParam, twoParams], [twoParams, oneParam]]) {
+    const answers = {};
+    for (const url of order) {
+      const r = await c.get(url);
+      assert.equal(r.status, 200, `${url}: ${r.text}`);
+      answers[url] = r.body.items.map((o) => o.id);
+    }
+    assert.deepEqual(answers[oneParam], [], 'a course named "practical-aspects&status=open" has no offerings');
+    assert.ok(answers[twoParams].includes(offering.id), 'the open offering is listed');
+  }
+  // The order the parameters are written in does not change the answer (nor the ETag).
+  const a = await c.get('/api/v1/offerings?status=open&course=practical-aspects');
+  const b = await c.get('/api/v1/offerings?course=practical-aspects&status=open');
+  assert.equal(a.headers.get('etag'), b.headers.get('etag'));
+});
+
+// --- REGISTRAR_COOKIE_SECURE: HSTS and the __Host- session cookie ---
+
+const HSTS = 'max-age=63072000; includeSubDomains';
+const PASSWORD = 'correct horse battery staple';
+
+async function signInWithCookie(url) {
+  const who = await account({ sql: srv.sql }, { url });
+  const r = await client(url).post('/api/v1/auth/sessions', { json: { email: who.email, password: PASSWORD } });
+  assert.equal(r.status, 201, r.text);
+  return { ...who, token: r.body.token, setCookie: r.headers.getSetCookie() };
+}
+
+test('without REGISTRAR_COOKIE_SECURE: no HSTS, the cookie is registrar_session', async () => {
+  for (const p of ['/healthz', '/api/v1/courses', '/api/v1/nothing', '/']) {
+    assert.equal((await c.get(p)).headers.get('strict-transport-security'), null, p);
+  }
+  const who = await signInWithCookie(srv.url);
+  assert.equal(who.setCookie.length, 1);
+  assert.ok(who.setCookie[0].startsWith(`registrar_session=${who.token};`), who.setCookie[0]);
+  assert.doesNotMatch(who.setCookie[0], /Secure/);
+  assert.equal((await c.get('/api/v1/me', { cookie: `registrar_session=${who.token}` })).status, 200);
+  // The secure mode's name is not read here.
+  assert.equal((await c.get('/api/v1/me', { cookie: `__Host-registrar_session=${who.token}` })).status, 401);
+});
+
+test('with REGISTRAR_COOKIE_SECURE=true: HSTS on every response and the __Host- cookie', async (t) => {
+  const secure = await startServer({ env: { REGISTRAR_WEB_ROOT: webRoot, REGISTRAR_COOKIE_SECURE: 'true' } });
+  t.after(() => secure.stop());
+  const s = client(secure.url);
+  const who0 = await account(secure);
+  const answers = [
+    await s.get('/healthz'), await s.get('/readyz'), await s.get('/api/v1/courses'),
+    await s.get('/api/v1/nothing'), await s.req('DELETE', '/api/v1/courses'), await s.get('/'),
+    await s.get('/css/app.css'), await s.get('/api/v1/me'), await s.get('/api/v1/me', { token: who0.token }),
+    await s.post('/api/v1/accounts', { json: { nope: 1 } }),
+  ];
+  const courses = answers[2];
+  answers.push(await s.get('/api/v1/courses', { headers: { 'if-none-match': courses.headers.get('etag') } }));
+  assert.equal(answers.at(-1).status, 304);
+  for (const r of answers) assert.equal(r.headers.get('strict-transport-security'), HSTS, `status ${r.status}`);
+
+  const r = await s.post('/api/v1/auth/sessions', { json: { email: who0.email, password: PASSWORD } });
+  assert.equal(r.status, 201);
+  const [cookie, ...more] = r.headers.getSetCookie();
+  assert.equal(more.length, 0);
+  const [pair, ...attrs] = cookie.split(';').map((x) => x.trim());
+  assert.equal(pair, `__Host-registrar_session=${r.body.token}`);
+  assert.ok(attrs.includes('Secure') && attrs.includes('Path=/') && attrs.includes('HttpOnly'), cookie);
+  assert.ok(!attrs.some((a) => /^domain=/i.test(a)), cookie);
+  // The server reads the cookie by the name it sets, and only by it.
+  assert.equal((await s.get('/api/v1/me', { cookie: `__Host-registrar_session=${r.body.token}` })).status, 200);
+  assert.equal((await s.get('/api/v1/me', { cookie: `registrar_session=${r.body.token}` })).status, 401);
+  // Signing out clears the same name.
+  const out = await s.del('/api/v1/auth/sessions/current', {
+    cookie: `__Host-registrar_session=${r.body.token}`, csrf: r.body.csrf_token,
+  });
+  assert.equal(out.status, 204);
+  assert.match(out.headers.getSetCookie()[0], /^__Host-registrar_session=;.*Max-Age=0/);
+});
+
+// --- REGISTRAR_TRUST_PROXY: X-Real-IP from the trusted proxies only ---
+
+// Where a failed sign-in was counted from (the address rate limits key on).
+async function recordedAddress(server, realIp) {
+  const email = `nobody-${Math.random().toString(16).slice(2)}@example.org`;
+  const r = await client(server.url).post('/api/v1/auth/sessions', {
+    json: { email, password: 'not the password at all' }, headers: { 'x-real-ip': realIp },
+  });
+  assert.equal(r.status, 401, r.text);
+  const rows = await server.sql('select host(client_ip) as ip from registrar.auth_failures where email = $1', [email]);
+  assert.equal(rows.length, 1);
+  return rows[0].ip;
+}
+
+test('X-Real-IP is believed only from REGISTRAR_TRUSTED_PROXIES (default loopback)', async (t) => {
+  // Not behind a proxy: the header is a client's claim.
+  assert.equal(await recordedAddress(srv, '203.0.113.9'), '127.0.0.1');
+
+  const behind = await startServer({ env: { REGISTRAR_TRUST_PROXY: 'true' } });
+  t.after(() => behind.stop());
+  assert.equal(await recordedAddress(behind, '203.0.113.9'), '203.0.113.9', 'from loopback, trusted by default');
+  assert.equal(await recordedAddress(behind, 'not-an-address'), '127.0.0.1', 'a malformed header is ignored');
+
+  const elsewhere = await startServer({
+    env: { REGISTRAR_TRUST_PROXY: 'true', REGISTRAR_TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.10' },
+  });
+  t.after(() => elsewhere.stop());
+  assert.equal(await recordedAddress(elsewhere, '203.0.113.9'), '127.0.0.1', 'a peer outside the list is not believed');
+
+  const listed = await startServer({
+    env: { REGISTRAR_TRUST_PROXY: 'true', REGISTRAR_TRUSTED_PROXIES: '10.0.0.0/8,127.0.0.1/32' },
+  });
+  t.after(() => listed.stop());
+  assert.equal(await recordedAddress(listed, '2001:db8::7'), '2001:db8::7');
 });

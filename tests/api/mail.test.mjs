@@ -138,7 +138,7 @@ describe('outbox delivery by SMTP', () => {
       const logs = srv.logs().join('\n');
       assert.ok(!logs.includes(email), 'a recipient address was logged');
       assert.ok(!logs.includes('reset?token'), 'a message body was logged');
-      const metrics = await (await fetch(srv.url + '/metrics')).text();
+      const metrics = await srv.metrics();
       assert.match(metrics, /^registrar_mail_sent_total 2$/m);
       assert.match(metrics, /^registrar_mail_failed_total 0$/m);
     } finally {
@@ -208,7 +208,7 @@ describe('outbox delivery by SMTP', () => {
       assert.equal(sent.attempts, 2);
       assert.equal(relay.messages.length, 1);
       assert.deepEqual(relay.messages[0].to, [`<${email}>`]);
-      const metrics = await (await fetch(srv.url + '/metrics')).text();
+      const metrics = await srv.metrics();
       assert.match(metrics, /^registrar_mail_sent_total 1$/m);
       assert.match(metrics, /^registrar_mail_failed_total 1$/m);
       assert.ok(!srv.logs().join('\n').includes(email), 'a recipient address was logged');
@@ -229,6 +229,58 @@ describe('outbox delivery by SMTP', () => {
     } finally {
       await srv.stop();
       await relay.close();
+    }
+  });
+
+  test('an SMTP password goes over TLS only: a relay offering AUTH but no STARTTLS never sees it', async () => {
+    // A relay that would gladly take the password in clear: it offers AUTH, not STARTTLS.
+    const lines = [];
+    const server = net.createServer((sock) => {
+      sock.on('error', () => {});
+      let buf = '';
+      sock.write('220 plain.test ESMTP\r\n');
+      sock.on('data', (chunk) => {
+        buf += chunk.toString('binary');
+        let i;
+        while ((i = buf.indexOf('\r\n')) !== -1) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          lines.push(line);
+          const verb = line.slice(0, 4).toUpperCase();
+          if (verb === 'EHLO') sock.write('250-plain.test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n');
+          else if (verb === 'AUTH') sock.write('235 2.7.0 ok\r\n');
+          else if (verb === 'QUIT') { sock.write('221 bye\r\n'); sock.end(); }
+          else sock.write('250 ok\r\n');
+        }
+      });
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const password = 'relay-password-' + Date.now();
+    const srv = await startServer({
+      env: {
+        REGISTRAR_SMTP_URL: `smtp://127.0.0.1:${server.address().port}`,
+        REGISTRAR_SMTP_USER: 'registrar',
+        REGISTRAR_SMTP_PASSWORD: password,
+        REGISTRAR_SWEEP_INTERVAL_MS: '200',
+      },
+    });
+    try {
+      const c = client(srv.url);
+      const { email } = await signUp(c);
+      assert.equal((await c.post('/api/v1/auth/password-resets', { json: { email } })).status, 202);
+      const row = await until('a failed attempt', async () =>
+        (await srv.sql('select * from registrar.outbox where recipient = $1 and attempts > 0', [email]))[0]);
+      assert.equal(row.sent_at, null);
+      assert.ok(row.last_error, 'the failure is recorded');
+      assert.ok(lines.some((l) => /^EHLO /i.test(l)), 'the relay was reached');
+      assert.ok(!lines.some((l) => /^AUTH/i.test(l)), `AUTH sent without TLS: ${lines.join(' | ')}`);
+      assert.ok(!lines.some((l) => /^MAIL /i.test(l)), 'a message went without TLS');
+      const seen = Buffer.from(lines.join('\n'));
+      assert.ok(!seen.includes(password) && !seen.includes(Buffer.from(password).toString('base64').slice(0, 12)));
+      assert.ok(!srv.logs().join('\n').includes(password), 'the password was logged');
+    } finally {
+      await srv.stop();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });

@@ -135,9 +135,9 @@ export async function seatCounts(srv, offeringId) {
 // A metric's value summed over every process of srv (0 when absent).
 export async function metric(srv, line) {
   let sum = 0;
-  for (const url of srv.urls) {
-    const r = await client(url).get('/metrics');
-    for (const l of r.text.split('\n')) {
+  for (let i = 0; i < srv.urls.length; i++) {
+    const text = await srv.metrics(i);
+    for (const l of text.split('\n')) {
       if (l.startsWith(line + ' ')) sum += Number(l.slice(line.length + 1));
     }
   }

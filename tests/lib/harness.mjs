@@ -219,15 +219,22 @@ async function waitReady(proc, url) {
     proc.lines.join('\n'));
 }
 
-// startServer({ env, processes, ownCluster, migrate })
+// startServer({ env, processes, ownCluster, migrate, admin })
 //   env         extra environment for `registrar serve` (wins over the defaults)
 //   processes   how many server processes share the database (default 1)
+//   admin       give each process an admin address (REGISTRAR_ADMIN_LISTEN) on a
+//               free loopback port: srv.adminUrl, srv.adminUrls; off otherwise
 //   ownCluster  run on a PostgreSQL cluster of this call's own (for tests
 //               that stop and start PostgreSQL), destroyed by stop()
 //   migrate     false to skip `registrar migrate`
-// Returns { url, urls, dbUrl, dbName, secretKey, webhookSecret, env, sql,
-//   logs, logEntries, pids, stopPostgres, startPostgres, restartPostgres, stop }.
-export async function startServer({ env = {}, processes = 1, ownCluster = false, migrate = true } = {}) {
+// Returns { url, urls, adminUrl, adminUrls, dbUrl, dbName, secretKey, webhookSecret,
+//   metricsToken, env, sql, metrics, logs, logEntries, pids, stopPostgres, startPostgres,
+//   restartPostgres, stop }.
+//
+// Secrets reach the servers through the environment (flags would show in ps):
+// the secret key through REGISTRAR_SECRET_KEY_FILE (a file of mode 0600 in a
+// directory of the call's own), the others as variables.
+export async function startServer({ env = {}, processes = 1, ownCluster = false, migrate = true, admin = false } = {}) {
   let cluster = null;
   let adminUrl = process.env.REGISTRAR_TEST_PG;
   if (ownCluster) {
@@ -243,11 +250,18 @@ export async function startServer({ env = {}, processes = 1, ownCluster = false,
   const dbUrl = withDatabase(adminUrl, dbName);
   const secretKey = randomHex(32);
   const webhookSecret = randomHex(32);
+  const metricsToken = randomHex(24);
+  const secretsDir = await mkdtemp(path.join(tmpdir(), 'registrar-secrets-'));
+  const secretKeyFile = path.join(secretsDir, 'secret_key');
+  await writeFile(secretKeyFile, secretKey + '\n', { mode: 0o600 });
   const baseEnv = {
     ...process.env,
     REGISTRAR_DATABASE_URL: dbUrl,
-    REGISTRAR_SECRET_KEY: secretKey,
+    REGISTRAR_SECRET_KEY_FILE: secretKeyFile,
     REGISTRAR_WEBHOOK_SECRET: webhookSecret,
+    REGISTRAR_METRICS_TOKEN: metricsToken,
+    // Many servers share this machine: none takes the default admin port.
+    REGISTRAR_ADMIN_LISTEN: 'off',
     REGISTRAR_WEB_ROOT: path.join(sourceRoot, 'web'),
     REGISTRAR_LOG_LEVEL: 'debug',
     // Every test signs up from 127.0.0.1: the per-address limits are set
@@ -265,6 +279,7 @@ export async function startServer({ env = {}, processes = 1, ownCluster = false,
     if (pool) await pool.end().catch(() => {});
     pool = null;
     await adminQuery(adminUrl, `drop database if exists ${dbName} with (force)`).catch(() => {});
+    await rm(secretsDir, { recursive: true, force: true });
     if (cluster) await cluster.destroy();
   };
 
@@ -276,10 +291,13 @@ export async function startServer({ env = {}, processes = 1, ownCluster = false,
     // A port can be taken between our probe and the server's bind: retry.
     for (let i = 0; i < processes; i++) {
       for (let attempt = 1; ; attempt++) {
-        const port = await freePort();
+        const [port, adminPort] = await freePorts(2);
         const url = `http://127.0.0.1:${port}`;
-        const proc = spawnServer({ ...baseEnv, REGISTRAR_LISTEN: `127.0.0.1:${port}` }, i);
+        const procEnv = { ...baseEnv, REGISTRAR_LISTEN: `127.0.0.1:${port}` };
+        if (admin) procEnv.REGISTRAR_ADMIN_LISTEN = `127.0.0.1:${adminPort}`;
+        const proc = spawnServer(procEnv, i);
         proc.url = url;
+        proc.adminUrl = admin ? `http://127.0.0.1:${adminPort}` : null;
         try {
           await waitReady(proc, url);
           procs.push(proc);
@@ -309,12 +327,23 @@ export async function startServer({ env = {}, processes = 1, ownCluster = false,
   const srv = {
     url: procs[0].url,
     urls: procs.map((p) => p.url),
+    adminUrl: procs[0].adminUrl,
+    adminUrls: procs.map((p) => p.adminUrl),
     pids: procs.map((p) => p.child.pid),
     dbUrl,
     dbName,
     secretKey,
     webhookSecret,
+    metricsToken,
     env: baseEnv,
+
+    // metrics(i) → the Prometheus text of process i (default 0), fetched with the token.
+    async metrics(i = 0) {
+      const r = await fetch(procs[i].url + '/metrics', { headers: { authorization: `Bearer ${metricsToken}` } });
+      const text = await r.text();
+      if (r.status !== 200) throw new Error(`GET /metrics: ${r.status} ${text}`);
+      return text;
+    },
 
     // sql(text, params) → rows, on the test database.
     async sql(text, params = []) {

@@ -241,6 +241,7 @@ load_server_start()
         REGISTRAR_SECRET_KEY="$LOAD_SECRET_KEY" \
         REGISTRAR_WEBHOOK_SECRET="$(load_random_hex 32)" \
         REGISTRAR_LOG_LEVEL="$BENCH_LOG_LEVEL" \
+        REGISTRAR_ADMIN_LISTEN="${BENCH_ADMIN_LISTEN:-off}" \
         REGISTRAR_WEB_ROOT="$LOAD_ROOT/web" \
         "$LOAD_BIN" serve --listen "127.0.0.1:$port" $BENCH_SERVER_ARGS \
         >"$LOAD_TMP/server.log" 2>&1 &

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -79,6 +80,57 @@ static void test_replace(void **state)
     cache_clear();
 }
 
+static void test_key_canonical(void **state)
+{
+    (void)state;
+    /* ?course=a%26status%3Dopen: one parameter whose value holds '&' and '='. */
+    const char *n1[] = { "course" }, *v1[] = { "a&status=open" };
+    /* ?course=a&status=open: two parameters. */
+    const char *n2[] = { "course", "status" }, *v2[] = { "a", "open" };
+    char *k1 = cache_key_new("/api/v1/offerings", n1, v1, 1);
+    char *k2 = cache_key_new("/api/v1/offerings", n2, v2, 2);
+    assert_string_not_equal(k1, k2);
+    assert_string_equal(k1, "/api/v1/offerings?course=a%26status%3Dopen");
+    assert_string_equal(k2, "/api/v1/offerings?course=a&status=open");
+
+    /* The order the client wrote them in does not matter. */
+    const char *n3[] = { "status", "course" }, *v3[] = { "open", "a" };
+    char *k3 = cache_key_new("/api/v1/offerings", n3, v3, 2);
+    assert_string_equal(k2, k3);
+
+    /* A '?' in the decoded path cannot pass for a query. */
+    char *k4 = cache_key_new("/api/v1/courses/a?limit=1", NULL, NULL, 0);
+    const char *n5[] = { "limit" }, *v5[] = { "1" };
+    char *k5 = cache_key_new("/api/v1/courses/a", n5, v5, 1);
+    assert_string_not_equal(k4, k5);
+    assert_string_equal(k4, "/api/v1/courses/a%3Flimit%3D1");
+
+    /* Names are encoded too, and odd bytes become %XX. */
+    const char *n6[] = { "a=b" }, *v6[] = { "" };
+    const char *n7[] = { "a" }, *v7[] = { "b=" };
+    char *k6 = cache_key_new("/x", n6, v6, 1), *k7 = cache_key_new("/x", n7, v7, 1);
+    assert_string_not_equal(k6, k7);
+    const char *n8[] = { "q" }, *v8[] = { "\xff\x01 +%~" };
+    char *k8 = cache_key_new("/x", n8, v8, 1);
+    assert_string_equal(k8, "/x?q=%FF%01%20%2B%25~");
+    /* No parameters: the path alone. */
+    char *k9 = cache_key_new("/api/v1/courses", NULL, NULL, 0);
+    assert_string_equal(k9, "/api/v1/courses");
+    char *enc = cache_encode_new("nocache\"<x>");
+    assert_string_equal(enc, "nocache%22%3Cx%3E");
+
+    free(k1);
+    free(k2);
+    free(k3);
+    free(k4);
+    free(k5);
+    free(k6);
+    free(k7);
+    free(k8);
+    free(k9);
+    free(enc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -87,6 +139,7 @@ int main(void)
         cmocka_unit_test(test_one_refresher_in_the_stale_half),
         cmocka_unit_test(test_clear),
         cmocka_unit_test(test_replace),
+        cmocka_unit_test(test_key_canonical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,8 +4,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "registrar/config.h"
 
@@ -193,7 +198,15 @@ static void test_smtp_settings(void **state)
 
     /* The password has no flag: it would show in ps. */
     assert_int_equal(parse(env, 3, pw_flag, &c, err), -1);
-    assert_non_null(strstr(err, "unknown option"));
+    assert_non_null(strstr(err, "not taken from flags"));
+    assert_null(strstr(err, "s3cret"));
+    config_release(&c);
+
+    /* A password needs a URL and a user to be of any use. */
+    const char *env_pw_only[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x",
+        "REGISTRAR_SECRET_KEY", KEY, "REGISTRAR_SMTP_PASSWORD", "s3cret", NULL };
+    assert_int_equal(parse(env_pw_only, 1, none, &c, err), -1);
+    assert_non_null(strstr(err, "REGISTRAR_SMTP_PASSWORD needs"));
     config_release(&c);
 
     assert_int_equal(parse(env_bad_url, 1, none, &c, err), -1);
@@ -202,6 +215,212 @@ static void test_smtp_settings(void **state)
 
     assert_int_equal(parse(env, 3, bad_from, &c, err), -1);
     assert_non_null(strstr(err, "REGISTRAR_MAIL_FROM"));
+    config_release(&c);
+}
+
+/* A file in /tmp holding text, with the given mode; returns its malloc'd path. */
+static char *secret_file(const char *text, mode_t mode)
+{
+    char *path = strdup("/tmp/registrar-test-secret-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    assert_int_equal(fchmod(fd, mode), 0);
+    close(fd);
+    return path;
+}
+
+static void test_secret_files(void **state)
+{
+    struct config c;
+    char err[256];
+    const char *none[] = { "registrar" };
+    char *key_file = secret_file(KEY "\n", 0600);
+    char *key_crlf = secret_file(KEY "\r\n", 0400);
+    char *group_readable = secret_file(KEY "\n", 0640);
+    char *world_readable = secret_file(KEY "\n", 0604);
+    char *empty = secret_file("\n", 0600);
+    char *hook = secret_file("whsec_abc\n\n", 0600);
+    char *token = secret_file("0123456789abcdef0123\n", 0600);
+    (void)state;
+
+    /* The key from a file, its trailing newline stripped. */
+    const char *env1[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY_FILE",
+        key_file, "REGISTRAR_WEBHOOK_SECRET_FILE", hook, "REGISTRAR_METRICS_TOKEN_FILE", token,
+        NULL };
+    assert_int_equal(parse(env1, 1, none, &c, err), 0);
+    assert_true(c.has_secret_key);
+    assert_int_equal(c.secret_key[31], 0xff);
+    /* One newline is stripped, not every one. */
+    assert_string_equal(c.webhook_secret, "whsec_abc\n");
+    assert_string_equal(c.metrics_token, "0123456789abcdef0123");
+    config_release(&c);
+
+    const char *env2[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY_FILE",
+        key_crlf, NULL };
+    assert_int_equal(parse(env2, 1, none, &c, err), 0);
+    assert_true(c.has_secret_key);
+    config_release(&c);
+
+    /* Readable by the group or by others: refused, naming the variable; no contents shown. */
+    const char *bad_modes[] = { group_readable, world_readable };
+    for (size_t i = 0; i < 2; i++) {
+        const char *env[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x",
+            "REGISTRAR_SECRET_KEY_FILE", bad_modes[i], NULL };
+        assert_int_equal(parse(env, 1, none, &c, err), -1);
+        assert_non_null(strstr(err, "REGISTRAR_SECRET_KEY_FILE"));
+        assert_non_null(strstr(err, "chmod 600"));
+        assert_null(strstr(err, KEY));
+        config_release(&c);
+    }
+
+    /* Missing, empty, a directory. */
+    const char *missing[] = { "/nonexistent/secret", empty, "/tmp" };
+    for (size_t i = 0; i < 3; i++) {
+        const char *env[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x",
+            "REGISTRAR_SMTP_PASSWORD_FILE", missing[i], NULL };
+        assert_int_equal(parse(env, 1, none, &c, err), -1);
+        assert_non_null(strstr(err, "REGISTRAR_SMTP_PASSWORD_FILE"));
+        config_release(&c);
+    }
+
+    /* The variable and its file both set: an error, whichever would win. */
+    const char *both[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY", KEY,
+        "REGISTRAR_SECRET_KEY_FILE", key_file, NULL };
+    assert_int_equal(parse(both, 1, none, &c, err), -1);
+    assert_non_null(strstr(err, "both set"));
+    config_release(&c);
+
+    /* An empty variable counts as unset. */
+    const char *empty_var[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY",
+        "", "REGISTRAR_SECRET_KEY_FILE", key_file, NULL };
+    assert_int_equal(parse(empty_var, 1, none, &c, err), 0);
+    config_release(&c);
+
+    /* A file's key is checked like the variable's. */
+    const char *env_hook_as_key[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x",
+        "REGISTRAR_SECRET_KEY_FILE", hook, NULL };
+    assert_int_equal(parse(env_hook_as_key, 1, none, &c, err), -1);
+    assert_non_null(strstr(err, "64 hexadecimal"));
+    config_release(&c);
+
+    const char *files[] = { key_file, key_crlf, group_readable, world_readable, empty, hook,
+        token };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        unlink(files[i]);
+        free((void *)(uintptr_t)files[i]);
+    }
+}
+
+static void test_no_secret_flags(void **state)
+{
+    struct config c;
+    char err[256];
+    const char *env[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY", KEY,
+        NULL };
+    static const char *const flags[] = { "--secret-key", "--webhook-secret", "--smtp-password",
+        "--metrics-token" };
+    (void)state;
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        const char *spaced[] = { "registrar", "serve", flags[i], "hunter2-hunter2-hunter2" };
+        assert_int_equal(parse(env, 4, spaced, &c, err), -1);
+        assert_non_null(strstr(err, flags[i]));
+        assert_non_null(strstr(err, "_FILE"));
+        assert_null(strchr(err, '\n'));
+        assert_null(strstr(err, "hunter2"));
+        config_release(&c);
+        char joined[80];
+        snprintf(joined, sizeof(joined), "%s=hunter2-hunter2-hunter2", flags[i]);
+        const char *eq[] = { "registrar", joined };
+        assert_int_equal(parse(env, 2, eq, &c, err), -1);
+        assert_null(strstr(err, "hunter2"));
+        config_release(&c);
+    }
+    /* An unknown flag's value is not echoed either. */
+    const char *typo[] = { "registrar", "--secret-kee=hunter2" };
+    assert_int_equal(parse(env, 2, typo, &c, err), -1);
+    assert_non_null(strstr(err, "unknown option"));
+    assert_null(strstr(err, "hunter2"));
+    config_release(&c);
+}
+
+static void test_admin_and_proxies(void **state)
+{
+    struct config c;
+    char err[256];
+    const char *none[] = { "registrar" };
+    uint8_t v4[4], v6[16];
+    (void)state;
+
+    /* Defaults: the admin address on loopback, loopback proxies, no metrics token. */
+    const char *env0[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY", KEY,
+        NULL };
+    assert_int_equal(parse(env0, 1, none, &c, err), 0);
+    assert_string_equal(c.admin_host, "127.0.0.1");
+    assert_int_equal(c.admin_port, 9090);
+    assert_null(c.metrics_token);
+    assert_int_equal(c.ntrusted_proxies, 2);
+    inet_pton(AF_INET, "127.0.0.1", v4);
+    assert_true(util_cidr_contains(&c.trusted_proxies[0], AF_INET, v4));
+    inet_pton(AF_INET, "127.200.3.4", v4);
+    assert_true(util_cidr_contains(&c.trusted_proxies[0], AF_INET, v4));
+    inet_pton(AF_INET, "10.0.0.1", v4);
+    assert_false(util_cidr_contains(&c.trusted_proxies[0], AF_INET, v4));
+    inet_pton(AF_INET6, "::1", v6);
+    assert_true(util_cidr_contains(&c.trusted_proxies[1], AF_INET6, v6));
+    config_release(&c);
+
+    /* "off" and empty turn the admin address off. */
+    const char *offs[] = { "off", "" };
+    for (size_t i = 0; i < 2; i++) {
+        const char *env[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY",
+            KEY, "REGISTRAR_ADMIN_LISTEN", offs[i], NULL };
+        assert_int_equal(parse(env, 1, none, &c, err), 0);
+        assert_null(c.admin_host);
+        config_release(&c);
+    }
+    const char *env1[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY", KEY,
+        "REGISTRAR_ADMIN_LISTEN", "[::1]:9191", "REGISTRAR_TRUSTED_PROXIES",
+        " 10.1.2.3 , 192.168.0.0/16,fd00::/8", "REGISTRAR_METRICS_TOKEN",
+        "abcdefghijklmnopqrstuvwxyz", NULL };
+    assert_int_equal(parse(env1, 1, none, &c, err), 0);
+    assert_string_equal(c.admin_host, "::1");
+    assert_int_equal(c.admin_port, 9191);
+    assert_string_equal(c.metrics_token, "abcdefghijklmnopqrstuvwxyz");
+    assert_int_equal(c.ntrusted_proxies, 3);
+    inet_pton(AF_INET, "10.1.2.3", v4);
+    assert_true(util_cidr_contains(&c.trusted_proxies[0], AF_INET, v4));
+    inet_pton(AF_INET, "10.1.2.4", v4);
+    assert_false(util_cidr_contains(&c.trusted_proxies[0], AF_INET, v4));
+    inet_pton(AF_INET, "192.168.77.1", v4);
+    assert_true(util_cidr_contains(&c.trusted_proxies[1], AF_INET, v4));
+    /* An IPv4-mapped peer counts as its IPv4 address. */
+    inet_pton(AF_INET6, "::ffff:192.168.1.1", v6);
+    assert_true(util_cidr_contains(&c.trusted_proxies[1], AF_INET6, v6));
+    inet_pton(AF_INET6, "fdab::1", v6);
+    assert_true(util_cidr_contains(&c.trusted_proxies[2], AF_INET6, v6));
+    inet_pton(AF_INET6, "fe80::1", v6);
+    assert_false(util_cidr_contains(&c.trusted_proxies[2], AF_INET6, v6));
+    config_release(&c);
+
+    static const char *const bad_proxies[] = { "10.0.0.0/33", "10.0.0.1,", "example.org", "::1/129",
+        "10.0.0.0/", "10.0.0.0/-1", "1.2.3.4/8x" };
+    for (size_t i = 0; i < sizeof(bad_proxies) / sizeof(bad_proxies[0]); i++) {
+        const char *env[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY",
+            KEY, "REGISTRAR_TRUSTED_PROXIES", bad_proxies[i], NULL };
+        assert_int_equal(parse(env, 1, none, &c, err), -1);
+        assert_non_null(strstr(err, "REGISTRAR_TRUSTED_PROXIES"));
+        config_release(&c);
+    }
+    const char *env_short_token[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x",
+        "REGISTRAR_SECRET_KEY", KEY, "REGISTRAR_METRICS_TOKEN", "short", NULL };
+    assert_int_equal(parse(env_short_token, 1, none, &c, err), -1);
+    assert_non_null(strstr(err, "REGISTRAR_METRICS_TOKEN"));
+    config_release(&c);
+    const char *env_bad_admin[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x",
+        "REGISTRAR_SECRET_KEY", KEY, "REGISTRAR_ADMIN_LISTEN", "9090", NULL };
+    assert_int_equal(parse(env_bad_admin, 1, none, &c, err), -1);
+    assert_non_null(strstr(err, "REGISTRAR_ADMIN_LISTEN"));
     config_release(&c);
 }
 
@@ -275,6 +494,9 @@ int main(void)
         cmocka_unit_test(test_commands),
         cmocka_unit_test(test_listen_parse),
         cmocka_unit_test(test_smtp_settings),
+        cmocka_unit_test(test_secret_files),
+        cmocka_unit_test(test_no_secret_flags),
+        cmocka_unit_test(test_admin_and_proxies),
         cmocka_unit_test(test_public_url_and_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -159,7 +159,7 @@ export function clearCsrfToken() {
 
 function waitPhrase(seconds) {
   if (seconds == null) return 'in a moment';
-  if (seconds < 60) return 'in a minute';
+  if (seconds < 60) return `in ${seconds} second${seconds === 1 ? '' : 's'}`;
   const minutes = Math.ceil(seconds / 60);
   if (minutes < 60) return `in about ${minutes} minute${minutes === 1 ? '' : 's'}`;
   const hours = Math.ceil(minutes / 60);
