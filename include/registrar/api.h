@@ -105,6 +105,15 @@ const char *api_viewer(struct http_req *req);
 /* "true" or "false": whether the principal is an admin, as a SQL parameter. */
 const char *api_admin_text(struct http_req *req);
 
+/*
+ * A message with a single-use link (password reset, email verification):
+ * makes a fresh token and its keyed digest, runs stmt with (who, token,
+ * digest, the public URL) — the SQL stores the digest and writes the
+ * message — and replies 202 whatever the SQL decided to send, so the answer
+ * tells nothing. The token is wiped on every path.
+ */
+void api_reply_link_sent(struct http_req *req, const struct db_stmt *stmt, const char *who);
+
 /* ---- field tables (fields.c): the one way request bodies are checked ---- */
 
 enum api_type {

@@ -235,28 +235,12 @@ const struct api_field accounts_verification_confirm_fields[] = {
 void accounts_verification_send(struct http_req *req)
 {
     json_t *body = http_req_json(req);
-    char token[AUTH_TOKEN_SIZE], digest[AUTH_DIGEST_HEX_SIZE];
 
     if (body != NULL &&
         api_fields_check_or_reply(req, body, accounts_verification_send_fields, "", true) == -1)
         return;
-    auth_token_new(token);
-    if (auth_token_digest(token, digest) == -1) {
-        http_reply_problem(req, 500, "internal", NULL);
-        goto out;
-    }
-    const char *params[] = { http_req_principal(req)->user_id, token, digest,
-        api_settings()->public_url };
-    enum db_status s = db_exec(http_req_db(req), &SQL_VERIFICATION_REQUEST, 4, params, NULL);
-    if (s != DB_OK) {
-        api_reply_db_error(req, s);
-        goto out;
-    }
     /* The same answer when already verified or past the hourly bound: nothing to learn. */
-    http_reply_empty(req, 202);
-out:
-    auth_wipe(token, sizeof(token));
-    auth_wipe(digest, sizeof(digest));
+    api_reply_link_sent(req, &SQL_VERIFICATION_REQUEST, http_req_principal(req)->user_id);
 }
 
 static void accounts_reply_invalid_token(struct http_req *req)

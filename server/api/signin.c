@@ -426,30 +426,14 @@ void signin_password_change(struct http_req *req)
 void signin_reset_request(struct http_req *req)
 {
     json_t *body = http_req_json(req);
-    char token[AUTH_TOKEN_SIZE], digest[AUTH_DIGEST_HEX_SIZE];
 
     if (api_fields_check_or_reply(req, body, signin_reset_request_fields, "", true) == -1)
         return;
     /* Per client address: a script cannot fill a stranger's mailbox with links. */
     if (api_rate_limit_or_reply(req, "password-reset") == -1)
         return;
-    const char *email = api_body_string(body, "email");
-    auth_token_new(token);
-    if (auth_token_digest(token, digest) == -1) {
-        http_reply_problem(req, 500, "internal", NULL);
-        goto out;
-    }
-    const char *params[] = { email, token, digest, api_settings()->public_url };
-    enum db_status s = db_exec(http_req_db(req), &SQL_RESET_REQUEST, 4, params, NULL);
-    if (s != DB_OK) {
-        api_reply_db_error(req, s);
-        goto out;
-    }
     /* The same answer whether or not the account exists. */
-    http_reply_empty(req, 202);
-out:
-    auth_wipe(token, sizeof(token));
-    auth_wipe(digest, sizeof(digest));
+    api_reply_link_sent(req, &SQL_RESET_REQUEST, api_body_string(body, "email"));
 }
 
 /* ---- POST /api/v1/auth/password-resets/confirm ---- */

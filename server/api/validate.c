@@ -1,6 +1,7 @@
 /* validate.c: input checks and the db_status -> HTTP mapping. See api.h. */
 #include "registrar/api.h"
 
+#include "registrar/auth.h"
 #include "registrar/util.h"
 
 #include <assert.h>
@@ -214,4 +215,25 @@ bool api_body_has(json_t *body, const char *name)
     json_t *v = body != NULL ? json_object_get(body, name) : NULL;
 
     return v != NULL && !json_is_null(v);
+}
+
+void api_reply_link_sent(struct http_req *req, const struct db_stmt *stmt, const char *who)
+{
+    char token[AUTH_TOKEN_SIZE], digest[AUTH_DIGEST_HEX_SIZE];
+
+    auth_token_new(token);
+    if (auth_token_digest(token, digest) == -1) {
+        http_reply_problem(req, 500, "internal", NULL);
+        goto out;
+    }
+    const char *params[] = { who, token, digest, api_settings()->public_url };
+    enum db_status s = db_exec(http_req_db(req), stmt, 4, params, NULL);
+    if (s != DB_OK) {
+        api_reply_db_error(req, s);
+        goto out;
+    }
+    http_reply_empty(req, 202);
+out:
+    auth_wipe(token, sizeof(token));
+    auth_wipe(digest, sizeof(digest));
 }
