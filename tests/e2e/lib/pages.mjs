@@ -111,7 +111,7 @@ export function norm(text) {
 
 // Resolves with the text of the assertive (role=alert) or polite (role=status)
 // live region once it matches `pattern`.
-export async function announced(page, pattern, { assertive = false, timeout = 10_000 } = {}) {
+export async function announced(page, pattern, { assertive = false, timeout = 20_000 } = {}) {
   const id = assertive ? 'status-assertive' : 'status-polite';
   await page.waitForFunction(([i, src, flags]) => new RegExp(src, flags).test(
     (document.getElementById(i)?.textContent ?? '').replace(/[\u2009\u202f\u00a0]/g, ' ')),
