@@ -375,6 +375,17 @@ test('the audit log: admins only, filters, pages; attendance, check-ins, roster 
   const times = seen.map((x) => Date.parse(x.at));
   assert.deepEqual([...times].sort((a, b) => b - a), times);
 
+  // Personal-data exports and erasures are there too (privacy.*).
+  const [gone] = await learners(srv, 1);
+  assert.equal((await as(srv, ls[0]).get('/api/v1/me/export')).status, 200);
+  const erased = await as(srv, gone).del('/api/v1/me', { json: { password: 'correct horse battery staple' } });
+  assert.equal(erased.status, 204, erased.text);
+  const exp = await as(srv, admin).get(`/api/v1/audit?action=privacy.export&actor_id=${ls[0].id}`);
+  assert.equal(exp.body.items.length, 1);
+  assert.equal(exp.body.items[0].object, `user:${ls[0].id}`);
+  const era = await as(srv, admin).get(`/api/v1/audit?action=privacy&actor_id=${gone.id}`);
+  assert.deepEqual(era.body.items.map((x) => x.action), ['privacy.erase']);
+
   const future = await as(srv, admin).get(`/api/v1/audit?since=${encodeURIComponent('2999-01-01T00:00:00Z')}`);
   assert.deepEqual(future.body.items, []);
 });
