@@ -104,18 +104,20 @@ begin
 end $$;
 
 -- GET /api/v1/sessions/{id}/attendance: who is recorded present, in the
--- order they arrived. Null (404) as attendance_session.
+-- order they arrived. Null (404) as attendance_session. A read of personal
+-- data: audited as attendance.read (who, which session, how many rows).
 create function registrar.attendance_list(p_actor uuid, p_admin boolean, p_session uuid)
 returns json
 language plpgsql as $$
 declare
     o registrar.offerings;
+    v_items json;
 begin
     o := registrar.attendance_session(p_actor, p_admin, p_session);
     if o.id is null then
         return null;
     end if;
-    return json_build_object('items', coalesce((
+    v_items := coalesce((
         select json_agg(json_build_object(
                    'enrollment_id', a.enrollment_id,
                    'learner', json_build_object('id', u.id, 'full_name', u.full_name),
@@ -125,7 +127,11 @@ begin
         from registrar.attendance a
         join registrar.enrollments e on e.id = a.enrollment_id
         join registrar.users u on u.id = e.user_id
-        where a.session_id = p_session), '[]'::json));
+        where a.session_id = p_session), '[]'::json);
+    insert into registrar.audit_log (actor_id, action, object, detail, offering_id)
+    values (p_actor, 'attendance.read', 'session:' || p_session,
+            jsonb_build_object('rows', json_array_length(v_items)), o.id);
+    return json_build_object('items', v_items);
 end $$;
 
 -- ---------------------------------------------------------------------------

@@ -348,7 +348,7 @@ test('the audit log: admins only, filters, pages; attendance, check-ins, roster 
   const byOffering = await as(srv, admin).get(`/api/v1/audit?offering_id=${off.id}&limit=200`);
   assert.equal(byOffering.status, 200, byOffering.text);
   const actions = new Set(byOffering.body.items.map((x) => x.action));
-  for (const a of ['attendance.mark', 'attendance.unmark', 'attendance.check_in', 'roster.read', 'badges.export']) {
+  for (const a of ['attendance.mark', 'attendance.unmark', 'attendance.check_in', 'attendance.read', 'roster.read', 'badges.export']) {
     assert.ok(actions.has(a), `${a} in ${[...actions]}`);
   }
   assert.ok(byOffering.body.items.every((x) => x.offering_id === off.id));
