@@ -330,9 +330,17 @@ test('self check-in with the room code: current and previous window, wrong code,
   const twice = await as(srv, ls[3]).post(url, { json: { session_id: live.id, code: now } });
   assert.equal(twice.body.already, true);
 
-  // A code of an earlier window than the previous: move the session's clock
-  // by asking for the code as it was two windows ago is not possible over
-  // HTTP; the unit test (tests/unit/test_qr.c) checks the windows exactly.
+  // A cancelled registration cannot check in, even with the right code.
+  const [l] = await learners(srv, 1);
+  const e = (await as(srv, l).post(`/api/v1/offerings/${off.id}/enrollments`)).body;
+  await as(srv, l).post(`/api/v1/enrollments/${e.id}/cancel`);
+  const code = (await as(srv, director).get(codeUrl)).body.code;
+  const cancelled = await as(srv, l).post(`/api/v1/enrollments/${e.id}/check-ins`, { json: { session_id: live.id, code } });
+  assert.equal(cancelled.status, 409);
+  assert.equal(cancelled.body.type, `${P}not-confirmed`);
+  assert.equal((await client(srv.url).post(url, { json: { session_id: live.id, code } })).status, 401);
+  // Codes of windows older than the previous one are refused: the unit test
+  // (tests/unit/test_qr.c) checks the windows exactly, with a given clock.
 });
 
 test('the audit log: admins only, filters, pages; attendance, check-ins, roster reads, role changes', async () => {
