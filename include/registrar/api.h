@@ -225,6 +225,8 @@ extern const struct api_field enrollments_create_fields[], enrollments_cancel_fi
 extern const struct api_field payments_create_fields[];
 extern const struct api_field offerings_fields[];
 extern const struct api_field schedule_fields[], schedule_token_fields[];
+extern const struct api_field attendance_many_fields[], attendance_check_in_fields[],
+    attendance_self_check_in_fields[];
 
 /* ---- handlers ---- */
 
@@ -349,5 +351,30 @@ void privacy_erase(struct http_req *req);
 void accounts_verification_send(struct http_req *req);
 /* POST /api/v1/auth/email-verifications/confirm {token}: 204, or 400 invalid-token. */
 void accounts_verification_confirm(struct http_req *req);
+
+/*
+ * attendance.c: attendance, check-in at the door and by room code, badges,
+ * the audit log (schema/0012). Each handler answers what its SQL decides.
+ */
+void attendance_register(void);
+/* PUT, DELETE /api/v1/sessions/{id}/attendance/{enrollment_id}: 204. */
+void attendance_mark(struct http_req *req);
+void attendance_unmark(struct http_req *req);
+/* PUT /api/v1/sessions/{id}/attendance {enrollment_ids, present}: 200 {changed}. */
+void attendance_set_many(struct http_req *req);
+/* GET /api/v1/sessions/{id}/attendance: 200 {items}. */
+void attendance_list(struct http_req *req);
+/* POST /api/v1/sessions/{id}/check-ins {badge_code, nonce?}: 200 {enrollment_id, learner, already}. */
+void attendance_check_in(struct http_req *req);
+/* GET /api/v1/sessions/{id}/check-in-code: 200 {code, expires_at, window_seconds}. */
+void attendance_code(struct http_req *req);
+/* POST /api/v1/enrollments/{id}/check-ins {session_id, code}: 200 {enrollment_id, session_id, already}. */
+void attendance_self_check_in(struct http_req *req);
+/* GET /api/v1/enrollments/{id}/badge: 200 {enrollment_id, badge_code, qr_svg}, or the SVG. */
+void attendance_badge(struct http_req *req);
+/* GET /api/v1/offerings/{id}/badges: 200 application/pdf, four badges per A4 page. */
+void attendance_badge_sheet(struct http_req *req);
+/* GET /api/v1/audit: 200 {items, next_cursor}, admins only. */
+void attendance_audit(struct http_req *req);
 
 #endif

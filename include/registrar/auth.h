@@ -118,6 +118,40 @@ void auth_password_verify_dummy(const char *password, size_t len);
 /* True when stored was made with other limits than today's (rehash it). */
 bool auth_password_needs_rehash(const char *stored);
 
+/* ---- badges and room codes (attendance) ---- */
+
+/* A badge code: 16 characters of Crockford's base 32, NUL-terminated. */
+#define AUTH_BADGE_CODE_LEN 16
+#define AUTH_BADGE_CODE_SIZE (AUTH_BADGE_CODE_LEN + 1)
+/* A room code: 6 decimal digits, NUL-terminated. */
+#define AUTH_ROOM_CODE_LEN 6
+#define AUTH_ROOM_CODE_SIZE (AUTH_ROOM_CODE_LEN + 1)
+/* A room code's window, in seconds. */
+#define AUTH_ROOM_CODE_WINDOW_S 60
+
+/*
+ * A new badge code: 80 bits from randombytes_uniform, one base-32 digit
+ * each 5 bits (0-9, A-Z without I, L, O, U), so it can be read aloud and
+ * typed. Always succeeds.
+ */
+void auth_badge_code_new(char out[AUTH_BADGE_CODE_SIZE]);
+
+/*
+ * The room code of session_id (its canonical UUID text) for the window
+ * holding unix time now (now / 60): the keyed BLAKE2b of a domain, the
+ * session id and the window number, reduced to 6 digits. *expires_at (if
+ * not NULL) is the window's end, in unix seconds. Needs the server key.
+ */
+void auth_room_code(
+    const char *session_id, int64_t now, char out[AUTH_ROOM_CODE_SIZE], int64_t *expires_at);
+
+/*
+ * Whether code is the room code of session_id for the window of now or the
+ * one before it (a code read off the screen just before it changed),
+ * compared in constant time. Anything that is not 6 digits is false.
+ */
+bool auth_room_code_valid(const char *session_id, int64_t now, const char *code);
+
 /* ---- secrets in memory ---- */
 
 /* Zeroes n bytes in a way the compiler keeps (sodium_memzero). */

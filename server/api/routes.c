@@ -154,6 +154,28 @@ static const struct http_route api_table[] = {
     { "GET", "/api/v1/offerings/{id}/waitlist", rosters_waitlist, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0,
         "limit,cursor" },
 
+    /* Attendance, check-in, badges (directorship and ownership are checked in the SQL) */
+    { "PUT", "/api/v1/sessions/{id}/attendance/{enrollment_id}", attendance_mark, HTTP_SIGNED_IN,
+        HTTP_BODY_NONE, 0, NULL },
+    { "DELETE", "/api/v1/sessions/{id}/attendance/{enrollment_id}", attendance_unmark,
+        HTTP_SIGNED_IN, HTTP_BODY_NONE, 0, NULL },
+    { "PUT", "/api/v1/sessions/{id}/attendance", attendance_set_many, HTTP_SIGNED_IN,
+        HTTP_BODY_JSON, 0, NULL },
+    { "GET", "/api/v1/sessions/{id}/attendance", attendance_list, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0,
+        NULL },
+    { "POST", "/api/v1/sessions/{id}/check-ins", attendance_check_in, HTTP_SIGNED_IN,
+        HTTP_BODY_JSON, 0, NULL },
+    { "GET", "/api/v1/sessions/{id}/check-in-code", attendance_code, HTTP_SIGNED_IN, HTTP_BODY_NONE,
+        0, NULL },
+    { "POST", "/api/v1/enrollments/{id}/check-ins", attendance_self_check_in, HTTP_SIGNED_IN,
+        HTTP_BODY_JSON, 0, NULL },
+    { "GET", "/api/v1/enrollments/{id}/badge", attendance_badge, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0,
+        NULL },
+    { "GET", "/api/v1/offerings/{id}/badges", attendance_badge_sheet, HTTP_SIGNED_IN,
+        HTTP_BODY_NONE, 0, NULL },
+    { "GET", "/api/v1/audit", attendance_audit, HTTP_ADMIN, HTTP_BODY_NONE, 0,
+        "offering_id,actor_id,action,since,limit,cursor" },
+
     /* Accounts and sign-in sessions */
     { "POST", "/api/v1/accounts", accounts_create, HTTP_ANYONE, HTTP_BODY_JSON, 0, NULL },
     { "POST", "/api/v1/auth/sessions", signin_create, HTTP_ANYONE, HTTP_BODY_JSON, 0, NULL },
@@ -202,6 +224,9 @@ static const struct api_body_table api_bodies[] = {
     { "POST /api/v1/me/email-verification", accounts_verification_send_fields, true },
     { "POST /api/v1/auth/email-verifications/confirm", accounts_verification_confirm_fields, true },
     { "DELETE /api/v1/me", privacy_erase_fields, true },
+    { "PUT /api/v1/sessions/{id}/attendance", attendance_many_fields, true },
+    { "POST /api/v1/sessions/{id}/check-ins", attendance_check_in_fields, true },
+    { "POST /api/v1/enrollments/{id}/check-ins", attendance_self_check_in_fields, true },
 };
 
 const struct api_body_table *api_body_tables(size_t *n)
@@ -233,4 +258,5 @@ void api_register_statements(void)
     payments_register();
     rosters_register();
     privacy_register();
+    attendance_register();
 }

@@ -265,3 +265,62 @@ void auth_free_secret(char *s)
     sodium_memzero(s, strlen(s));
     free(s);
 }
+
+/* ---- badges and room codes ---- */
+
+void auth_badge_code_new(char out[AUTH_BADGE_CODE_SIZE])
+{
+    static const char digits[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+    _Static_assert(sizeof(digits) == 33, "32 digits");
+    for (int i = 0; i < AUTH_BADGE_CODE_LEN; i++)
+        out[i] = digits[randombytes_uniform(32)];
+    out[AUTH_BADGE_CODE_LEN] = '\0';
+}
+
+void auth_room_code(
+    const char *session_id, int64_t now, char out[AUTH_ROOM_CODE_SIZE], int64_t *expires_at)
+{
+    static const char domain[] = "registrar room code v1";
+    int64_t window = now >= 0 ? now / AUTH_ROOM_CODE_WINDOW_S
+                              : -((-now + AUTH_ROOM_CODE_WINDOW_S - 1) / AUTH_ROOM_CODE_WINDOW_S);
+    uint8_t w[8], digest[16];
+    crypto_generichash_state st;
+    uint64_t n = 0;
+
+    assert(auth_have_key);
+    for (int i = 0; i < 8; i++)
+        w[i] = (uint8_t)((uint64_t)window >> (56 - 8 * i));
+    crypto_generichash_init(&st, auth_key, sizeof(auth_key), sizeof(digest));
+    crypto_generichash_update(&st, (const unsigned char *)domain, sizeof(domain));
+    crypto_generichash_update(&st, (const unsigned char *)session_id, strlen(session_id) + 1);
+    crypto_generichash_update(&st, w, sizeof(w));
+    crypto_generichash_final(&st, digest, sizeof(digest));
+    /* 64 bits reduced mod 10^6: the bias is below 10^-13. */
+    for (int i = 0; i < 8; i++)
+        n = n << 8 | digest[i];
+    snprintf(out, AUTH_ROOM_CODE_SIZE, "%06u", (unsigned)(n % 1000000u));
+    if (expires_at != NULL)
+        *expires_at = (window + 1) * AUTH_ROOM_CODE_WINDOW_S;
+    sodium_memzero(&st, sizeof(st));
+    sodium_memzero(digest, sizeof(digest));
+}
+
+bool auth_room_code_valid(const char *session_id, int64_t now, const char *code)
+{
+    char want[AUTH_ROOM_CODE_SIZE];
+    bool ok = false;
+
+    if (code == NULL || strlen(code) != AUTH_ROOM_CODE_LEN)
+        return false;
+    for (int i = 0; i < AUTH_ROOM_CODE_LEN; i++)
+        if (code[i] < '0' || code[i] > '9')
+            return false;
+    for (int back = 0; back < 2; back++) {
+        auth_room_code(session_id, now - back * AUTH_ROOM_CODE_WINDOW_S, want, NULL);
+        if (sodium_memcmp(want, code, AUTH_ROOM_CODE_LEN) == 0)
+            ok = true;
+    }
+    sodium_memzero(want, sizeof(want));
+    return ok;
+}

@@ -51,6 +51,11 @@ const MESSAGES = {
   'not-applied': 'This registration is not awaiting a decision.',
   'not-completed': 'The certificate is available once the course has ended and your evaluation is submitted.',
   'bad-signature': 'The payment notification could not be verified.',
+  'invalid-code': 'That code is not the one shown in the room now. Please type the code on the screen.',
+  'check-in-closed': 'Check-in for this session is open from 30 minutes before it starts until 30 minutes after it ends.',
+  'unknown-session': 'This session is not part of your registration.',
+  'session-cancelled': 'This session is cancelled.',
+  'not-confirmed': 'Only confirmed registrations can be checked in.',
   'conflict': 'Something changed at the same time. Please sign in again and retry.',
   // Registration and payment (issue 5).
   'discount-code-invalid': 'This discount code is not valid for this offering.',
@@ -72,7 +77,7 @@ const MESSAGES = {
 
 // Problems whose detail says which of several cases it is ("This discount
 // code has expired.", "… has been used up."): the detail is shown instead.
-const DETAILED = new Set(['discount-code-invalid']);
+const DETAILED = new Set(['discount-code-invalid', 'not-confirmed', 'check-in-closed']);
 
 // Used when the server's answer is not problem+json (a proxy's error page,
 // for example) or carries a type we do not know.
@@ -430,6 +435,31 @@ export const rosters = {
   // → { items: [{ position, enrollment, learner }], next_cursor }, in order
   waitlist: (offeringId, { limit, cursor, signal } = {}) =>
     request('GET', `/offerings/${enc(offeringId)}/waitlist`, { query: { limit, cursor }, signal }),
+};
+
+// Attendance and check-in (API.md "Rosters, attendance, credits").
+export const attendance = {
+  // → { items: [{ enrollment_id, learner: { id, full_name }, checked_in_at, method }] }
+  list: (sessionId, { signal } = {}) => request('GET', `/sessions/${enc(sessionId)}/attendance`, { signal }),
+  mark: (sessionId, enrollmentId, { signal } = {}) =>
+    request('PUT', `/sessions/${enc(sessionId)}/attendance/${enc(enrollmentId)}`, { signal }),
+  unmark: (sessionId, enrollmentId, { signal } = {}) =>
+    request('DELETE', `/sessions/${enc(sessionId)}/attendance/${enc(enrollmentId)}`, { signal }),
+  // → { changed }
+  setMany: (sessionId, enrollmentIds, present, { signal } = {}) =>
+    request('PUT', `/sessions/${enc(sessionId)}/attendance`, { body: { enrollment_ids: enrollmentIds, present }, signal }),
+  // A badge scanned at the door → { enrollment_id, learner, already }
+  checkIn: (sessionId, badgeCode, nonce, { signal } = {}) =>
+    request('POST', `/sessions/${enc(sessionId)}/check-ins`, { body: { badge_code: badgeCode, nonce }, signal }),
+  // → { code, expires_at, window_seconds }
+  roomCode: (sessionId, { signal } = {}) => request('GET', `/sessions/${enc(sessionId)}/check-in-code`, { signal }),
+  // The learner's own check-in → { enrollment_id, session_id, already }
+  selfCheckIn: (enrollmentId, sessionId, code, { signal } = {}) =>
+    request('POST', `/enrollments/${enc(enrollmentId)}/check-ins`, { body: { session_id: sessionId, code }, signal }),
+  // → { enrollment_id, badge_code, qr_svg }
+  badge: (enrollmentId, { signal } = {}) => request('GET', `/enrollments/${enc(enrollmentId)}/badge`, { signal }),
+  // The printable badge sheet (PDF), for a link (cookie-authenticated GET).
+  badgeSheetUrl: (offeringId) => `${BASE}/offerings/${enc(offeringId)}/badges`,
 };
 
 // Follows next_cursor until the list ends (bounded, for small lists such as

@@ -43,6 +43,9 @@ const ROUTES = [
   { pattern: '/offerings/:id/applications', nav: 'catalog', load: () => import('./screens/director-applications.js') },
   { pattern: '/offerings/:id/roster', nav: 'catalog', load: () => import('./screens/roster.js') },
   { pattern: '/offerings/:id/waitlist', nav: 'catalog', load: () => import('./screens/waitlist.js') },
+  // Attendance and check-in (issue 10)
+  { pattern: '/offerings/:id/attendance', nav: 'catalog', load: () => import('./screens/attendance.js') },
+  { pattern: '/offerings/:id/check-in', nav: 'catalog', load: () => import('./screens/check-in.js') },
 ];
 
 function compile(pattern) {

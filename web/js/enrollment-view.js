@@ -282,6 +282,7 @@ const DIRECTOR_PAGES = [
   ['applications', 'Applications'],
   ['roster', 'Roster'],
   ['waitlist', 'Waitlist'],
+  ['attendance', 'Attendance'],
 ];
 
 // Links for the offering page's director bar.

@@ -13,6 +13,7 @@ import {
 import {
   ACTIVE, cancelControl, cancelledSentence, holdCountdown, statusBadge, statusExplanation,
 } from '../enrollment-view.js';
+import { badgeSection } from '../badge-view.js';
 import { paymentForm } from '../payment-form.js';
 import { sessionWhen } from '../schedule-view.js';
 import * as session from '../session.js';
@@ -187,6 +188,7 @@ export async function render(ctx) {
         moneyRows(e),
         row('Registered', formatInstant(e.created_at, o.timezone)))),
     workshopsSection(e, o, choosable),
+    badgeSection(e, list, o, signal),
     paymentsTable(e),
     cancel,
     h('p', { class: 'section' }, h('a', { href: `#/offerings/${encodeURIComponent(o.id)}` }, 'The offering’s page'),
