@@ -154,6 +154,27 @@ static const struct http_route api_table[] = {
     { "GET", "/api/v1/offerings/{id}/waitlist", rosters_waitlist, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0,
         "limit,cursor" },
 
+    /* Evaluations, credits and certificates (rights checked in the SQL) */
+    { "GET", "/api/v1/offerings/{id}/evaluation-form", credits_form_get, HTTP_SIGNED_IN,
+        HTTP_BODY_NONE, 0, NULL },
+    { "PUT", "/api/v1/offerings/{id}/evaluation-form", credits_form_put, HTTP_SIGNED_IN,
+        HTTP_BODY_JSON, 0, NULL },
+    { "POST", "/api/v1/enrollments/{id}/evaluation", credits_evaluation_submit, HTTP_SIGNED_IN,
+        HTTP_BODY_JSON, 0, NULL },
+    { "GET", "/api/v1/offerings/{id}/evaluations", credits_evaluations_get, HTTP_SIGNED_IN,
+        HTTP_BODY_NONE, 0, "format" },
+    { "GET", "/api/v1/enrollments/{id}/certificate", credits_certificate_get, HTTP_SIGNED_IN,
+        HTTP_BODY_NONE, 0, NULL },
+    { "GET", "/api/v1/certificates/{code}", credits_certificate_verify, HTTP_ANYONE, HTTP_BODY_NONE,
+        0, NULL },
+    { "GET", "/api/v1/offerings/{id}/certificates", credits_offering_certificates, HTTP_SIGNED_IN,
+        HTTP_BODY_NONE, 0, NULL },
+    { "GET", "/api/v1/me/transcript", credits_transcript, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0, NULL },
+    { "GET", "/api/v1/offerings/{id}/completion", credits_completion, HTTP_SIGNED_IN,
+        HTTP_BODY_NONE, 0, NULL },
+    { "GET", "/api/v1/offerings/{id}/accme-report", credits_accme_report, HTTP_SIGNED_IN,
+        HTTP_BODY_NONE, 0, "format" },
+
     /* Accounts and sign-in sessions */
     { "POST", "/api/v1/accounts", accounts_create, HTTP_ANYONE, HTTP_BODY_JSON, 0, NULL },
     { "POST", "/api/v1/auth/sessions", signin_create, HTTP_ANYONE, HTTP_BODY_JSON, 0, NULL },
@@ -202,6 +223,8 @@ static const struct api_body_table api_bodies[] = {
     { "POST /api/v1/me/email-verification", accounts_verification_send_fields, true },
     { "POST /api/v1/auth/email-verifications/confirm", accounts_verification_confirm_fields, true },
     { "DELETE /api/v1/me", privacy_erase_fields, true },
+    { "PUT /api/v1/offerings/{id}/evaluation-form", credits_form_fields, true },
+    { "POST /api/v1/enrollments/{id}/evaluation", credits_evaluation_fields, true },
 };
 
 const struct api_body_table *api_body_tables(size_t *n)
@@ -233,4 +256,5 @@ void api_register_statements(void)
     payments_register();
     rosters_register();
     privacy_register();
+    credits_register();
 }
