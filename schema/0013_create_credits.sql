@@ -217,7 +217,7 @@ begin
             perform registrar.raise_invalid(format('questions[%s].id', v_i), 'is used twice');
         end if;
         v_ids := v_ids || (q->>'id');
-        if (q->>'kind' = 'choice') <> (jsonb_typeof(q->'choices') = 'array') then
+        if (q->>'kind' = 'choice') <> coalesce(jsonb_typeof(q->'choices') = 'array', false) then
             perform registrar.raise_invalid(format('questions[%s].choices', v_i),
                 'are needed for a choice question, and only for one');
         end if;
@@ -319,8 +319,13 @@ begin
             perform registrar.raise_invalid('answers.' || (q->>'id'), 'must be one of the question''s choices');
         end if;
     end loop;
+    -- Unanswered optional questions (null or blank) are not kept as answers.
     insert into registrar.evaluations (enrollment_id, offering_id, answers, claimed_hours)
-    values (e.id, o.id, jsonb_strip_nulls(p_answers), p_claimed);
+    values (e.id, o.id,
+            coalesce((select jsonb_object_agg(k2, v2) from jsonb_each(p_answers) as t (k2, v2)
+                      where v2 <> 'null'::jsonb
+                        and not (jsonb_typeof(v2) = 'string' and btrim(v2 #>> '{}') = '')), '{}'::jsonb),
+            p_claimed);
     return json_build_object('enrollment_id', e.id, 'claimed_hours', trim_scale(p_claimed),
         'attended_hours', trim_scale(v_attended),
         'credits', registrar.credits_earned(p_claimed, v_attended, o.max_credits),
