@@ -141,6 +141,111 @@ language sql stable as $$
 $$;
 
 -- ---------------------------------------------------------------------------
+-- The certificate statements as offering fields
+
+-- The statements of p_body, when present (null: back to the default
+-- wording). The server's field table has checked their text.
+create function registrar.offering_statements_apply(p_id uuid, p_body jsonb) returns void
+language plpgsql as $$
+begin
+    if p_body ? 'accreditation_statement' then
+        update registrar.offerings set accreditation_statement = p_body->>'accreditation_statement'
+        where id = p_id;
+    end if;
+    if p_body ? 'designation_statement' then
+        update registrar.offerings set designation_statement = p_body->>'designation_statement'
+        where id = p_id;
+    end if;
+end $$;
+
+-- As in 0003, with the effective statements (the default wording when none is set).
+create or replace function registrar.offering_json(o registrar.offerings) returns json
+language sql stable as $$
+    select json_build_object(
+        'id', o.id,
+        'course_slug', (select c.slug from registrar.courses c where c.id = o.course_id),
+        'title', o.title,
+        'status', o.status,
+        'starts_on', o.starts_on,
+        'ends_on', o.ends_on,
+        'parts', coalesce((select json_agg(json_build_object('name', p.name,
+                     'starts_on', p.starts_on, 'ends_on', p.ends_on) order by p.position)
+                 from registrar.offering_parts p where p.offering_id = o.id), '[]'::json),
+        'requires_application', o.requires_application,
+        'credit_types', coalesce((select json_agg(json_build_object('profession', t.profession,
+                     'credit_type', t.credit_type) order by registrar.profession_rank(t.profession))
+                 from registrar.offering_credit_types t where t.offering_id = o.id), '[]'::json),
+        'timezone', o.timezone,
+        'venue', o.venue,
+        'capacity', o.capacity,
+        'seats_taken', o.seats_taken,
+        'seats_left', greatest(o.capacity - o.seats_taken, 0),
+        'waitlist_length', registrar.offering_waitlist_length(o.id),
+        'registration_opens_at', registrar.rfc3339(o.registration_opens_at, o.timezone),
+        'registration_closes_at', registrar.rfc3339(o.registration_closes_at, o.timezone),
+        'hold_minutes', o.hold_minutes,
+        'approval_hold_days', o.approval_hold_days,
+        'max_credits', trim_scale(o.max_credits),
+        'prices', coalesce((select json_agg(json_build_object('profession', p.profession,
+                     'amount_cents', p.amount_cents, 'early_amount_cents', p.early_amount_cents,
+                     'early_until', p.early_until) order by registrar.profession_rank(p.profession))
+                 from registrar.offering_prices p where p.offering_id = o.id), '[]'::json),
+        'currency', o.currency,
+        'accreditation_statement', registrar.accreditation_statement(o),
+        'designation_statement', registrar.designation_statement(o),
+        'cancellation_policy', coalesce((select json_agg(json_build_object(
+                     'until_days_before', r.until_days_before, 'refund_percent', r.refund_percent)
+                     order by r.until_days_before desc)
+                 from registrar.offering_cancellation_rules r where r.offering_id = o.id), '[]'::json))
+$$;
+
+-- As in 0003, and the statements applied.
+create or replace function registrar.offering_create(p_viewer uuid, p_admin boolean, p_course text, p_body jsonb)
+returns json
+language plpgsql as $$
+declare
+    v_course uuid;
+    v_id uuid;
+begin
+    select id into v_course from registrar.courses where slug = p_course;
+    if not found then
+        return null;
+    end if;
+    if not registrar.can_direct(v_course, p_viewer, p_admin) then
+        perform registrar.raise_forbidden();
+    end if;
+    -- Placeholders that offering_apply overwrites from the body.
+    insert into registrar.offerings (course_id, title, starts_on, ends_on, timezone, capacity)
+    values (v_course, p_body->>'title', current_date, current_date, 'UTC', 0)
+    returning id into v_id;
+    perform registrar.offering_apply(v_id, p_body, true);
+    perform registrar.offering_statements_apply(v_id, p_body);
+    return registrar.offering_get(v_id, p_viewer, p_admin);
+end $$;
+
+-- As in 0003, and the statements applied.
+create or replace function registrar.offering_update(p_viewer uuid, p_admin boolean, p_id uuid, p_body jsonb)
+returns json
+language plpgsql as $$
+declare
+    v_o registrar.offerings;
+begin
+    select * into v_o from registrar.offerings where id = p_id for update;
+    if not found then
+        return null;
+    end if;
+    if not registrar.can_direct(v_o.course_id, p_viewer, p_admin) then
+        if v_o.status = 'draft' then
+            return null;
+        end if;
+        perform registrar.raise_forbidden();
+    end if;
+    perform registrar.offering_apply(p_id, p_body, false);
+    perform registrar.offering_statements_apply(p_id, p_body);
+    return registrar.offering_get(p_id, p_viewer, p_admin);
+end $$;
+
+-- ---------------------------------------------------------------------------
 -- Evaluation forms
 
 -- The centre's default CME form, which a new offering starts from.

@@ -463,3 +463,17 @@ test('US Letter by the centre setting; the public check is rate-limited per addr
     await other.stop();
   }
 });
+
+test('the certificate statements are offering fields: the default wording until a director sets them', async () => {
+  const { o } = await freeOffering({ max_credits: 12.5 });
+  assert.match(o.designation_statement, /maximum of 12\.5 AMA PRA Category 1 Credit\(s\)™/);
+  assert.match(o.accreditation_statement, /ACCME/);
+  const mine = 'Jointly provided by the centre and the University.\nAccredited by the ACCME.';
+  const r = await as(srv, director).patch(`/api/v1/offerings/${o.id}`, { json: { accreditation_statement: mine } });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.accreditation_statement, mine);
+  assert.equal((await as(srv, director).patch(`/api/v1/offerings/${o.id}`, { json: { designation_statement: 'x\u202ey' } })).status, 400);
+  assert.equal((await as(srv, otherDirector).patch(`/api/v1/offerings/${o.id}`, { json: { designation_statement: 'Mine' } })).status, 403);
+  const back = await as(srv, director).patch(`/api/v1/offerings/${o.id}`, { json: { accreditation_statement: null } });
+  assert.match(back.body.accreditation_statement, /Accreditation Council/);
+});
