@@ -752,11 +752,11 @@ begin
         if r.evaluated then
             perform registrar.outbox_to_user(r.user_id, 'Your certificate is ready',
                 format(E'Your certificate for %s (%s) is ready to download:\n%s', r.course_title, r.title,
-                       registrar.public_url() || '/#/enrollments/' || r.id));
+                       registrar.public_url() || '/#/registrations/' || r.id));
         else
             perform registrar.outbox_to_user(r.user_id, 'Please evaluate ' || r.course_title,
                 format(E'%s (%s) has ended. Evaluate it and claim your credit here:\n%s', r.course_title,
-                       r.title, registrar.public_url() || '/#/enrollments/' || r.id));
+                       r.title, registrar.public_url() || '/#/registrations/' || r.id));
         end if;
         n := n + 1;
     end loop;

@@ -423,7 +423,7 @@ test('messages: a reminder to evaluate when the offering ends, the certificate r
   assert.equal((await evaluate(a, ea.id, { answers: GOOD, claimed_hours: 1 })).status, 201);
   await eventually(async () => (await count(a.email, 'Your certificate is ready')) === 1, 'the certificate notice');
   const [{ body }] = await srv.sql(`select body from registrar.outbox where recipient = $1 and subject = 'Your certificate is ready'`, [a.email]);
-  assert.ok(body.includes(`https://cme.example.org/#/enrollments/${ea.id}`), body);
+  assert.ok(body.includes(`https://cme.example.org/#/registrations/${ea.id}`), body);
   // Another run (as another process would) sends nothing more.
   const [{ n }] = await srv.sql('select registrar.credit_notices_send(1000) as n');
   assert.equal(n, 0);

@@ -43,6 +43,14 @@ const ROUTES = [
   { pattern: '/offerings/:id/applications', nav: 'catalog', load: () => import('./screens/director-applications.js') },
   { pattern: '/offerings/:id/roster', nav: 'catalog', load: () => import('./screens/roster.js') },
   { pattern: '/offerings/:id/waitlist', nav: 'catalog', load: () => import('./screens/waitlist.js') },
+  // After the course (issue 10)
+  { pattern: '/registrations/:id/evaluation', nav: 'registrations', load: () => import('./screens/evaluation.js') },
+  { pattern: '/transcript', nav: 'registrations', load: () => import('./screens/transcript.js') },
+  { pattern: '/verify-certificate', nav: null, load: () => import('./screens/verify-certificate.js') },
+  { pattern: '/verify-certificate/:code', nav: null, load: () => import('./screens/verify-certificate.js') },
+  { pattern: '/offerings/:id/completion', nav: 'catalog', load: () => import('./screens/completion.js') },
+  { pattern: '/offerings/:id/evaluations', nav: 'catalog', load: () => import('./screens/evaluations.js') },
+  { pattern: '/offerings/:id/evaluation-form', nav: 'catalog', load: () => import('./screens/evaluation-form-edit.js') },
 ];
 
 function compile(pattern) {

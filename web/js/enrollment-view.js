@@ -282,6 +282,9 @@ const DIRECTOR_PAGES = [
   ['applications', 'Applications'],
   ['roster', 'Roster'],
   ['waitlist', 'Waitlist'],
+  ['completion', 'Completion'],
+  ['evaluations', 'Evaluations'],
+  ['evaluation-form', 'Evaluation form'],
 ];
 
 // Links for the offering page's director bar.
