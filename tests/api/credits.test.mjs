@@ -21,8 +21,8 @@ const PROBLEM = (slug) => `https://registrar.invalid/problems/${slug}`;
 let srv, admin, director, otherDirector, outsider, off, sessions, ls, es, tmp;
 
 // The PDF at urlPath as bytes, its text by pdftotext and page facts by pdfinfo.
-async function pdf(who, urlPath, headers = {}) {
-  const res = await fetch(srv.url + urlPath, { headers: { authorization: `Bearer ${who.token}`, ...headers } });
+async function pdf(who, urlPath, headers = {}, url = srv.url) {
+  const res = await fetch(url + urlPath, { headers: { authorization: `Bearer ${who.token}`, ...headers } });
   const bytes = Buffer.from(await res.arrayBuffer());
   if (res.status !== 200) return { status: res.status, body: JSON.parse(bytes.toString()) };
   assert.equal(res.headers.get('content-type'), 'application/pdf');
@@ -431,8 +431,8 @@ test('messages: a reminder to evaluate when the offering ends, the certificate r
   assert.equal(await count(b.email, 'Your certificate is ready'), 0, 'not evaluated: no certificate notice');
 });
 
-test('US Letter by the centre setting; the public check is rate-limited per address', async () => {
-  const other = await startServer({ env: { REGISTRAR_CERTIFICATE_PAPER: 'letter', REGISTRAR_VERIFY_LIMIT: '3' } });
+test('US Letter by the centre setting; first downloads at once through two processes issue one certificate; the public check is rate-limited per address across processes', async () => {
+  const other = await startServer({ processes: 2, env: { REGISTRAR_CERTIFICATE_PAPER: 'letter', REGISTRAR_VERIFY_LIMIT: '3' } });
   try {
     const dir = await account(other, { admin: true });
     const [l] = await learners(other, 1);
@@ -445,8 +445,15 @@ test('US Letter by the centre setting; the public check is rate-limited per addr
     srv = other;
     try {
       assert.equal((await evaluate(l, e.id, { answers: GOOD, claimed_hours: 0 })).status, 201);
-      const c = await pdf(l, `/api/v1/enrollments/${e.id}/certificate`);
-      assert.equal(c.status, 200);
+      const all = await Promise.all(Array.from({ length: 6 },
+        (_, i) => pdf(i % 2 ? dir : l, `/api/v1/enrollments/${e.id}/certificate`, {}, other.urls[i % 2])));
+      assert.deepEqual(all.map((x) => x.status), [200, 200, 200, 200, 200, 200]);
+      const [{ n, code }] = await other.sql('select count(*)::int as n, min(verification_code) as code from registrar.certificates');
+      assert.equal(n, 1, 'one certificate');
+      for (const x of all) assert.ok(x.text.includes(code), 'every download shows the one code');
+      const [{ audits }] = await other.sql(`select count(*)::int as audits from registrar.audit_log where action = 'certificate.issue'`);
+      assert.equal(audits, 1);
+      const c = all[0];
       assert.match(c.info, /Page size:\s+612 x 792 pts/);
       assert.ok(c.text.includes('0 AMA PRA Category 1'));
     } finally {
@@ -454,7 +461,7 @@ test('US Letter by the centre setting; the public check is rate-limited per addr
     }
     const [{ verification_code: code }] = await other.sql('select verification_code from registrar.certificates');
     const statuses = [];
-    for (let i = 0; i < 4; i++) statuses.push((await client(other.url).get(`/api/v1/certificates/${code}`)).status);
+    for (let i = 0; i < 4; i++) statuses.push((await client(other.urls[i % 2]).get(`/api/v1/certificates/${code}`)).status);
     assert.deepEqual(statuses, [200, 200, 200, 429]);
     const limited = await client(other.url).get('/api/v1/certificates/ZZZZZZZZZZZZ');
     assert.equal(limited.status, 429);
