@@ -665,6 +665,39 @@ language sql stable as $$
 $$;
 
 -- ---------------------------------------------------------------------------
+-- Privacy: what GET /me/export adds about credits
+
+-- The learner's evaluations and certificates, as members merged into
+-- registrar.privacy_export's document (privacy.c's statement does
+-- `privacy_export(u)::jsonb || privacy_export_credits(u)`, so the
+-- attendance engineer's replacement of privacy_export stays theirs).
+create function registrar.privacy_export_credits(p_user uuid) returns jsonb
+language sql stable as $$
+    select jsonb_build_object(
+        'evaluations', coalesce((select jsonb_agg(jsonb_build_object(
+                'enrollment_id', ev.enrollment_id,
+                'offering', jsonb_build_object('id', o.id, 'title', o.title),
+                'answers', ev.answers,
+                'claimed_hours', trim_scale(ev.claimed_hours),
+                'submitted_at', registrar.rfc3339(ev.submitted_at, 'UTC')) order by ev.submitted_at)
+            from registrar.evaluations ev
+            join registrar.enrollments e on e.id = ev.enrollment_id
+            join registrar.offerings o on o.id = e.offering_id
+            where e.user_id = p_user), '[]'::jsonb),
+        'certificates', coalesce((select jsonb_agg(jsonb_build_object(
+                'enrollment_id', c.enrollment_id,
+                'offering', jsonb_build_object('id', o.id, 'title', o.title),
+                'verification_code', c.verification_code,
+                'credit_type', c.credit_type,
+                'credits', trim_scale(c.credits),
+                'issued_at', registrar.rfc3339(c.issued_at, 'UTC')) order by c.issued_at)
+            from registrar.certificates c
+            join registrar.enrollments e on e.id = c.enrollment_id
+            join registrar.offerings o on o.id = e.offering_id
+            where e.user_id = p_user), '[]'::jsonb))
+$$;
+
+-- ---------------------------------------------------------------------------
 -- ACCME
 
 -- GET /offerings/{id}/accme-report: the activity as PARS asks for it.

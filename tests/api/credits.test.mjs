@@ -294,6 +294,18 @@ test('certificate: PDF with name in any script, credits, statements, code and UR
   assert.ok(zh.text.includes('王小明'), zh.text);
 });
 
+test('the learner’s export carries their evaluations and certificates, nobody else’s', async () => {
+  const r = await as(srv, ls[3]).get('/api/v1/me/export');
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.evaluations.map((e) => [e.enrollment_id, e.claimed_hours]), [[es[3].id, 2.9]]);
+  assert.deepEqual(r.body.evaluations[0].answers, { objectives: 4, bias: 'Unsure', comments: 'Long days' });
+  assert.deepEqual(r.body.certificates.map((c) => [c.enrollment_id, c.credits, c.credit_type]),
+    [[es[3].id, 2.75, 'ANCC contact hours']]);
+  const none = await as(srv, outsider).get('/api/v1/me/export');
+  assert.deepEqual([none.body.evaluations, none.body.certificates], [[], []]);
+  assert.equal(none.body.profile.email, outsider.email);
+});
+
 test('the public check of a certificate: anyone, any case; 404 otherwise', async () => {
   const [row] = await srv.sql('select verification_code from registrar.certificates where enrollment_id = $1', [es[0].id]);
   const r = await client(srv.url).get(`/api/v1/certificates/${row.verification_code}`);
