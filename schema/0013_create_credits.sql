@@ -380,6 +380,9 @@ begin
     if not found then
         return null;
     end if;
+    -- The server's JSON gives 1.1 as 1.1000000000000001; the field table
+    -- has allowed two decimals at most, so this is the number sent.
+    p_claimed := round(p_claimed, 2);
     select * into o from registrar.offerings where id = e.offering_id for share;
     if e.status <> 'confirmed' then
         perform registrar.raise_app('RG409', 'not-confirmed',

@@ -235,6 +235,20 @@ test('evaluation: rules, once, the claim; certificates only after it', async () 
   assert.equal(absent.body.attended_hours, 0);
 });
 
+test('a claim of exactly the attended hours is accepted, whatever their binary form (1.1)', async () => {
+  const { o, ss } = await freeOffering();
+  await srv.sql('update registrar.sessions set credit_hours = 1.1 where id = $1', [ss[0].id]);
+  const [l] = await learners(srv, 1);
+  const e = (await as(srv, l).post(`/api/v1/offerings/${o.id}/enrollments`)).body;
+  await attend([ss[0].id], e.id);
+  await endOffering(o.id);
+  assert.equal((await evaluate(l, e.id, { answers: GOOD, claimed_hours: 1.11 })).status, 422);
+  const r = await evaluate(l, e.id, { answers: GOOD, claimed_hours: 1.1 });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.claimed_hours, 1.1);
+  assert.equal(r.body.credits, 1);
+});
+
 test('an answered form keeps its questions: 409 form-answered; new questions and rewording are fine', async () => {
   const url = `/api/v1/offerings/${off.id}/evaluation-form`;
   const form = (await as(srv, director).get(url)).body;
