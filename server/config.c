@@ -41,6 +41,8 @@ const char *config_usage(void)
            "REGISTRAR_DISCOUNT_ADDRESS_LIMIT (60) and REGISTRAR_DISCOUNT_LEARNER_LIMIT (20):\n"
            "discount codes tried per address and per learner and hour. Flags: --public-url,\n"
            "--signup-limit, --reset-limit, --discount-address-limit, --discount-learner-limit.\n"
+           "REGISTRAR_CERTIFICATE_PAPER (a4|letter; a4), REGISTRAR_VERIFY_LIMIT (60): public\n"
+           "certificate checks per address and hour. Flags: --certificate-paper, --verify-limit.\n"
            "REGISTRAR_ADMIN_LISTEN (/metrics, /healthz, /readyz; 127.0.0.1:9090; off),\n"
            "REGISTRAR_METRICS_TOKEN (Bearer token for /metrics on the main address),\n"
            "REGISTRAR_TRUSTED_PROXIES (addresses/CIDRs whose X-Real-IP counts; 127.0.0.0/8,::1).\n"
@@ -317,6 +319,8 @@ static const struct config_option config_options[] = {
     { "--reset-limit", "REGISTRAR_RESET_LIMIT", 0 },
     { "--discount-address-limit", "REGISTRAR_DISCOUNT_ADDRESS_LIMIT", 0 },
     { "--discount-learner-limit", "REGISTRAR_DISCOUNT_LEARNER_LIMIT", 0 },
+    { "--certificate-paper", "REGISTRAR_CERTIFICATE_PAPER", 0 },
+    { "--verify-limit", "REGISTRAR_VERIFY_LIMIT", 0 },
     /* Operations and the proxy in front. */
     { "--admin-listen", "REGISTRAR_ADMIN_LISTEN", CONFIG_OPT_EMPTY },
     { "--metrics-token", "REGISTRAR_METRICS_TOKEN", CONFIG_OPT_SECRET },
@@ -447,6 +451,18 @@ static int config_apply(
             snprintf(err, errlen, "%s must be a number from 1 to 1000000 (per hour)", flag);
             return -1;
         }
+    } else if (strcmp(flag, "--certificate-paper") == 0) {
+        if (strcmp(value, "a4") != 0 && strcmp(value, "letter") != 0) {
+            snprintf(err, errlen, "REGISTRAR_CERTIFICATE_PAPER must be a4 or letter");
+            return -1;
+        }
+        c->certificate_letter = strcmp(value, "letter") == 0;
+    } else if (strcmp(flag, "--verify-limit") == 0) {
+        if (config_uint(value, 1, 1000000, &c->verify_limit) == -1) {
+            snprintf(err, errlen,
+                "REGISTRAR_VERIFY_LIMIT must be a number from 1 to 1000000 (per hour)");
+            return -1;
+        }
     } else if (strcmp(flag, "--admin-listen") == 0) {
         free(c->admin_host);
         c->admin_host = NULL;
@@ -522,6 +538,8 @@ int config_parse(struct config *c, int argc, char **argv, config_getenv_fn *gete
     c->reset_limit = 20;
     c->discount_address_limit = 60;
     c->discount_learner_limit = 20;
+    /* A person checks a certificate or two; a script guessing codes gets nowhere at 60 an hour. */
+    c->verify_limit = 60;
     /* /metrics, /healthz and /readyz on loopback: reachable from the host only. */
     c->admin_host = xstrdup("127.0.0.1");
     c->admin_port = 9090;

@@ -128,7 +128,14 @@ enum api_type {
     API_T_OBJECTS, /* array of min..max objects, each checked against items */
     API_T_EMAIL,   /* min..max code points shaped like an address (trimmed; no spaces, controls) */
     API_T_UUID,    /* a canonical UUID (8-4-4-4-12 hex) */
-    API_T_UUIDS    /* array of min..max canonical UUIDs */
+    API_T_UUIDS,   /* array of min..max canonical UUIDs */
+    /*
+     * An object of min..max members keyed by API_CODE names of 1..64
+     * characters, each value null, a number, or a string of
+     * item_min..item_max code points obeying the flags' character rules
+     * (an evaluation's answers by question id).
+     */
+    API_T_MAP
 };
 
 #define API_REQUIRED 1u /* must be present when creating (a PATCH never requires) */
@@ -227,6 +234,7 @@ extern const struct api_field offerings_fields[];
 extern const struct api_field schedule_fields[], schedule_token_fields[];
 extern const struct api_field attendance_many_fields[], attendance_check_in_fields[],
     attendance_self_check_in_fields[];
+extern const struct api_field credits_form_fields[], credits_evaluation_fields[];
 
 /* ---- handlers ---- */
 
@@ -292,6 +300,34 @@ void payments_webhook_receive(struct http_req *req);
 /* rosters.c: an offering's roster (JSON or CSV) and waitlist, audited */
 void rosters_get(struct http_req *req);
 void rosters_waitlist(struct http_req *req);
+
+/*
+ * credits.c: evaluations, credit claims, certificates, transcripts, the
+ * completion view and the ACCME report (issue 10). credits_configure() is
+ * called once by main before the server starts: the certificates' paper
+ * (A4 unless letter) and the public checks per client address and hour.
+ */
+void credits_register(void);
+void credits_configure(bool letter, unsigned verify_limit);
+/* GET, PUT /api/v1/offerings/{id}/evaluation-form */
+void credits_form_get(struct http_req *req);
+void credits_form_put(struct http_req *req);
+/* POST /api/v1/enrollments/{id}/evaluation: 201 {enrollment_id, claimed_hours, credits, ...} */
+void credits_evaluation_submit(struct http_req *req);
+/* GET /api/v1/offerings/{id}/evaluations (?format=csv) */
+void credits_evaluations_get(struct http_req *req);
+/* GET /api/v1/enrollments/{id}/certificate: application/pdf; the first call issues it. */
+void credits_certificate_get(struct http_req *req);
+/* GET /api/v1/certificates/{code}: the public check, rate-limited per address. */
+void credits_certificate_verify(struct http_req *req);
+/* GET /api/v1/offerings/{id}/certificates: one PDF, a certificate per page. */
+void credits_offering_certificates(struct http_req *req);
+/* GET /api/v1/me/transcript (Accept: application/pdf for the printable one) */
+void credits_transcript(struct http_req *req);
+/* GET /api/v1/offerings/{id}/completion: attended hours, evaluations, certificates */
+void credits_completion(struct http_req *req);
+/* GET /api/v1/offerings/{id}/accme-report (?format=csv) */
+void credits_accme_report(struct http_req *req);
 
 /* courses.c */
 void courses_list(struct http_req *req);

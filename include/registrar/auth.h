@@ -57,6 +57,14 @@ int auth_init(const uint8_t *key);
 /* A new token: 32 bytes from randombytes_buf, base64url, NUL-terminated. */
 void auth_token_new(char out[AUTH_TOKEN_SIZE]);
 
+/* Characters of human-typable codes: no 0/O, 1/I/L, so a code read aloud or retyped survives. */
+#define AUTH_CODE_ALPHABET "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+/*
+ * A random code of n characters of AUTH_CODE_ALPHABET (each drawn without
+ * bias by randombytes_uniform) in out, NUL-terminated: out holds n + 1.
+ */
+void auth_code_new(char *out, size_t n);
+
 /*
  * Decodes a token's text into its 32 bytes. Returns 0, or -1 unless text
  * is exactly the canonical base64url form of 32 bytes (43 characters of

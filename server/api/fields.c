@@ -228,6 +228,43 @@ static int api_field_array(
     return 0;
 }
 
+/* The members of object v (member f of a body) against f: see API_T_MAP. */
+static int api_field_map(
+    const struct api_field *f, const char *prefix, json_t *v, struct api_field_error *err)
+{
+    const char *key;
+    json_t *item;
+
+    if (!json_is_object(v))
+        return api_field_fail(err, prefix, f->name, "must be an object");
+    if ((long long)json_object_size(v) < f->min || (long long)json_object_size(v) > f->max)
+        return api_field_fail(
+            err, prefix, f->name, "must have %lld to %lld members", f->min, f->max);
+    json_object_foreach(v, key, item)
+    {
+        size_t n = strlen(key);
+        if (n == 0 || n > 64 || api_text_problem(key, API_CODE) != NULL)
+            return api_field_fail(err, prefix, f->name,
+                "must be keyed by ids of letters, digits, '-' and '_' (at most 64)");
+        if (json_is_null(item) || json_is_number(item))
+            continue;
+        char *inner = xasprintf("%s%s.", prefix, f->name);
+        int rc;
+        if (!json_is_string(item)) {
+            rc = api_field_fail(err, inner, key, "must be text, a number or null");
+        } else {
+            struct api_field one = { key, API_T_STRING,
+                f->flags & (API_NO_TRIM | API_TEXT | API_MULTILINE), f->item_min, f->item_max, NULL,
+                NULL, 0, 0 };
+            rc = api_field_string(v, &one, inner, item, err);
+        }
+        free(inner);
+        if (rc == -1)
+            return -1;
+    }
+    return 0;
+}
+
 static int api_field_check(json_t *obj, const struct api_field *f, const char *prefix,
     bool creating, struct api_field_error *err)
 {
@@ -279,6 +316,8 @@ static int api_field_check(json_t *obj, const struct api_field *f, const char *p
     case API_T_OBJECTS:
     case API_T_UUIDS:
         return api_field_array(f, prefix, v, err);
+    case API_T_MAP:
+        return api_field_map(f, prefix, v, err);
     }
     return 0;
 }

@@ -86,6 +86,11 @@ const struct api_field offerings_fields[] = {
     { "prices", API_T_OBJECTS, 0, 0, 9, NULL, offerings_price_fields, 0, 0 },
     { "currency", API_T_ENUM, 0, 0, 0, offerings_currencies, NULL, 0, 0 },
     { "cancellation_policy", API_T_OBJECTS, 0, 0, 20, NULL, offerings_refund_fields, 0, 0 },
+    /* Printed on certificates; null: the default AMA PRA Category 1 wording (schema/0013). */
+    { "accreditation_statement", API_T_STRING, API_NULLABLE | API_MULTILINE, 1, 2000, NULL, NULL, 0,
+        0 },
+    { "designation_statement", API_T_STRING, API_NULLABLE | API_MULTILINE, 1, 2000, NULL, NULL, 0,
+        0 },
     { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
 };
 

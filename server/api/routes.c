@@ -176,6 +176,27 @@ static const struct http_route api_table[] = {
     { "GET", "/api/v1/audit", attendance_audit, HTTP_ADMIN, HTTP_BODY_NONE, 0,
         "offering_id,actor_id,action,since,limit,cursor" },
 
+    /* Evaluations, credits and certificates (rights checked in the SQL) */
+    { "GET", "/api/v1/offerings/{id}/evaluation-form", credits_form_get, HTTP_SIGNED_IN,
+        HTTP_BODY_NONE, 0, NULL },
+    { "PUT", "/api/v1/offerings/{id}/evaluation-form", credits_form_put, HTTP_SIGNED_IN,
+        HTTP_BODY_JSON, 0, NULL },
+    { "POST", "/api/v1/enrollments/{id}/evaluation", credits_evaluation_submit, HTTP_SIGNED_IN,
+        HTTP_BODY_JSON, 0, NULL },
+    { "GET", "/api/v1/offerings/{id}/evaluations", credits_evaluations_get, HTTP_SIGNED_IN,
+        HTTP_BODY_NONE, 0, "format" },
+    { "GET", "/api/v1/enrollments/{id}/certificate", credits_certificate_get, HTTP_SIGNED_IN,
+        HTTP_BODY_NONE, 0, NULL },
+    { "GET", "/api/v1/certificates/{code}", credits_certificate_verify, HTTP_ANYONE, HTTP_BODY_NONE,
+        0, NULL },
+    { "GET", "/api/v1/offerings/{id}/certificates", credits_offering_certificates, HTTP_SIGNED_IN,
+        HTTP_BODY_NONE, 0, NULL },
+    { "GET", "/api/v1/me/transcript", credits_transcript, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0, NULL },
+    { "GET", "/api/v1/offerings/{id}/completion", credits_completion, HTTP_SIGNED_IN,
+        HTTP_BODY_NONE, 0, NULL },
+    { "GET", "/api/v1/offerings/{id}/accme-report", credits_accme_report, HTTP_SIGNED_IN,
+        HTTP_BODY_NONE, 0, "format" },
+
     /* Accounts and sign-in sessions */
     { "POST", "/api/v1/accounts", accounts_create, HTTP_ANYONE, HTTP_BODY_JSON, 0, NULL },
     { "POST", "/api/v1/auth/sessions", signin_create, HTTP_ANYONE, HTTP_BODY_JSON, 0, NULL },
@@ -227,6 +248,8 @@ static const struct api_body_table api_bodies[] = {
     { "PUT /api/v1/sessions/{id}/attendance", attendance_many_fields, true },
     { "POST /api/v1/sessions/{id}/check-ins", attendance_check_in_fields, true },
     { "POST /api/v1/enrollments/{id}/check-ins", attendance_self_check_in_fields, true },
+    { "PUT /api/v1/offerings/{id}/evaluation-form", credits_form_fields, true },
+    { "POST /api/v1/enrollments/{id}/evaluation", credits_evaluation_fields, true },
 };
 
 const struct api_body_table *api_body_tables(size_t *n)
@@ -259,4 +282,5 @@ void api_register_statements(void)
     rosters_register();
     privacy_register();
     attendance_register();
+    credits_register();
 }

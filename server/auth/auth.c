@@ -54,6 +54,15 @@ void auth_token_new(char out[AUTH_TOKEN_SIZE])
     sodium_memzero(raw, sizeof(raw));
 }
 
+void auth_code_new(char *out, size_t n)
+{
+    static const char alphabet[] = AUTH_CODE_ALPHABET;
+
+    for (size_t i = 0; i < n; i++)
+        out[i] = alphabet[randombytes_uniform((uint32_t)(sizeof(alphabet) - 1))];
+    out[n] = '\0';
+}
+
 int auth_token_decode(const char *text, uint8_t out[AUTH_TOKEN_BYTES])
 {
     char again[AUTH_TOKEN_SIZE];

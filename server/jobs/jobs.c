@@ -43,6 +43,10 @@ static const struct db_stmt SQL_OUTBOX_SENT = { "jobs_outbox_sent",
 static const struct db_stmt SQL_OUTBOX_FAILED = { "jobs_outbox_failed",
     "select registrar.outbox_failed($1::bigint, $2)", 0 };
 
+/* Reminders to evaluate and news of certificates, once per enrollment each (schema/0013). */
+static const struct db_stmt SQL_CREDIT_NOTICES = { "jobs_credit_notices",
+    "select registrar.credit_notices_send($1::integer)", 0 };
+
 static const char HELP_EXPIRED[] = "Unpaid holds released when their time ran out.";
 static const char HELP_PROMOTED[] = "Waitlisted enrollments given a freed seat.";
 static const char HELP_PURGED[] =
@@ -78,6 +82,7 @@ void jobs_register_statements(void)
     db_stmts_register(&SQL_OUTBOX_CLAIM, 1);
     db_stmts_register(&SQL_OUTBOX_SENT, 1);
     db_stmts_register(&SQL_OUTBOX_FAILED, 1);
+    db_stmts_register(&SQL_CREDIT_NOTICES, 1);
 }
 
 int jobs_sweep(struct db_conn *c, long *expired, long *promoted)
@@ -315,6 +320,18 @@ static void jobs_deliver_mail(struct jobs *j, struct db_conn *c)
     }
 }
 
+/* Queues the messages of ended offerings: the evaluation reminder, then "certificate ready". */
+static void jobs_credit_notices(struct db_conn *c)
+{
+    const char *params[] = { JOBS_BATCH };
+    char *text = NULL;
+
+    if (db_exec_value(c, &SQL_CREDIT_NOTICES, 1, params, &text) != DB_OK)
+        log_msg(LOG_WARN,
+            "queueing evaluation reminders and certificate notices failed; retrying next interval");
+    free(text);
+}
+
 static void jobs_sweep_and_count(struct jobs *j, struct db_conn *c)
 {
     long expired = 0, promoted = 0;
@@ -334,6 +351,7 @@ static void jobs_sweep_and_count(struct jobs *j, struct db_conn *c)
     }
     jobs_retry_refunds(c);
     jobs_retention_if_due(j, c);
+    jobs_credit_notices(c);
     if (j->mail)
         jobs_deliver_mail(j, c);
 }

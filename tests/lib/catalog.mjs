@@ -116,7 +116,7 @@ export const OFFERING_KEYS = [
   'id', 'course_slug', 'title', 'status', 'starts_on', 'ends_on', 'parts', 'requires_application',
   'credit_types', 'timezone', 'venue', 'capacity', 'seats_taken', 'seats_left', 'waitlist_length',
   'registration_opens_at', 'registration_closes_at', 'hold_minutes', 'approval_hold_days', 'max_credits',
-  'prices', 'currency', 'cancellation_policy',
+  'prices', 'currency', 'cancellation_policy', 'accreditation_statement', 'designation_statement',
 ];
 
 export const SESSION_KEYS = [

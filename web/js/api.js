@@ -50,6 +50,12 @@ const MESSAGES = {
   'capacity-below-taken': 'The capacity cannot be set below the number of seats already taken.',
   'not-applied': 'This registration is not awaiting a decision.',
   'not-completed': 'The certificate is available once the course has ended and your evaluation is submitted.',
+  // After the course (issue 10).
+  'offering-not-ended': 'The evaluation opens when the course has ended.',
+  'not-confirmed': 'Only a confirmed registration can be evaluated.',
+  'already-evaluated': 'You have already submitted the evaluation for this course.',
+  'claimed-hours-exceed-attended': 'You can claim at most the hours of the sessions you attended.',
+  'form-answered': 'Some learners have answered this form already: answered questions can be reworded or gain choices, but not be removed or change kind.',
   'bad-signature': 'The payment notification could not be verified.',
   'invalid-code': 'That code is not the one shown in the room now. Please type the code on the screen.',
   'check-in-closed': 'Check-in for this session is open from 30 minutes before it starts until 30 minutes after it ends.',
@@ -77,7 +83,7 @@ const MESSAGES = {
 
 // Problems whose detail says which of several cases it is ("This discount
 // code has expired.", "… has been used up."): the detail is shown instead.
-const DETAILED = new Set(['discount-code-invalid', 'not-confirmed', 'check-in-closed']);
+const DETAILED = new Set(['discount-code-invalid', 'not-confirmed', 'check-in-closed', 'claimed-hours-exceed-attended', 'form-answered']);
 
 // Used when the server's answer is not problem+json (a proxy's error page,
 // for example) or carries a type we do not know.
@@ -460,6 +466,47 @@ export const attendance = {
   badge: (enrollmentId, { signal } = {}) => request('GET', `/enrollments/${enc(enrollmentId)}/badge`, { signal }),
   // The printable badge sheet (PDF), for a link (cookie-authenticated GET).
   badgeSheetUrl: (offeringId) => `${BASE}/offerings/${enc(offeringId)}/badges`,
+};
+
+// After the course (API.md "Rosters, attendance, credits"): evaluations,
+// certificates, transcripts and the directors' reports.
+export const credits = {
+  // → { questions: [{ id, kind, text, required, choices? }] }
+  form: (offeringId, { signal } = {}) => request('GET', `/offerings/${enc(offeringId)}/evaluation-form`, { signal }),
+  saveForm: (offeringId, questions, { signal } = {}) =>
+    request('PUT', `/offerings/${enc(offeringId)}/evaluation-form`, { body: { questions }, signal }),
+  // → { enrollment_id, claimed_hours, attended_hours, credits, credit_type, submitted_at }
+  evaluate: (enrollmentId, answers, claimedHours, { signal } = {}) =>
+    request('POST', `/enrollments/${enc(enrollmentId)}/evaluation`, {
+      body: { answers, claimed_hours: claimedHours }, signal,
+    }),
+  // The certificate PDF as a Blob; a 409 not-completed becomes an ApiError.
+  certificatePdf: async (enrollmentId, { signal } = {}) => {
+    const res = await fetch(`${BASE}/enrollments/${enc(enrollmentId)}/certificate`, {
+      headers: { Accept: 'application/pdf, application/problem+json' }, credentials: 'same-origin', signal,
+    });
+    if (!res.ok) throw await problemError(res);
+    return res.blob();
+  },
+  // A download link (cookie-authenticated GET) for the certificate PDF.
+  certificateUrl: (enrollmentId) => `${BASE}/enrollments/${enc(enrollmentId)}/certificate`,
+  certificatesUrl: (offeringId) => `${BASE}/offerings/${enc(offeringId)}/certificates`,
+  // Public: → { learner_name, course_title, offering_title, starts_on, ends_on, credit_type, credits, issued_at }
+  verify: (code, { signal } = {}) => request('GET', `/certificates/${enc(code)}`, { signal }),
+  transcript: ({ signal } = {}) => request('GET', '/me/transcript', { signal }),
+  // The printable transcript as a Blob (it is chosen by Accept, so no plain link).
+  transcriptPdf: async ({ signal } = {}) => {
+    const res = await fetch(`${BASE}/me/transcript`, {
+      headers: { Accept: 'application/pdf' }, credentials: 'same-origin', signal,
+    });
+    if (!res.ok) throw await problemError(res);
+    return res.blob();
+  },
+  evaluations: (offeringId, { signal } = {}) => request('GET', `/offerings/${enc(offeringId)}/evaluations`, { signal }),
+  evaluationsCsvUrl: (offeringId) => `${BASE}/offerings/${enc(offeringId)}/evaluations?format=csv`,
+  completion: (offeringId, { signal } = {}) => request('GET', `/offerings/${enc(offeringId)}/completion`, { signal }),
+  accme: (offeringId, { signal } = {}) => request('GET', `/offerings/${enc(offeringId)}/accme-report`, { signal }),
+  accmeCsvUrl: (offeringId) => `${BASE}/offerings/${enc(offeringId)}/accme-report?format=csv`,
 };
 
 // Follows next_cursor until the list ends (bounded, for small lists such as

@@ -46,6 +46,14 @@ const ROUTES = [
   // Attendance and check-in (issue 10)
   { pattern: '/offerings/:id/attendance', nav: 'catalog', load: () => import('./screens/attendance.js') },
   { pattern: '/offerings/:id/check-in', nav: 'catalog', load: () => import('./screens/check-in.js') },
+  // After the course (issue 10)
+  { pattern: '/registrations/:id/evaluation', nav: 'registrations', load: () => import('./screens/evaluation.js') },
+  { pattern: '/transcript', nav: 'registrations', load: () => import('./screens/transcript.js') },
+  { pattern: '/verify-certificate', nav: null, load: () => import('./screens/verify-certificate.js') },
+  { pattern: '/verify-certificate/:code', nav: null, load: () => import('./screens/verify-certificate.js') },
+  { pattern: '/offerings/:id/completion', nav: 'catalog', load: () => import('./screens/completion.js') },
+  { pattern: '/offerings/:id/evaluations', nav: 'catalog', load: () => import('./screens/evaluations.js') },
+  { pattern: '/offerings/:id/evaluation-form', nav: 'catalog', load: () => import('./screens/evaluation-form-edit.js') },
 ];
 
 function compile(pattern) {

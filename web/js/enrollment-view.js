@@ -283,6 +283,9 @@ const DIRECTOR_PAGES = [
   ['roster', 'Roster'],
   ['waitlist', 'Waitlist'],
   ['attendance', 'Attendance'],
+  ['completion', 'Completion'],
+  ['evaluations', 'Evaluations'],
+  ['evaluation-form', 'Evaluation form'],
 ];
 
 // Links for the offering page's director bar.

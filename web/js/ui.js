@@ -102,3 +102,28 @@ export function notAllowed(root, ctx, { title, text, back = null }) {
     back ? h('p', {}, h('a', { href: back[1] }, back[0])) : null);
   announce(`${title}. You do not have permission to do this. ${text}`, { assertive: true });
 }
+
+// A button that fetches a file (getBlob() → Blob) and saves it as filename;
+// a refusal is said beside it (role=alert) instead of saving an error page.
+export function downloadButton(label, filename, getBlob, { small = false } = {}) {
+  const button = h('button', { type: 'button', class: `button button--secondary${small ? ' button--small' : ''}` }, label);
+  const note = h('span', { class: 'download-note', role: 'alert' });
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    note.textContent = '';
+    try {
+      const url = URL.createObjectURL(await getBlob());
+      const a = h('a', { href: url, download: filename, hidden: true });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+    } catch (err) {
+      if (err?.name === 'AbortError') return;
+      note.textContent = err.message;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h('span', { class: 'download' }, button, ' ', note);
+}

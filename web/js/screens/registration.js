@@ -5,7 +5,7 @@
 // place; an application that it is under review. Active registrations can
 // be cancelled, with the refund shown before the learner confirms.
 
-import { enrollments, listAll, offerings, sessions as sessionsApi } from '../api.js';
+import { credits, enrollments, listAll, offerings, sessions as sessionsApi } from '../api.js';
 import { h, replaceChildren } from '../dom.js';
 import {
   formatDateRange, formatInstant, formatMoney, plural,
@@ -19,7 +19,7 @@ import { sessionWhen } from '../schedule-view.js';
 import * as session from '../session.js';
 import { announce } from '../status.js';
 import {
-  breadcrumbs, flash, pageHeading, showError, showLoading, signInRequired,
+  breadcrumbs, downloadButton, flash, pageHeading, showError, showLoading, signInRequired,
 } from '../ui.js';
 
 const CHOOSABLE = new Set(['workshop', 'small_group']);
@@ -76,6 +76,19 @@ function workshopsSection(e, o, choosable) {
         'to choose from. You have not chosen any yet.'),
     h('p', {}, h('a', { class: 'button button--secondary', href },
       chosen.length ? 'Change workshops' : 'Choose workshops')));
+}
+
+// After the course: the evaluation, then the certificate.
+function afterCourse(e) {
+  if (e.status !== 'confirmed') return null;
+  const id = encodeURIComponent(e.id);
+  return h('section', { class: 'section', 'aria-labelledby': 'after-heading' },
+    h('h2', { id: 'after-heading' }, 'After the course'),
+    h('p', {}, 'When the course has ended, evaluate it and claim your hours; your certificate is then ready to download.'),
+    h('p', { class: 'button-row button-row--tight' },
+      h('a', { class: 'button button--secondary button--small', href: `#/registrations/${id}/evaluation` }, 'Evaluate and claim credit'),
+      downloadButton('Download your certificate (PDF)', 'certificate.pdf', () => credits.certificatePdf(e.id), { small: true }),
+      h('a', { href: '#/transcript' }, 'Your transcript')));
 }
 
 function confirmation(e, o) {
@@ -189,6 +202,7 @@ export async function render(ctx) {
         row('Registered', formatInstant(e.created_at, o.timezone)))),
     workshopsSection(e, o, choosable),
     badgeSection(e, list, o, signal),
+    afterCourse(e),
     paymentsTable(e),
     cancel,
     h('p', { class: 'section' }, h('a', { href: `#/offerings/${encodeURIComponent(o.id)}` }, 'The offering’s page'),
