@@ -123,6 +123,19 @@ struct http_server_config {
     struct db_pool *db;
     unsigned hash_threads; /* the password-hashing pool; 0 = none */
     unsigned hash_queue;
+    /*
+     * The card processor's pool (HTTP_POOL_PAY): threads that only wait on
+     * the network, so many more than cores; 0 = none (those steps then run
+     * on a database worker). settle_db: a few database connections of their
+     * own for the step after a processor call, so that it never queues
+     * behind requests waiting on a database worker (repeats of the same
+     * Idempotency-Key wait there for this very step); NULL: db.
+     */
+    unsigned pay_threads;
+    unsigned pay_queue;
+    struct db_pool *settle_db;
+    /* The web client mounts Stripe Elements: the HTML pages' CSP admits https://js.stripe.com. */
+    bool csp_stripe;
     http_authenticate_fn *authenticate; /* NULL: nobody is ever signed in */
 
     /* A second address for the HTTP_OPS routes (loopback, for a scraper); NULL: none. */
@@ -132,6 +145,13 @@ struct http_server_config {
     /* Compares two secrets in constant time (auth_secret_equal); needed with ops_token. */
     bool (*secret_equal)(const char *a, const char *b);
 };
+
+/*
+ * The Content-Security-Policy of HTML pages: everything from 'self' only;
+ * with stripe, https://js.stripe.com as well for scripts and frames (Stripe
+ * Elements), and nothing more. Static storage.
+ */
+const char *http_csp_html(bool stripe);
 
 /* Starts listening. NULL (logged) if the socket or threads fail. */
 struct http_server *http_server_new(const struct http_server_config *config);
@@ -186,7 +206,7 @@ const char *http_req_session_cookie(const struct http_req *req);
 void http_req_set_data(struct http_req *req, void *data, void (*free_fn)(void *));
 void *http_req_data(const struct http_req *req);
 
-enum http_pool { HTTP_POOL_DB, HTTP_POOL_HASH };
+enum http_pool { HTTP_POOL_DB, HTTP_POOL_HASH, HTTP_POOL_PAY, HTTP_POOL_SETTLE };
 /*
  * Instead of replying, runs next(req) on the given pool after the current
  * step returns. If that pool's queue is full, 503 overloaded is sent.
