@@ -47,6 +47,7 @@ const char *config_usage(void)
            "REGISTRAR_PAYMENT_PROCESSOR (test|stripe; unset: payments answer 503),\n"
            "REGISTRAR_STRIPE_SECRET_KEY, REGISTRAR_STRIPE_PUBLISHABLE_KEY,\n"
            "REGISTRAR_STRIPE_WEBHOOK_SECRET, REGISTRAR_STRIPE_API_BASE (https://api.stripe.com),\n"
+           "REGISTRAR_STRIPE_TIMEOUT (seconds a call to Stripe may take, 10),\n"
            "REGISTRAR_CENTRE_NAME, REGISTRAR_CENTRE_ADDRESS, REGISTRAR_CENTRE_TAX_ID (receipts).\n"
            "\n"
            "Secrets (REGISTRAR_SECRET_KEY, REGISTRAR_WEBHOOK_SECRET, REGISTRAR_SMTP_PASSWORD,\n"
@@ -343,6 +344,7 @@ static const struct config_option config_options[] = {
     { "--stripe-publishable-key", "REGISTRAR_STRIPE_PUBLISHABLE_KEY", 0 },
     { "--stripe-webhook-secret", "REGISTRAR_STRIPE_WEBHOOK_SECRET", CONFIG_OPT_SECRET },
     { "--stripe-api-base", "REGISTRAR_STRIPE_API_BASE", 0 },
+    { "--stripe-timeout", "REGISTRAR_STRIPE_TIMEOUT", 0 },
     { "--centre-name", "REGISTRAR_CENTRE_NAME", 0 },
     { "--centre-address", "REGISTRAR_CENTRE_ADDRESS", 0 },
     { "--centre-tax-id", "REGISTRAR_CENTRE_TAX_ID", 0 },
@@ -538,6 +540,11 @@ static int config_apply(
         size_t n = strlen(c->stripe_api_base);
         while (n > 0 && c->stripe_api_base[n - 1] == '/')
             c->stripe_api_base[--n] = '\0';
+    } else if (strcmp(flag, "--stripe-timeout") == 0) {
+        if (config_uint(value, 1, 60, &c->stripe_timeout_s) == -1) {
+            snprintf(err, errlen, "REGISTRAR_STRIPE_TIMEOUT must be seconds from 1 to 60");
+            return -1;
+        }
     } else if (strcmp(flag, "--centre-name") == 0 || strcmp(flag, "--centre-address") == 0 ||
                strcmp(flag, "--centre-tax-id") == 0) {
         char **slot = strcmp(flag, "--centre-name") == 0      ? &c->centre_name
@@ -601,6 +608,8 @@ int config_parse(struct config *c, int argc, char **argv, config_getenv_fn *gete
     c->admin_host = xstrdup("127.0.0.1");
     c->admin_port = 9090;
     c->stripe_api_base = xstrdup("https://api.stripe.com");
+    /* Stripe answers in well under a second; past this the outcome is left to the sweep. */
+    c->stripe_timeout_s = 10;
     c->centre_name = xstrdup("Registrar");
     err[0] = '\0';
     if (config_cidrs("127.0.0.0/8,::1", &c->trusted_proxies, &c->ntrusted_proxies) == -1)

@@ -68,7 +68,8 @@ static int main_serve(const struct config *cfg)
             .webhook_secret = cfg->webhook_secret,
             .stripe_secret_key = cfg->stripe_secret_key,
             .stripe_webhook_secret = cfg->stripe_webhook_secret,
-            .stripe_api_base = cfg->stripe_api_base }) == -1)
+            .stripe_api_base = cfg->stripe_api_base,
+            .stripe_timeout_s = (long)cfg->stripe_timeout_s }) == -1)
         goto out;
     if (cfg->payment_processor == NULL)
         log_msg(LOG_WARN, "no card processor: REGISTRAR_PAYMENT_PROCESSOR is not set (test or "
@@ -79,8 +80,8 @@ static int main_serve(const struct config *cfg)
                           "tests only");
     else
         log_msg(LOG_INFO, "card processor: %s", cfg->payment_processor);
-    payments_api_configure(cfg->stripe_publishable_key, cfg->centre_name, cfg->centre_address,
-        cfg->centre_tax_id);
+    payments_api_configure(
+        cfg->stripe_publishable_key, cfg->centre_name, cfg->centre_address, cfg->centre_tax_id);
     /* readyz holds the database's migrations against these files. */
     if (db_schema_files_load(cfg->schema_dir) == -1)
         goto out;
@@ -142,7 +143,8 @@ static int main_serve(const struct config *cfg)
         .pay_threads = 32,
         .pay_queue = 1024,
         .settle_db = settle,
-        .csp_stripe = cfg->payment_processor != NULL && strcmp(cfg->payment_processor, "stripe") == 0,
+        .csp_stripe =
+            cfg->payment_processor != NULL && strcmp(cfg->payment_processor, "stripe") == 0,
         .authenticate = auth_authenticate,
         .admin_host = cfg->admin_host,
         .admin_port = cfg->admin_port,

@@ -78,6 +78,7 @@ struct config {
     char *stripe_publishable_key; /* pk_...: given to the browser */
     char *stripe_webhook_secret;  /* secret (whsec_...) */
     char *stripe_api_base;        /* "https://api.stripe.com", no trailing '/' */
+    unsigned stripe_timeout_s;    /* a call to Stripe at most (10 s); then "unavailable" */
     char *centre_name;            /* on receipts and in GET /api/v1/config; "Registrar" */
     char *centre_address;         /* NULL if unset; may hold newlines */
     char *centre_tax_id;          /* NULL if unset */

@@ -35,7 +35,7 @@ enum payments_outcome {
     PAYMENTS_INVALID,   /* the token (or the refund's reference) is unknown: a client error */
     PAYMENTS_UNAVAILABLE, /* the processor did not answer; the outcome is unknown, retry with the same ref */
     PAYMENTS_REQUIRES_ACTION, /* the card holder must authenticate (3-D Secure): client_secret */
-    PAYMENTS_PENDING /* (lookups only) still being processed: ask again later */
+    PAYMENTS_PENDING          /* (lookups only) still being processed: ask again later */
 };
 
 /* "succeeded", "declined", "invalid", "unavailable", "requires_action", "pending". */
@@ -79,8 +79,8 @@ struct payments_processor {
      * first one). PAYMENTS_PENDING while it is undecided. NULL: the processor
      * answers every call at once and nothing is ever left to look up.
      */
-    int (*lookup)(const char *processor_ref, const struct payments_charge *c,
-        struct payments_result *out);
+    int (*lookup)(
+        const char *processor_ref, const struct payments_charge *c, struct payments_result *out);
     /* Which signature header its webhooks carry ("Registrar-Signature", "Stripe-Signature"). */
     const char *signature_header;
 };

@@ -222,8 +222,7 @@ static void enrollments_refunds_call(struct http_req *req)
     http_req_continue(req, HTTP_POOL_SETTLE, enrollments_refunds_record);
 }
 
-void enrollments_refunds_then_reply(
-    struct http_req *req, json_t *refunds, int status, json_t *body)
+void enrollments_refunds_then_reply(struct http_req *req, json_t *refunds, int status, json_t *body)
 {
     if (!json_is_array(refunds) || json_array_size(refunds) == 0) {
         if (body != NULL)

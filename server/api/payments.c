@@ -120,8 +120,7 @@ static void payments_finish(struct http_req *req, const char *payment_id,
                            "until the hold runs out.",
             decline != NULL && decline[0] != '\0' ? ": " : "", decline != NULL ? decline : "");
         problem = payments_problem_text(402, "payment-declined", detail);
-    }
-    else if (outcome == PAYMENTS_INVALID)
+    } else if (outcome == PAYMENTS_INVALID)
         problem = payments_problem_text(
             400, "invalid-request", "payment_token: the processor does not know this token.");
     const char *params[] = { api_viewer(req), payment_id, payments_outcome_name(outcome),
@@ -328,11 +327,15 @@ void payments_config_get(struct http_req *req)
     json_t *centre = json_object();
     json_t *o = json_object();
 
-    json_object_set_new(o, "payment_processor", proc != NULL ? json_string(proc->name) : json_null());
-    if (proc != NULL && proc == payments_processor_stripe() && payments_public.publishable_key != NULL)
-        json_object_set_new(o, "stripe_publishable_key", json_string(payments_public.publishable_key));
+    json_object_set_new(
+        o, "payment_processor", proc != NULL ? json_string(proc->name) : json_null());
+    if (proc != NULL && proc == payments_processor_stripe() &&
+        payments_public.publishable_key != NULL)
+        json_object_set_new(
+            o, "stripe_publishable_key", json_string(payments_public.publishable_key));
     json_object_set_new(centre, "name",
-        json_string(payments_public.centre_name != NULL ? payments_public.centre_name : "Registrar"));
+        json_string(
+            payments_public.centre_name != NULL ? payments_public.centre_name : "Registrar"));
     json_object_set_new(centre, "address",
         payments_public.centre_address != NULL ? json_string(payments_public.centre_address)
                                                : json_null());

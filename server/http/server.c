@@ -358,13 +358,14 @@ static bool http_request_id_valid(const char *s)
 
 const char *http_csp_html(bool stripe)
 {
-    return stripe ? "default-src 'self'; script-src 'self' https://js.stripe.com; style-src 'self'; "
-                    "img-src 'self' data:; connect-src 'self'; font-src 'self'; "
-                    "frame-src https://js.stripe.com; object-src 'none'; "
-                    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-                  : "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' "
-                    "data:; connect-src 'self'; font-src 'self'; object-src 'none'; "
-                    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+    return stripe
+               ? "default-src 'self'; script-src 'self' https://js.stripe.com; style-src 'self'; "
+                 "img-src 'self' data:; connect-src 'self'; font-src 'self'; "
+                 "frame-src https://js.stripe.com; object-src 'none'; "
+                 "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+               : "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' "
+                 "data:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+                 "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 }
 
 static void http_security_headers(

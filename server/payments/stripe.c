@@ -138,8 +138,8 @@ static long stripe_call(const char *method, const char *path, struct stripe_form
     if (body.len > 0)
         *answer = json_loadb(body.buf, body.len, 0, NULL);
     if (status == 401 || status == 403)
-        log_msg(LOG_ERROR, "Stripe refused the secret key (HTTP %ld): check REGISTRAR_STRIPE_SECRET_KEY",
-            status);
+        log_msg(LOG_ERROR,
+            "Stripe refused the secret key (HTTP %ld): check REGISTRAR_STRIPE_SECRET_KEY", status);
 out:
     curl_slist_free_all(headers);
     if (auth != NULL) {

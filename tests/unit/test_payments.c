@@ -19,8 +19,8 @@ static const char BODY[] = "{\"id\":\"evt_1\",\"type\":\"payment.refunded\"}";
 static int setup(void **state)
 {
     (void)state;
-    assert_int_equal(
-        payments_configure(&(struct payments_config){ .processor = "test", .webhook_secret = SECRET }),
+    assert_int_equal(payments_configure(&(struct payments_config){
+                         .processor = "test", .webhook_secret = SECRET }),
         0);
     return 0;
 }
@@ -183,12 +183,11 @@ static void test_choose_processor(void **state)
     static const char STRIPE_SECRET[] = "whsec_stripe_0123456789";
     (void)state;
 
-    assert_int_equal(payments_configure(&(struct payments_config){ .processor = NULL,
-                         .webhook_secret = SECRET }),
+    assert_int_equal(payments_configure(
+                         &(struct payments_config){ .processor = NULL, .webhook_secret = SECRET }),
         0);
     assert_null(payments_processor());
-    assert_int_equal(
-        payments_configure(&(struct payments_config){ .processor = "paypal" }), -1);
+    assert_int_equal(payments_configure(&(struct payments_config){ .processor = "paypal" }), -1);
     assert_null(payments_processor());
 
     assert_int_equal(payments_configure(&(struct payments_config){ .processor = "stripe",
@@ -202,10 +201,10 @@ static void test_choose_processor(void **state)
     assert_string_equal(p->signature_header, "Stripe-Signature");
     assert_non_null(p->lookup);
     /* Stripe's signatures are checked with Stripe's secret, not the test processor's. */
-    char *h = payments_webhook_sign(STRIPE_SECRET, strlen(STRIPE_SECRET), 1700000000, BODY,
-        strlen(BODY));
-    assert_int_equal(payments_webhook_verify_configured(h, BODY, strlen(BODY), 1700000000),
-        PAYMENTS_WEBHOOK_OK);
+    char *h =
+        payments_webhook_sign(STRIPE_SECRET, strlen(STRIPE_SECRET), 1700000000, BODY, strlen(BODY));
+    assert_int_equal(
+        payments_webhook_verify_configured(h, BODY, strlen(BODY), 1700000000), PAYMENTS_WEBHOOK_OK);
     free(h);
     h = payments_webhook_sign(SECRET, strlen(SECRET), 1700000000, BODY, strlen(BODY));
     assert_int_equal(payments_webhook_verify_configured(h, BODY, strlen(BODY), 1700000000),
@@ -233,8 +232,8 @@ static void test_choose_processor(void **state)
     assert_int_equal(p->lookup("pi_../x", NULL, &r), 0);
     assert_int_equal(r.outcome, PAYMENTS_INVALID);
 
-    assert_int_equal(
-        payments_configure(&(struct payments_config){ .processor = "test", .webhook_secret = SECRET }),
+    assert_int_equal(payments_configure(&(struct payments_config){
+                         .processor = "test", .webhook_secret = SECRET }),
         0);
     assert_ptr_equal(payments_processor(), payments_processor_test());
     assert_string_equal(payments_processor()->signature_header, "Registrar-Signature");
@@ -243,9 +242,10 @@ static void test_choose_processor(void **state)
 static void test_decline_words(void **state)
 {
     (void)state;
-    assert_string_equal(payments_decline_words("insufficient_funds"), "the card has insufficient funds");
-    assert_string_equal(payments_decline_words("generic_decline"),
-        "the card's bank declined it without a reason");
+    assert_string_equal(
+        payments_decline_words("insufficient_funds"), "the card has insufficient funds");
+    assert_string_equal(
+        payments_decline_words("generic_decline"), "the card's bank declined it without a reason");
     assert_string_equal(payments_decline_words("something_new"), "the card's bank declined it");
     assert_string_equal(payments_decline_words(NULL), "the card's bank declined it");
 }
@@ -264,8 +264,8 @@ static void test_csp(void **state)
     assert_non_null(strstr(stripe, "frame-src https://js.stripe.com;"));
     /* Every other directive is the same, word for word. */
     const char *same[] = { "default-src 'self';", "style-src 'self';", "img-src 'self' data:;",
-        "connect-src 'self';", "font-src 'self';", "object-src 'none';",
-        "frame-ancestors 'none';", "base-uri 'none';", "form-action 'self'" };
+        "connect-src 'self';", "font-src 'self';", "object-src 'none';", "frame-ancestors 'none';",
+        "base-uri 'none';", "form-action 'self'" };
     for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
         assert_non_null(strstr(plain, same[i]));
         assert_non_null(strstr(stripe, same[i]));
