@@ -29,6 +29,7 @@
 //   - GET /v1/payment_intents/{id}.
 //   - POST /v1/refunds (payment_intent, amount): never beyond what is left.
 //   - a configurable delay before every answer (delayMs, setDelay()).
+//   - GET /_standin/stats (no key; not Stripe's): counts for the benchmark.
 //   - signed webhooks: sendEvent(type, object) posts an Event with
 //     Stripe-Signature t=...,v1=HMAC-SHA256(secret, t + "." + body);
 //     completeAuthentication(pi, ok) finishes a 3-D Secure intent and sends
@@ -151,6 +152,14 @@ export async function startStripeStandin({ delayMs = 0, secretKey = `sk_test_${r
     };
     const call = { method: req.method, path: url.pathname, idempotencyKey: req.headers['idempotency-key'] ?? null,
       stripeVersion: req.headers['stripe-version'] ?? null, params: null, status: null };
+    if (req.method === 'GET' && url.pathname === '/_standin/stats') {
+      // Not Stripe's: what the benchmark checks against the database.
+      const all = [...intents.values()];
+      return send(200, { intents: all.length, succeeded: all.filter((x) => x.status === 'succeeded').length,
+        amount_succeeded: all.filter((x) => x.status === 'succeeded').reduce((a, x) => a + x.amount, 0),
+        payment_ids: new Set(all.map((x) => x.metadata.payment_id)).size, calls: calls.length,
+        replays: calls.filter((c) => c.replayed).length });
+    }
     calls.push(call);
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     if (req.headers.authorization !== `Bearer ${secretKey}`) {
