@@ -104,7 +104,7 @@ static int main_serve(const struct config *cfg)
         log_msg(LOG_WARN, "could not store REGISTRAR_PUBLIC_URL in the database; "
                           "links in waitlist messages use the last stored one");
     /* The step after a processor call records its outcome here (see http.h: settle_db). */
-    settle = db_pool_new(cfg->database_url, 2, 4096);
+    settle = db_pool_new(cfg->database_url, cfg->db_pool > 4 ? cfg->db_pool / 2 : 2, 4096);
     if (settle == NULL)
         goto out;
     metrics_gauge("registrar_db_pool_in_use", "Database connections running a statement now.",
