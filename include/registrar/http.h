@@ -14,7 +14,8 @@
  * caller (when credentials came or the route needs them), checks the role,
  * runs the handler, and resumes the connection, whose I/O thread then
  * sends the reply. A handler may hand the request on to another pool with
- * http_req_continue() (the password-hashing pool), and from there back.
+ * http_req_continue() (the password-hashing pool, the card processor's
+ * pool, the settle pool), and from there back.
  */
 #ifndef REGISTRAR_HTTP_H
 #define REGISTRAR_HTTP_H
@@ -206,6 +207,11 @@ const char *http_req_session_cookie(const struct http_req *req);
 void http_req_set_data(struct http_req *req, void *data, void (*free_fn)(void *));
 void *http_req_data(const struct http_req *req);
 
+/*
+ * DB: a database worker. HASH: password hashing (no database). PAY: the card
+ * processor's calls (no database). SETTLE: a database connection of the
+ * settle pool (config.settle_db), for the step after a PAY step.
+ */
 enum http_pool { HTTP_POOL_DB, HTTP_POOL_HASH, HTTP_POOL_PAY, HTTP_POOL_SETTLE };
 /*
  * Instead of replying, runs next(req) on the given pool after the current
