@@ -131,7 +131,10 @@ $$;
 -- The event id's row decides: a repeat changes nothing and says so.
 --   payment_intent.succeeded / payment_intent.payment_failed: data.object
 --     is the PaymentIntent; its metadata.payment_id (or its id) names our
---     payment; a pending one is settled.
+--     payment; a pending one is settled. Money Stripe took for a payment we
+--     had already given up (settled as declined: its registration expired
+--     or was cancelled while Stripe did not answer) is not kept quietly: an
+--     audit row and a message to every admin ask for a refund.
 --   charge.refunded: data.object is the Charge; amount_refunded (of its
 --     payment_intent) is recorded, never beyond the amount paid.
 --   charge.dispute.created: data.object is the Dispute; an audit row and a
@@ -169,6 +172,23 @@ begin
                 case when p_type = 'payment_intent.succeeded' then 'succeeded' else 'declined' end,
                 v_obj->>'id',
                 registrar.payment_declined_problem(v_obj->'last_payment_error'->>'decline_code'));
+            if not v_applied and p_type = 'payment_intent.succeeded' and p.status = 'declined' then
+                select e.offering_id into v_offering from registrar.enrollments e where e.id = p.enrollment_id;
+                insert into registrar.audit_log (actor_id, action, object, detail, offering_id)
+                values (null, 'payment.unmatched', 'payment:' || p.id,
+                        jsonb_build_object('event_id', p_event_id, 'payment_intent', v_obj->>'id',
+                            'amount_cents', v_obj->'amount'),
+                        v_offering);
+                insert into registrar.outbox (recipient, subject, body)
+                select u.email, 'A card payment to refund',
+                       'Stripe took a payment (PaymentIntent ' || left(coalesce(v_obj->>'id', '?'), 100)
+                       || ') for a registration that was no longer payable when Stripe answered, so '
+                       || 'the registrar did not count it. Refund it in the Stripe Dashboard.'
+                       || E'\n\nOur payment: ' || p.id || E'\nRegistration: '
+                       || registrar.public_url() || '/#/registrations/' || p.enrollment_id
+                from registrar.users u where u.is_admin;
+                v_applied := true;
+            end if;
         end if;
     elsif p_type = 'charge.refunded' and v_obj->>'payment_intent' is not null then
         select * into p from registrar.payments

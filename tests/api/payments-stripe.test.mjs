@@ -229,6 +229,30 @@ test('stripe: a dispute writes an audit row and a message to every admin', async
   assert.equal(n, 1);
 });
 
+test('stripe: money Stripe took for a payment already given up is flagged to the admins, not kept quietly', async () => {
+  const srv = ctx.srv();
+  const { l, e } = await heldSeat();
+  const r = await pay(l, e.id, 'gone-1', 'pm_standin_timeout');
+  assert.equal(r.status, 503);
+  const [p] = await srv.sql('select id from registrar.payments where enrollment_id = $1', [e.id]);
+  // The hold ran out while Stripe said nothing, and the payment was settled without a charge.
+  await srv.sql(`update registrar.enrollments set status = 'expired', hold_expires_at = now() - interval '1 hour' where id = $1`, [e.id]);
+  await srv.sql(`update registrar.payments set status = 'declined' where id = $1`, [p.id]);
+  const pi = [...stripe.intents.values()].find((x) => x.metadata.payment_id === p.id);
+  assert.equal(pi.status, 'succeeded', 'Stripe did take the money');
+  const wh = await stripe.sendEvent('payment_intent.succeeded', pi);
+  assert.equal(wh.status, 200, wh.text);
+  assert.equal(wh.body.applied, true);
+  const [row] = await srv.sql('select status from registrar.payments where id = $1', [p.id]);
+  assert.equal(row.status, 'declined', 'the seat is not confirmed after the fact');
+  const [audit] = await srv.sql(`select object, detail from registrar.audit_log where action = 'payment.unmatched' and detail->>'event_id' = $1`, [wh.event.id]);
+  assert.equal(audit.object, `payment:${p.id}`);
+  assert.equal(audit.detail.payment_intent, pi.id);
+  const msgs = await srv.sql(`select recipient from registrar.outbox where subject = 'A card payment to refund' and body like $1`, [`%${pi.id}%`]);
+  const admins = await srv.sql('select email from registrar.users where is_admin');
+  assert.equal(msgs.length, admins.length);
+});
+
 test('stripe: a refund made in the Dashboard arrives as charge.refunded, never beyond the amount', async () => {
   const srv = ctx.srv();
   const { l, e } = await heldSeat();
