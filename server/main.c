@@ -80,8 +80,10 @@ static int main_serve(const struct config *cfg)
                           "tests only");
     else
         log_msg(LOG_INFO, "card processor: %s", cfg->payment_processor);
-    payments_api_configure(
-        cfg->stripe_publishable_key, cfg->centre_name, cfg->centre_address, cfg->centre_tax_id);
+    /* What the browser needs of Stripe, only when Stripe is the processor. */
+    bool stripe = cfg->payment_processor != NULL && strcmp(cfg->payment_processor, "stripe") == 0;
+    payments_api_configure(stripe ? cfg->stripe_publishable_key : NULL, cfg->centre_name,
+        cfg->centre_address, cfg->centre_tax_id);
     /* readyz holds the database's migrations against these files. */
     if (db_schema_files_load(cfg->schema_dir) == -1)
         goto out;
@@ -143,8 +145,7 @@ static int main_serve(const struct config *cfg)
         .pay_threads = 32,
         .pay_queue = 1024,
         .settle_db = settle,
-        .csp_stripe =
-            cfg->payment_processor != NULL && strcmp(cfg->payment_processor, "stripe") == 0,
+        .csp_stripe = stripe,
         .authenticate = auth_authenticate,
         .admin_host = cfg->admin_host,
         .admin_port = cfg->admin_port,

@@ -329,8 +329,8 @@ void payments_config_get(struct http_req *req)
 
     json_object_set_new(
         o, "payment_processor", proc != NULL ? json_string(proc->name) : json_null());
-    if (proc != NULL && proc == payments_processor_stripe() &&
-        payments_public.publishable_key != NULL)
+    /* main gives a publishable key only to a processor that has one (Stripe). */
+    if (proc != NULL && payments_public.publishable_key != NULL)
         json_object_set_new(
             o, "stripe_publishable_key", json_string(payments_public.publishable_key));
     json_object_set_new(centre, "name",
