@@ -199,7 +199,9 @@ out:
     /* The pool first: its last jobs resume their connections on a live daemon. */
     jobs_stop(jobs);
     db_notify_stop(listener);
+    /* Steps go database -> processor -> settle: the pools are stopped in that order. */
     db_pool_free(pool);
+    http_server_stop_pay(server);
     db_pool_free(settle);
     db_schema_files_release();
     payments_shutdown();

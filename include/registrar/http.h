@@ -163,6 +163,13 @@ unsigned short http_server_admin_port(struct http_server *s);
 void http_server_quiesce(struct http_server *s);
 /* Waits up to timeout_ms for in-flight requests; returns how many are left. */
 unsigned http_server_drain(struct http_server *s, int timeout_ms);
+/*
+ * Finishes the card processor's calls in flight (their next steps go to the
+ * settle pool) and stops its pool. At shutdown, after the database pool is
+ * freed (its steps may still hand requests to this pool) and before the
+ * settle pool is; later hand-offs to it answer 503.
+ */
+void http_server_stop_pay(struct http_server *s);
 /* Stops everything and frees s (call after draining). Accepts NULL. */
 void http_server_free(struct http_server *s);
 

@@ -524,8 +524,8 @@ static void http_run(struct http_req *req, struct db_conn *db)
         int rc;
         if (req->next_pool == HTTP_POOL_HASH && req->srv->hashq != NULL)
             rc = workq_submit(req->srv->hashq, http_hash_step, req);
-        else if (req->next_pool == HTTP_POOL_PAY && req->srv->payq != NULL)
-            rc = workq_submit(req->srv->payq, http_hash_step, req);
+        else if (req->next_pool == HTTP_POOL_PAY && req->srv->config.pay_threads > 0)
+            rc = req->srv->payq != NULL ? workq_submit(req->srv->payq, http_hash_step, req) : -1;
         else if (req->next_pool == HTTP_POOL_SETTLE && req->srv->config.settle_db != NULL)
             rc = db_pool_submit(req->srv->config.settle_db, http_db_step, req);
         else
@@ -1055,6 +1055,14 @@ unsigned http_server_drain(struct http_server *s, int timeout_ms)
         usleep(10 * 1000);
     int left = atomic_load(&s->in_flight);
     return left > 0 ? (unsigned)left : 0;
+}
+
+void http_server_stop_pay(struct http_server *s)
+{
+    if (s == NULL)
+        return;
+    workq_free(s->payq);
+    s->payq = NULL;
 }
 
 void http_server_free(struct http_server *s)
