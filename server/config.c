@@ -46,9 +46,15 @@ const char *config_usage(void)
            "REGISTRAR_ADMIN_LISTEN (/metrics, /healthz, /readyz; 127.0.0.1:9090; off),\n"
            "REGISTRAR_METRICS_TOKEN (Bearer token for /metrics on the main address),\n"
            "REGISTRAR_TRUSTED_PROXIES (addresses/CIDRs whose X-Real-IP counts; 127.0.0.0/8,::1).\n"
+           "REGISTRAR_PAYMENT_PROCESSOR (test|stripe; unset: payments answer 503),\n"
+           "REGISTRAR_STRIPE_SECRET_KEY, REGISTRAR_STRIPE_PUBLISHABLE_KEY,\n"
+           "REGISTRAR_STRIPE_WEBHOOK_SECRET, REGISTRAR_STRIPE_API_BASE (https://api.stripe.com),\n"
+           "REGISTRAR_STRIPE_TIMEOUT (seconds a call to Stripe may take, 10),\n"
+           "REGISTRAR_CENTRE_NAME, REGISTRAR_CENTRE_ADDRESS, REGISTRAR_CENTRE_TAX_ID (receipts).\n"
            "\n"
            "Secrets (REGISTRAR_SECRET_KEY, REGISTRAR_WEBHOOK_SECRET, REGISTRAR_SMTP_PASSWORD,\n"
-           "REGISTRAR_METRICS_TOKEN) have no flags: set the variable, or VAR_FILE to a file\n"
+           "REGISTRAR_METRICS_TOKEN, REGISTRAR_STRIPE_SECRET_KEY, REGISTRAR_STRIPE_WEBHOOK_SECRET)\n"
+           "have no flags: set the variable, or VAR_FILE to a file\n"
            "readable by its owner only.\n";
 }
 
@@ -150,6 +156,17 @@ static void config_set_secret(char **slot, const char *value)
     if (*slot != NULL)
         explicit_bzero(*slot, strlen(*slot));
     config_set(slot, value);
+}
+
+/* Whether value is an API key's shape: n_min..n_max printable characters, no space. */
+static bool config_token_ok(const char *value, size_t n_min, size_t n_max)
+{
+    size_t n = strlen(value);
+
+    for (const char *p = value; *p != '\0'; p++)
+        if (*p <= ' ' || *p >= 0x7f)
+            return false;
+    return n >= n_min && n <= n_max;
 }
 
 /* Parses "a,b/24,..." into a new array; 0, or -1 (nothing allocated). */
@@ -325,6 +342,16 @@ static const struct config_option config_options[] = {
     { "--admin-listen", "REGISTRAR_ADMIN_LISTEN", CONFIG_OPT_EMPTY },
     { "--metrics-token", "REGISTRAR_METRICS_TOKEN", CONFIG_OPT_SECRET },
     { "--trusted-proxies", "REGISTRAR_TRUSTED_PROXIES", 0 },
+    /* Payments (issue 9): the processor, its keys, the centre named on receipts. */
+    { "--payment-processor", "REGISTRAR_PAYMENT_PROCESSOR", 0 },
+    { "--stripe-secret-key", "REGISTRAR_STRIPE_SECRET_KEY", CONFIG_OPT_SECRET },
+    { "--stripe-publishable-key", "REGISTRAR_STRIPE_PUBLISHABLE_KEY", 0 },
+    { "--stripe-webhook-secret", "REGISTRAR_STRIPE_WEBHOOK_SECRET", CONFIG_OPT_SECRET },
+    { "--stripe-api-base", "REGISTRAR_STRIPE_API_BASE", 0 },
+    { "--stripe-timeout", "REGISTRAR_STRIPE_TIMEOUT", 0 },
+    { "--centre-name", "REGISTRAR_CENTRE_NAME", 0 },
+    { "--centre-address", "REGISTRAR_CENTRE_ADDRESS", 0 },
+    { "--centre-tax-id", "REGISTRAR_CENTRE_TAX_ID", 0 },
     { "--email", NULL, 0 },
     { "--full-name", NULL, 0 },
 };
@@ -493,6 +520,61 @@ static int config_apply(
                 "(e.g. 10.0.0.5,192.168.0.0/24,::1)");
             return -1;
         }
+    } else if (strcmp(flag, "--payment-processor") == 0) {
+        if (strcmp(value, "test") != 0 && strcmp(value, "stripe") != 0) {
+            snprintf(err, errlen, "REGISTRAR_PAYMENT_PROCESSOR must be test or stripe");
+            return -1;
+        }
+        config_set(&c->payment_processor, value);
+    } else if (strcmp(flag, "--stripe-secret-key") == 0) {
+        if (!config_token_ok(value, 8, 255)) {
+            snprintf(err, errlen,
+                "REGISTRAR_STRIPE_SECRET_KEY must be a Stripe secret key (sk_... or rk_...)");
+            return -1;
+        }
+        config_set_secret(&c->stripe_secret_key, value);
+    } else if (strcmp(flag, "--stripe-publishable-key") == 0) {
+        if (!config_token_ok(value, 8, 255) || strncmp(value, "pk_", 3) != 0) {
+            snprintf(err, errlen, "REGISTRAR_STRIPE_PUBLISHABLE_KEY must be a key pk_...");
+            return -1;
+        }
+        config_set(&c->stripe_publishable_key, value);
+    } else if (strcmp(flag, "--stripe-webhook-secret") == 0) {
+        if (!config_token_ok(value, 8, 255)) {
+            snprintf(err, errlen, "REGISTRAR_STRIPE_WEBHOOK_SECRET must be the whsec_... secret");
+            return -1;
+        }
+        config_set_secret(&c->stripe_webhook_secret, value);
+    } else if (strcmp(flag, "--stripe-api-base") == 0) {
+        if (config_public_url_valid(value) == -1) {
+            snprintf(err, errlen,
+                "REGISTRAR_STRIPE_API_BASE must be an http:// or https:// URL such as "
+                "https://api.stripe.com");
+            return -1;
+        }
+        config_set(&c->stripe_api_base, value);
+        size_t n = strlen(c->stripe_api_base);
+        while (n > 0 && c->stripe_api_base[n - 1] == '/')
+            c->stripe_api_base[--n] = '\0';
+    } else if (strcmp(flag, "--stripe-timeout") == 0) {
+        if (config_uint(value, 1, 60, &c->stripe_timeout_s) == -1) {
+            snprintf(err, errlen, "REGISTRAR_STRIPE_TIMEOUT must be seconds from 1 to 60");
+            return -1;
+        }
+    } else if (strcmp(flag, "--centre-name") == 0 || strcmp(flag, "--centre-address") == 0 ||
+               strcmp(flag, "--centre-tax-id") == 0) {
+        char **slot = strcmp(flag, "--centre-name") == 0      ? &c->centre_name
+                      : strcmp(flag, "--centre-address") == 0 ? &c->centre_address
+                                                              : &c->centre_tax_id;
+        /* Printed on receipts: no control characters but the address's newlines. */
+        bool ok = strlen(value) <= 500;
+        for (const unsigned char *p = (const unsigned char *)value; ok && *p != '\0'; p++)
+            ok = *p >= ' ' || (*p == '\n' && slot == &c->centre_address);
+        if (!ok) {
+            snprintf(err, errlen, "%s: at most 500 characters, no control characters", flag);
+            return -1;
+        }
+        config_set(slot, value);
     } else if (strcmp(flag, "--email") == 0) {
         config_set(&c->admin_email, value);
     } else if (strcmp(flag, "--full-name") == 0) {
@@ -543,6 +625,10 @@ int config_parse(struct config *c, int argc, char **argv, config_getenv_fn *gete
     /* /metrics, /healthz and /readyz on loopback: reachable from the host only. */
     c->admin_host = xstrdup("127.0.0.1");
     c->admin_port = 9090;
+    c->stripe_api_base = xstrdup("https://api.stripe.com");
+    /* Stripe answers in well under a second; past this the outcome is left to the sweep. */
+    c->stripe_timeout_s = 10;
+    c->centre_name = xstrdup("Registrar");
     err[0] = '\0';
     if (config_cidrs("127.0.0.0/8,::1", &c->trusted_proxies, &c->ntrusted_proxies) == -1)
         abort();
@@ -638,6 +724,15 @@ int config_parse(struct config *c, int argc, char **argv, config_getenv_fn *gete
             "REGISTRAR_SMTP_PASSWORD needs REGISTRAR_SMTP_URL and REGISTRAR_SMTP_USER");
         return -1;
     }
+    if (c->payment_processor != NULL && strcmp(c->payment_processor, "stripe") == 0 &&
+        c->command == CONFIG_SERVE &&
+        (c->stripe_secret_key == NULL || c->stripe_publishable_key == NULL ||
+            c->stripe_webhook_secret == NULL)) {
+        snprintf(err, errlen,
+            "REGISTRAR_PAYMENT_PROCESSOR=stripe needs REGISTRAR_STRIPE_SECRET_KEY, "
+            "REGISTRAR_STRIPE_PUBLISHABLE_KEY and REGISTRAR_STRIPE_WEBHOOK_SECRET");
+        return -1;
+    }
     if (c->command == CONFIG_SERVE && !c->has_secret_key) {
         snprintf(err, errlen,
             "REGISTRAR_SECRET_KEY or REGISTRAR_SECRET_KEY_FILE is required (64 hex digits; e.g. "
@@ -671,6 +766,18 @@ void config_release(struct config *c)
         explicit_bzero(c->metrics_token, strlen(c->metrics_token));
     free(c->metrics_token);
     free(c->trusted_proxies);
+    free(c->payment_processor);
+    if (c->stripe_secret_key != NULL)
+        explicit_bzero(c->stripe_secret_key, strlen(c->stripe_secret_key));
+    free(c->stripe_secret_key);
+    if (c->stripe_webhook_secret != NULL)
+        explicit_bzero(c->stripe_webhook_secret, strlen(c->stripe_webhook_secret));
+    free(c->stripe_webhook_secret);
+    free(c->stripe_publishable_key);
+    free(c->stripe_api_base);
+    free(c->centre_name);
+    free(c->centre_address);
+    free(c->centre_tax_id);
     explicit_bzero(c->secret_key, sizeof(c->secret_key));
     memset(c, 0, sizeof(*c));
 }

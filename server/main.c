@@ -58,13 +58,32 @@ static int main_serve(const struct config *cfg)
     sigset_t set;
     int sig = 0;
     size_t nroutes;
-    struct db_pool *pool = NULL;
+    struct db_pool *pool = NULL, *settle = NULL;
     struct http_server *server = NULL;
     struct db_notify *listener = NULL;
     struct jobs *jobs = NULL;
     int rc = 1;
 
-    payments_configure(cfg->webhook_secret);
+    if (payments_configure(&(struct payments_config){ .processor = cfg->payment_processor,
+            .webhook_secret = cfg->webhook_secret,
+            .stripe_secret_key = cfg->stripe_secret_key,
+            .stripe_webhook_secret = cfg->stripe_webhook_secret,
+            .stripe_api_base = cfg->stripe_api_base,
+            .stripe_timeout_s = (long)cfg->stripe_timeout_s }) == -1)
+        goto out;
+    if (cfg->payment_processor == NULL)
+        log_msg(LOG_WARN, "no card processor: REGISTRAR_PAYMENT_PROCESSOR is not set (test or "
+                          "stripe), so every payment answers 503 payment-unavailable");
+    else if (strcmp(cfg->payment_processor, "test") == 0)
+        log_msg(LOG_WARN, "the test card processor is in use (REGISTRAR_PAYMENT_PROCESSOR=test): "
+                          "tok_test_visa confirms a seat without money; for development and "
+                          "tests only");
+    else
+        log_msg(LOG_INFO, "card processor: %s", cfg->payment_processor);
+    /* What the browser needs of Stripe, only when Stripe is the processor. */
+    bool stripe = cfg->payment_processor != NULL && strcmp(cfg->payment_processor, "stripe") == 0;
+    payments_api_configure(stripe ? cfg->stripe_publishable_key : NULL, cfg->centre_name,
+        cfg->centre_address, cfg->centre_tax_id);
     /* readyz holds the database's migrations against these files. */
     if (db_schema_files_load(cfg->schema_dir) == -1)
         goto out;
@@ -87,6 +106,10 @@ static int main_serve(const struct config *cfg)
     if (api_settings_store(cfg->database_url) == -1)
         log_msg(LOG_WARN, "could not store REGISTRAR_PUBLIC_URL in the database; "
                           "links in waitlist messages use the last stored one");
+    /* The step after a processor call records its outcome here (see http.h: settle_db). */
+    settle = db_pool_new(cfg->database_url, cfg->db_pool > 4 ? cfg->db_pool / 2 : 2, 4096);
+    if (settle == NULL)
+        goto out;
     metrics_gauge("registrar_db_pool_in_use", "Database connections running a statement now.",
         main_pool_in_use, pool);
     metrics_gauge(
@@ -115,6 +138,15 @@ static int main_serve(const struct config *cfg)
         .hash_threads =
             sysconf(_SC_NPROCESSORS_ONLN) > 1 ? (unsigned)sysconf(_SC_NPROCESSORS_ONLN) - 1 : 1,
         .hash_queue = 256,
+        /*
+         * Processor calls only wait on the network (hundreds of ms each):
+         * enough threads that 32 payments in flight at once wait on nothing
+         * but the processor.
+         */
+        .pay_threads = 32,
+        .pay_queue = 1024,
+        .settle_db = settle,
+        .csp_stripe = stripe,
         .authenticate = auth_authenticate,
         .admin_host = cfg->admin_host,
         .admin_port = cfg->admin_port,
@@ -168,7 +200,10 @@ out:
     /* The pool first: its last jobs resume their connections on a live daemon. */
     jobs_stop(jobs);
     db_notify_stop(listener);
+    /* Steps go database -> processor -> settle: the pools are stopped in that order. */
     db_pool_free(pool);
+    http_server_stop_pay(server);
+    db_pool_free(settle);
     db_schema_files_release();
     payments_shutdown();
     http_server_free(server);

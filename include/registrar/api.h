@@ -286,15 +286,26 @@ void enrollments_reject(struct http_req *req);
 void enrollments_sessions_set(struct http_req *req);
 void enrollments_discount_create(struct http_req *req);
 /*
- * Asks the processor for a refund that a cancellation decided ({payment_id,
- * processor_ref, amount_cents}, borrowed) and records the outcome; one the
- * processor could not make stays pending for the jobs thread. On a database
- * worker; queues no reply.
+ * Asks the processor for the refunds that a committed cancellation or
+ * erasure decided (refunds: [{payment_id, processor_ref, amount_cents}],
+ * borrowed), on the processor's pool, records the outcomes on the settle
+ * pool, then replies status with body (owned; NULL: an empty reply). A
+ * refund the processor could not make stays pending for the jobs thread.
+ * Called from a handler step instead of replying.
  */
-void enrollments_refund(struct http_req *req, json_t *refund);
+void enrollments_refunds_then_reply(
+    struct http_req *req, json_t *refunds, int status, json_t *body);
 
 /* payments.c: paying a hold by processor token (Idempotency-Key required), the processor's webhook */
 void payments_create(struct http_req *req);
+/*
+ * GET /api/v1/config: {payment_processor (null: none), stripe_publishable_key
+ * (with Stripe), centre: {name, address, tax_id}}. Inline: no database.
+ */
+void payments_config_get(struct http_req *req);
+/* What payments_config_get tells; strings copied. Call once at start-up. */
+void payments_api_configure(const char *stripe_publishable_key, const char *centre_name,
+    const char *centre_address, const char *centre_tax_id);
 void payments_webhook_receive(struct http_req *req);
 
 /* rosters.c: an offering's roster (JSON or CSV) and waitlist, audited */

@@ -73,6 +73,17 @@ struct config {
     char *metrics_token;               /* NULL: /metrics only on the admin address; never logged */
     struct util_cidr *trusted_proxies; /* peers whose X-Real-IP is believed; loopback */
     size_t ntrusted_proxies;
+
+    /* Payments (issue 9). */
+    char *payment_processor;      /* "test" or "stripe"; NULL: payments answer 503 */
+    char *stripe_secret_key;      /* secret; never logged */
+    char *stripe_publishable_key; /* pk_...: given to the browser */
+    char *stripe_webhook_secret;  /* secret (whsec_...) */
+    char *stripe_api_base;        /* "https://api.stripe.com", no trailing '/' */
+    unsigned stripe_timeout_s;    /* a call to Stripe at most (10 s); then "unavailable" */
+    char *centre_name;            /* on receipts and in GET /api/v1/config; "Registrar" */
+    char *centre_address;         /* NULL if unset; may hold newlines */
+    char *centre_tax_id;          /* NULL if unset */
 };
 
 /* Looks a variable up; getenv in production, a table in tests. */

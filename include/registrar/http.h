@@ -14,7 +14,8 @@
  * caller (when credentials came or the route needs them), checks the role,
  * runs the handler, and resumes the connection, whose I/O thread then
  * sends the reply. A handler may hand the request on to another pool with
- * http_req_continue() (the password-hashing pool), and from there back.
+ * http_req_continue() (the password-hashing pool, the card processor's
+ * pool, the settle pool), and from there back.
  */
 #ifndef REGISTRAR_HTTP_H
 #define REGISTRAR_HTTP_H
@@ -123,6 +124,19 @@ struct http_server_config {
     struct db_pool *db;
     unsigned hash_threads; /* the password-hashing pool; 0 = none */
     unsigned hash_queue;
+    /*
+     * The card processor's pool (HTTP_POOL_PAY): threads that only wait on
+     * the network, so many more than cores; 0 = none (those steps then run
+     * on a database worker). settle_db: a few database connections of their
+     * own for the step after a processor call, so that it never queues
+     * behind requests waiting on a database worker (repeats of the same
+     * Idempotency-Key wait there for this very step); NULL: db.
+     */
+    unsigned pay_threads;
+    unsigned pay_queue;
+    struct db_pool *settle_db;
+    /* The web client mounts Stripe Elements: the HTML pages' CSP admits https://js.stripe.com. */
+    bool csp_stripe;
     http_authenticate_fn *authenticate; /* NULL: nobody is ever signed in */
 
     /* A second address for the HTTP_OPS routes (loopback, for a scraper); NULL: none. */
@@ -133,6 +147,13 @@ struct http_server_config {
     bool (*secret_equal)(const char *a, const char *b);
 };
 
+/*
+ * The Content-Security-Policy of HTML pages: everything from 'self' only;
+ * with stripe, https://js.stripe.com as well for scripts and frames (Stripe
+ * Elements), and nothing more. Static storage.
+ */
+const char *http_csp_html(bool stripe);
+
 /* Starts listening. NULL (logged) if the socket or threads fail. */
 struct http_server *http_server_new(const struct http_server_config *config);
 unsigned short http_server_port(struct http_server *s);
@@ -142,6 +163,13 @@ unsigned short http_server_admin_port(struct http_server *s);
 void http_server_quiesce(struct http_server *s);
 /* Waits up to timeout_ms for in-flight requests; returns how many are left. */
 unsigned http_server_drain(struct http_server *s, int timeout_ms);
+/*
+ * Finishes the card processor's calls in flight (their next steps go to the
+ * settle pool) and stops its pool. At shutdown, after the database pool is
+ * freed (its steps may still hand requests to this pool) and before the
+ * settle pool is; later hand-offs to it answer 503.
+ */
+void http_server_stop_pay(struct http_server *s);
 /* Stops everything and frees s (call after draining). Accepts NULL. */
 void http_server_free(struct http_server *s);
 
@@ -186,7 +214,12 @@ const char *http_req_session_cookie(const struct http_req *req);
 void http_req_set_data(struct http_req *req, void *data, void (*free_fn)(void *));
 void *http_req_data(const struct http_req *req);
 
-enum http_pool { HTTP_POOL_DB, HTTP_POOL_HASH };
+/*
+ * DB: a database worker. HASH: password hashing (no database). PAY: the card
+ * processor's calls (no database). SETTLE: a database connection of the
+ * settle pool (config.settle_db), for the step after a PAY step.
+ */
+enum http_pool { HTTP_POOL_DB, HTTP_POOL_HASH, HTTP_POOL_PAY, HTTP_POOL_SETTLE };
 /*
  * Instead of replying, runs next(req) on the given pool after the current
  * step returns. If that pool's queue is full, 503 overloaded is sent.

@@ -146,44 +146,98 @@ void enrollments_mine(struct http_req *req)
     api_reply_sql_page(req, &SQL_MINE, 3, params);
 }
 
-/*
- * Asks the processor for the refund the cancellation decided and records
- * the outcome. A refund the processor could not make stays pending in the
- * database; the jobs thread tries it again.
- */
-void enrollments_refund(struct http_req *req, json_t *refund)
-{
-    const struct payments_processor *proc = payments_processor_test();
-    const char *payment_id = json_string_value(json_object_get(refund, "payment_id"));
-    const char *processor_ref = json_string_value(json_object_get(refund, "processor_ref"));
-    long long amount = json_integer_value(json_object_get(refund, "amount_cents"));
-    struct payments_result r;
-    char *ref = NULL;
+/* The refunds of one request, from the processor's pool to the settle pool. */
+struct enrollments_refunds {
+    json_t *refunds; /* [{payment_id, processor_ref, amount_cents}] */
+    struct payments_result *results;
+    int status;   /* the reply once they are done */
+    json_t *body; /* NULL: an empty reply */
+};
 
-    if (payment_id == NULL || amount <= 0)
+static void enrollments_refunds_free(void *p)
+{
+    struct enrollments_refunds *st = p;
+
+    if (st == NULL)
         return;
-    ref = xasprintf("%s:refund", payment_id);
-    struct payments_refund rf = { processor_ref, amount, ref };
-    if (proc->refund(&rf, &r) == -1)
-        r.outcome = PAYMENTS_INVALID;
-    if (r.outcome == PAYMENTS_UNAVAILABLE) {
-        metrics_count("registrar_payments_total", "Processor calls by outcome.",
-            "status=\"refund_unavailable\"", 1);
-        goto out;
+    json_decref(st->refunds);
+    json_decref(st->body);
+    free(st->results);
+    free(st);
+}
+
+/* On the settle pool: records what the processor did and replies. */
+static void enrollments_refunds_record(struct http_req *req)
+{
+    struct enrollments_refunds *st = http_req_data(req);
+    json_t *refund;
+    size_t i;
+
+    json_array_foreach(st->refunds, i, refund)
+    {
+        struct payments_result *r = &st->results[i];
+        const char *payment_id = json_string_value(json_object_get(refund, "payment_id"));
+        if (payment_id == NULL || r->outcome == PAYMENTS_UNAVAILABLE ||
+            r->outcome == PAYMENTS_PENDING)
+            continue; /* stays pending: the jobs thread asks again */
+        bool ok = r->outcome == PAYMENTS_SUCCEEDED;
+        const char *params[] = { payment_id, ok ? "true" : "false", ok ? r->processor_ref : NULL };
+        enum db_status s = db_exec(http_req_db(req), &SQL_REFUND_FINISH, 3, params, NULL);
+        if (s != DB_OK)
+            log_msg(LOG_WARN, "refund made but not recorded; the jobs thread will settle it");
     }
-    bool ok = r.outcome == PAYMENTS_SUCCEEDED;
-    const char *params[] = { payment_id, ok ? "true" : "false", ok ? r.processor_ref : NULL };
-    enum db_status s = db_exec(http_req_db(req), &SQL_REFUND_FINISH, 3, params, NULL);
-    if (s != DB_OK)
-        log_msg(LOG_WARN, "refund made but not recorded; the jobs thread will settle it");
-    if (ok)
-        metrics_count(
-            "registrar_payments_total", "Processor calls by outcome.", "status=\"refunded\"", 1);
+    if (st->body != NULL)
+        http_reply_json(req, st->status, json_incref(st->body));
     else
-        metrics_count("registrar_payments_total", "Processor calls by outcome.",
-            "status=\"refund_failed\"", 1);
-out:
-    free(ref);
+        http_reply_empty(req, st->status);
+}
+
+/* On the processor's pool: asks for each refund; no database here. */
+static void enrollments_refunds_call(struct http_req *req)
+{
+    struct enrollments_refunds *st = http_req_data(req);
+    const struct payments_processor *proc = payments_processor();
+    json_t *refund;
+    size_t i;
+
+    json_array_foreach(st->refunds, i, refund)
+    {
+        struct payments_result *r = &st->results[i];
+        const char *payment_id = json_string_value(json_object_get(refund, "payment_id"));
+        long long amount = json_integer_value(json_object_get(refund, "amount_cents"));
+        r->outcome = PAYMENTS_UNAVAILABLE;
+        if (proc == NULL || payment_id == NULL || amount <= 0)
+            continue;
+        char *ref = xasprintf("%s:refund", payment_id);
+        struct payments_refund rf = { json_string_value(json_object_get(refund, "processor_ref")),
+            amount, ref };
+        if (proc->refund(&rf, r) == -1)
+            r->outcome = PAYMENTS_INVALID;
+        free(ref);
+        const char *label = r->outcome == PAYMENTS_SUCCEEDED     ? "status=\"refunded\""
+                            : r->outcome == PAYMENTS_UNAVAILABLE ? "status=\"refund_unavailable\""
+                                                                 : "status=\"refund_failed\"";
+        metrics_count("registrar_payments_total", "Processor calls by outcome.", label, 1);
+    }
+    http_req_continue(req, HTTP_POOL_SETTLE, enrollments_refunds_record);
+}
+
+void enrollments_refunds_then_reply(struct http_req *req, json_t *refunds, int status, json_t *body)
+{
+    if (!json_is_array(refunds) || json_array_size(refunds) == 0) {
+        if (body != NULL)
+            http_reply_json(req, status, body);
+        else
+            http_reply_empty(req, status);
+        return;
+    }
+    struct enrollments_refunds *st = xcalloc(1, sizeof(*st));
+    st->refunds = json_incref(refunds);
+    st->results = xcalloc(json_array_size(refunds), sizeof(*st->results));
+    st->status = status;
+    st->body = body;
+    http_req_set_data(req, st, enrollments_refunds_free);
+    http_req_continue(req, HTTP_POOL_PAY, enrollments_refunds_call);
 }
 
 void enrollments_cancel(struct http_req *req)
@@ -210,9 +264,13 @@ void enrollments_cancel(struct http_req *req)
         return;
     }
     json_t *refund = json_object_get(result, "refund");
+    json_t *refunds = json_array();
     if (json_is_object(refund))
-        enrollments_refund(req, refund);
-    http_reply_json(req, 200, json_incref(json_object_get(result, "enrollment")));
+        json_array_append(refunds, refund);
+    /* The cancellation is committed: its refund goes to the processor on the processor's pool. */
+    enrollments_refunds_then_reply(
+        req, refunds, 200, json_incref(json_object_get(result, "enrollment")));
+    json_decref(refunds);
     json_decref(result);
 }
 

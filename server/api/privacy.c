@@ -63,8 +63,7 @@ static void privacy_erase_finish(struct http_req *req)
     const char *params[] = { http_req_principal(req)->user_id, signin_confirmed_attempt(req),
         signin_confirmed_hash(req) };
     char *text = NULL;
-    json_t *result = NULL, *refund;
-    size_t i;
+    json_t *result = NULL;
 
     enum db_status s = db_exec_value(http_req_db(req), &SQL_ERASE, 3, params, &text);
     if (s != DB_OK) {
@@ -83,12 +82,8 @@ static void privacy_erase_finish(struct http_req *req)
      * now, as after a cancellation; any it cannot make now the jobs thread
      * retries.
      */
-    json_array_foreach(json_object_get(result, "refunds"), i, refund)
-    {
-        enrollments_refund(req, refund);
-    }
     signin_cookie_clear(req);
-    http_reply_empty(req, 204);
+    enrollments_refunds_then_reply(req, json_object_get(result, "refunds"), 204, NULL);
 out:
     json_decref(result);
     free(text);

@@ -91,6 +91,9 @@ static const struct http_route api_table[] = {
         HTTP_INLINE | HTTP_OPS | HTTP_PRIVATE, NULL },
     { "GET", "/api/v1/openapi.json", ops_openapi, HTTP_ANYONE, HTTP_BODY_NONE,
         HTTP_INLINE | HTTP_ETAG, NULL },
+    /* What the web client needs to know: the card processor and the centre. */
+    { "GET", "/api/v1/config", payments_config_get, HTTP_ANYONE, HTTP_BODY_NONE,
+        HTTP_INLINE | HTTP_ETAG, NULL },
 
     /* Catalog */
     { "GET", "/api/v1/courses", courses_list, HTTP_ANYONE, HTTP_BODY_NONE, HTTP_PUBLIC_CACHE,

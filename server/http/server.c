@@ -50,6 +50,7 @@ struct http_server {
     struct http_listener main, admin;
     struct http_server_config config;
     struct workq *hashq;
+    struct workq *payq;
     atomic_int in_flight;
 };
 
@@ -355,8 +356,20 @@ static bool http_request_id_valid(const char *s)
 
 /* ---- sending ---- */
 
+const char *http_csp_html(bool stripe)
+{
+    return stripe
+               ? "default-src 'self'; script-src 'self' https://js.stripe.com; style-src 'self'; "
+                 "img-src 'self' data:; connect-src 'self'; font-src 'self'; "
+                 "frame-src https://js.stripe.com; object-src 'none'; "
+                 "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+               : "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' "
+                 "data:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+                 "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+}
+
 static void http_security_headers(
-    struct MHD_Response *r, const char *content_type, int status, bool https)
+    struct MHD_Response *r, const char *content_type, int status, bool https, bool stripe)
 {
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
@@ -376,10 +389,7 @@ static void http_security_headers(
     if (status == 304)
         return;
     if (content_type != NULL && strncmp(content_type, "text/html", 9) == 0) {
-        MHD_add_response_header(r, "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "connect-src 'self'; font-src 'self'; object-src 'none'; frame-ancestors 'none'; "
-            "base-uri 'none'; form-action 'self'");
+        MHD_add_response_header(r, "Content-Security-Policy", http_csp_html(stripe));
         MHD_add_response_header(r, "X-Frame-Options", "DENY");
     } else {
         MHD_add_response_header(
@@ -422,7 +432,8 @@ static enum MHD_Result http_send(struct http_req *req)
     if (etag[0] != '\0')
         MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
     MHD_add_response_header(r, "X-Request-Id", req->id);
-    http_security_headers(r, req->content_type, req->status, req->srv->config.cookie_secure);
+    http_security_headers(r, req->content_type, req->status, req->srv->config.cookie_secure,
+        req->srv->config.csp_stripe);
     /*
      * Anything that depends on who asks is not for shared caches; public
      * reads are revalidated with their ETag.
@@ -510,9 +521,15 @@ static void http_run(struct http_req *req, struct db_conn *db)
     }
     req->db = NULL;
     if (!req->replied && req->next != NULL) {
-        int rc = req->next_pool == HTTP_POOL_HASH && req->srv->hashq != NULL
-                     ? workq_submit(req->srv->hashq, http_hash_step, req)
-                     : db_pool_submit(req->srv->config.db, http_db_step, req);
+        int rc;
+        if (req->next_pool == HTTP_POOL_HASH && req->srv->hashq != NULL)
+            rc = workq_submit(req->srv->hashq, http_hash_step, req);
+        else if (req->next_pool == HTTP_POOL_PAY && req->srv->config.pay_threads > 0)
+            rc = req->srv->payq != NULL ? workq_submit(req->srv->payq, http_hash_step, req) : -1;
+        else if (req->next_pool == HTTP_POOL_SETTLE && req->srv->config.settle_db != NULL)
+            rc = db_pool_submit(req->srv->config.settle_db, http_db_step, req);
+        else
+            rc = db_pool_submit(req->srv->config.db, http_db_step, req);
         if (rc == 0)
             return;
         req->next = NULL;
@@ -981,6 +998,17 @@ struct http_server *http_server_new(const struct http_server_config *config)
             return NULL;
         }
     }
+    if (config->pay_threads > 0) {
+        struct workq_config wc = { .name = "pay",
+            .threads = config->pay_threads,
+            .capacity = config->pay_queue > 0 ? config->pay_queue : 256 };
+        s->payq = workq_new(&wc);
+        if (s->payq == NULL) {
+            workq_free(s->hashq);
+            free(s);
+            return NULL;
+        }
+    }
     if (http_listen(&s->main, config->listen_host, config->port, config->io_threads,
             config->connection_limit, config->per_ip_limit) == -1 ||
         (config->admin_host != NULL &&
@@ -989,6 +1017,7 @@ struct http_server *http_server_new(const struct http_server_config *config)
         if (s->main.daemon != NULL)
             MHD_stop_daemon(s->main.daemon);
         workq_free(s->hashq);
+        workq_free(s->payq);
         free(s);
         return NULL;
     }
@@ -1028,11 +1057,20 @@ unsigned http_server_drain(struct http_server *s, int timeout_ms)
     return left > 0 ? (unsigned)left : 0;
 }
 
+void http_server_stop_pay(struct http_server *s)
+{
+    if (s == NULL)
+        return;
+    workq_free(s->payq);
+    s->payq = NULL;
+}
+
 void http_server_free(struct http_server *s)
 {
     if (s == NULL)
         return;
     workq_free(s->hashq);
+    workq_free(s->payq);
     if (s->admin.daemon != NULL)
         MHD_stop_daemon(s->admin.daemon);
     MHD_stop_daemon(s->main.daemon);

@@ -35,6 +35,13 @@ static const struct db_stmt SQL_REFUNDS_PENDING = { "jobs_refunds_pending",
     "select registrar.refunds_pending($1::integer)", DB_RETRY_SAFE };
 static const struct db_stmt SQL_REFUND_FINISH = { "jobs_refund_finish",
     "select registrar.refund_finish($1::uuid, $2::boolean, $3)", DB_RETRY_SAFE };
+static const struct db_stmt SQL_UNSETTLED = { "jobs_payments_unsettled",
+    "select registrar.payments_unsettled($1::integer)", 0 };
+static const struct db_stmt SQL_SETTLE = { "jobs_payment_settle",
+    "select registrar.payment_settle($1::uuid, $2, $3, registrar.payment_declined_problem($4))",
+    DB_RETRY_SAFE };
+static const struct db_stmt SQL_NOTE_REF = { "jobs_payment_note_ref",
+    "select registrar.payment_note_ref($1::uuid, $2)", DB_RETRY_SAFE };
 /* One message per claim: each is claimed just before it is sent, so a claim never lapses in a queue. */
 static const struct db_stmt SQL_OUTBOX_CLAIM = { "jobs_outbox_claim",
     "select registrar.outbox_claim(1)", 0 };
@@ -79,6 +86,9 @@ void jobs_register_statements(void)
     db_stmts_register(&SQL_RETENTION, 1);
     db_stmts_register(&SQL_REFUNDS_PENDING, 1);
     db_stmts_register(&SQL_REFUND_FINISH, 1);
+    db_stmts_register(&SQL_UNSETTLED, 1);
+    db_stmts_register(&SQL_SETTLE, 1);
+    db_stmts_register(&SQL_NOTE_REF, 1);
     db_stmts_register(&SQL_OUTBOX_CLAIM, 1);
     db_stmts_register(&SQL_OUTBOX_SENT, 1);
     db_stmts_register(&SQL_OUTBOX_FAILED, 1);
@@ -189,13 +199,13 @@ static void jobs_retention_if_due(struct jobs *j, struct db_conn *c)
  */
 static void jobs_retry_refunds(struct db_conn *c)
 {
-    const struct payments_processor *proc = payments_processor_test();
+    const struct payments_processor *proc = payments_processor();
     const char *params[] = { "20" };
     char *text = NULL;
     json_t *list = NULL, *item;
     size_t i;
 
-    if (db_exec_value(c, &SQL_REFUNDS_PENDING, 1, params, &text) != DB_OK)
+    if (proc == NULL || db_exec_value(c, &SQL_REFUNDS_PENDING, 1, params, &text) != DB_OK)
         goto out;
     list = json_loads(text, 0, NULL);
     json_array_foreach(list, i, item)
@@ -211,6 +221,66 @@ static void jobs_retry_refunds(struct db_conn *c)
             (void)db_exec(c, &SQL_REFUND_FINISH, 3, fp, NULL);
         }
         free(ref);
+    }
+out:
+    json_decref(list);
+    free(text);
+}
+
+/*
+ * Settles payments whose charge never got its answer (the processor timed
+ * out or failed, the server died) or that wait for the card holder's
+ * authentication: asks the processor (by its PaymentIntent, or by repeating
+ * the charge under the same idempotency reference, which replays the first
+ * answer) and records a decided outcome as the webhook would. Only for
+ * processors that can be asked (lookup); payments_unsettled hands each
+ * payment to one process at a time, every 30 seconds at most.
+ */
+static void jobs_settle_payments(struct db_conn *c)
+{
+    const struct payments_processor *proc = payments_processor();
+    const char *params[] = { "20" };
+    char *text = NULL;
+    json_t *list = NULL, *item;
+    size_t i;
+
+    if (proc == NULL || proc->lookup == NULL ||
+        db_exec_value(c, &SQL_UNSETTLED, 1, params, &text) != DB_OK)
+        goto out;
+    list = json_loads(text, 0, NULL);
+    json_array_foreach(list, i, item)
+    {
+        const char *payment = json_string_value(json_object_get(item, "payment_id"));
+        struct payments_result r;
+        struct payments_charge ch = {
+            .amount_cents = (long long)json_integer_value(json_object_get(item, "amount_cents")),
+            .currency = json_string_value(json_object_get(item, "currency")),
+            .token = json_string_value(json_object_get(item, "method_ref")),
+            .ref = payment,
+            .enrollment_id = json_string_value(json_object_get(item, "enrollment_id")),
+        };
+        const char *pref = json_string_value(json_object_get(item, "processor_ref"));
+        if (payment == NULL || (pref == NULL && ch.token == NULL))
+            continue;
+        if (proc->lookup(pref, &ch, &r) == -1)
+            continue;
+        if (r.outcome == PAYMENTS_SUCCEEDED || r.outcome == PAYMENTS_DECLINED ||
+            r.outcome == PAYMENTS_INVALID) {
+            bool ok = r.outcome == PAYMENTS_SUCCEEDED;
+            const char *sp[] = { payment, ok ? "succeeded" : "declined",
+                r.processor_ref[0] != '\0' ? r.processor_ref : NULL,
+                r.decline[0] != '\0' ? r.decline : NULL };
+            char *done = NULL;
+            if (db_exec_value(c, &SQL_SETTLE, 4, sp, &done) == DB_OK && done != NULL &&
+                done[0] == 't') {
+                metrics_count("registrar_payments_settled_total", HELP_SETTLED, "", 1);
+                log_msg(LOG_INFO, "sweep settled a payment by asking the processor");
+            }
+            free(done);
+        } else if (r.processor_ref[0] != '\0' && pref == NULL) {
+            const char *np[] = { payment, r.processor_ref };
+            (void)db_exec(c, &SQL_NOTE_REF, 2, np, NULL);
+        }
     }
 out:
     json_decref(list);
@@ -350,6 +420,7 @@ static void jobs_sweep_and_count(struct jobs *j, struct db_conn *c)
         log_json(LOG_INFO, "sweep", f);
     }
     jobs_retry_refunds(c);
+    jobs_settle_payments(c);
     jobs_retention_if_due(j, c);
     jobs_credit_notices(c);
     if (j->mail)

@@ -19,6 +19,10 @@ const char *payments_outcome_name(enum payments_outcome o)
         return "invalid";
     case PAYMENTS_UNAVAILABLE:
         return "unavailable";
+    case PAYMENTS_REQUIRES_ACTION:
+        return "requires_action";
+    case PAYMENTS_PENDING:
+        return "pending";
     }
     return "invalid";
 }
@@ -89,6 +93,8 @@ static const struct payments_processor payments_test = {
     .token_valid = payments_test_token_valid,
     .charge = payments_test_charge,
     .refund = payments_test_refund,
+    .lookup = NULL,
+    .signature_header = "Registrar-Signature",
 };
 
 const struct payments_processor *payments_processor_test(void)
@@ -100,5 +106,47 @@ const struct payments_processor *payments_processor_find(const char *name)
 {
     if (name != NULL && strcmp(name, payments_test.name) == 0)
         return &payments_test;
+    if (name != NULL && strcmp(name, payments_processor_stripe()->name) == 0)
+        return payments_processor_stripe();
     return NULL;
+}
+
+/* Chosen once at start-up (payments_configure), before any thread reads it. */
+static const struct payments_processor *payments_chosen;
+
+const struct payments_processor *payments_processor(void)
+{
+    return payments_chosen;
+}
+
+void payments_processor_choose(const struct payments_processor *p)
+{
+    payments_chosen = p;
+}
+
+const char *payments_decline_words(const char *code)
+{
+    static const struct {
+        const char *code, *words;
+    } words[] = {
+        { "insufficient_funds", "the card has insufficient funds" },
+        { "lost_card", "the card was reported lost" },
+        { "stolen_card", "the card was reported stolen" },
+        { "expired_card", "the card has expired" },
+        { "incorrect_cvc", "the card's security code is incorrect" },
+        { "incorrect_number", "the card number is incorrect" },
+        { "processing_error", "the card could not be processed" },
+        { "do_not_honor", "the card's bank refused the payment" },
+        { "card_velocity_exceeded", "the card's limit was reached" },
+        { "fraudulent", "the card's bank suspects fraud" },
+        { "authentication_required", "the card's bank requires authentication" },
+        { "card_not_supported", "the card does not support this kind of payment" },
+        { "currency_not_supported", "the card does not support this currency" },
+        { "generic_decline", "the card's bank declined it without a reason" },
+    };
+
+    for (size_t i = 0; code != NULL && i < UTIL_ARRAY_LEN(words); i++)
+        if (strcmp(code, words[i].code) == 0)
+            return words[i].words;
+    return "the card's bank declined it";
 }

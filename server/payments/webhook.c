@@ -16,8 +16,11 @@
 static char *payments_secret;
 static size_t payments_secret_len;
 
-void payments_configure(const char *webhook_secret)
+int payments_configure(const struct payments_config *config)
 {
+    const char *webhook_secret = NULL;
+    const struct payments_processor *chosen = NULL;
+
     /* Idempotent and thread-safe; the test processor hashes with libsodium too. */
     if (sodium_init() == -1)
         abort();
@@ -27,14 +30,29 @@ void payments_configure(const char *webhook_secret)
         "registrar_payments_total", "Processor calls by outcome.", "status=\"succeeded\"", 0);
     metrics_count(
         "registrar_payments_total", "Processor calls by outcome.", "status=\"declined\"", 0);
+    if (config->processor != NULL) {
+        chosen = payments_processor_find(config->processor);
+        if (chosen == NULL)
+            return -1;
+    }
+    payments_processor_choose(chosen);
+    if (chosen == payments_processor_stripe()) {
+        payments_stripe_configure(
+            config->stripe_secret_key, config->stripe_api_base, config->stripe_timeout_s);
+        webhook_secret = config->stripe_webhook_secret;
+    } else {
+        webhook_secret = config->webhook_secret;
+    }
     if (webhook_secret != NULL && webhook_secret[0] != '\0') {
         payments_secret = xstrdup(webhook_secret);
         payments_secret_len = strlen(webhook_secret);
     }
+    return 0;
 }
 
 void payments_shutdown(void)
 {
+    payments_stripe_shutdown();
     if (payments_secret != NULL) {
         sodium_memzero(payments_secret, payments_secret_len);
         free(payments_secret);

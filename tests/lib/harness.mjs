@@ -260,6 +260,9 @@ export async function startServer({ env = {}, processes = 1, ownCluster = false,
     REGISTRAR_SECRET_KEY_FILE: secretKeyFile,
     REGISTRAR_WEBHOOK_SECRET: webhookSecret,
     REGISTRAR_METRICS_TOKEN: metricsToken,
+    // The built-in test processor, explicitly (unset, payments answer 503);
+    // tests of Stripe set REGISTRAR_PAYMENT_PROCESSOR=stripe and the stand-in's keys.
+    REGISTRAR_PAYMENT_PROCESSOR: 'test',
     // Many servers share this machine: none takes the default admin port.
     REGISTRAR_ADMIN_LISTEN: 'off',
     REGISTRAR_WEB_ROOT: path.join(sourceRoot, 'web'),

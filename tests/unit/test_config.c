@@ -319,7 +319,7 @@ static void test_no_secret_flags(void **state)
     const char *env[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY", KEY,
         NULL };
     static const char *const flags[] = { "--secret-key", "--webhook-secret", "--smtp-password",
-        "--metrics-token" };
+        "--metrics-token", "--stripe-secret-key", "--stripe-webhook-secret" };
     (void)state;
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
         const char *spaced[] = { "registrar", "serve", flags[i], "hunter2-hunter2-hunter2" };
@@ -341,6 +341,70 @@ static void test_no_secret_flags(void **state)
     assert_int_equal(parse(env, 2, typo, &c, err), -1);
     assert_non_null(strstr(err, "unknown option"));
     assert_null(strstr(err, "hunter2"));
+    config_release(&c);
+}
+
+/* Issue 9: the processor, Stripe's keys (all three needed), the centre. */
+static void test_payment_settings(void **state)
+{
+    struct config c;
+    char err[256];
+    (void)state;
+
+    const char *none[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY", KEY,
+        NULL };
+    const char *argv[] = { "registrar" };
+    assert_int_equal(parse(none, 1, argv, &c, err), 0);
+    assert_null(c.payment_processor);
+    assert_string_equal(c.stripe_api_base, "https://api.stripe.com");
+    assert_int_equal(c.stripe_timeout_s, 10);
+    assert_string_equal(c.centre_name, "Registrar");
+    assert_null(c.centre_address);
+    config_release(&c);
+
+    const char *bad[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY", KEY,
+        "REGISTRAR_PAYMENT_PROCESSOR", "paypal", NULL };
+    assert_int_equal(parse(bad, 1, argv, &c, err), -1);
+    assert_non_null(strstr(err, "test or stripe"));
+    config_release(&c);
+
+    /* Stripe without all three keys refuses to start, naming them. */
+    const char *half[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY", KEY,
+        "REGISTRAR_PAYMENT_PROCESSOR", "stripe", "REGISTRAR_STRIPE_SECRET_KEY", "sk_test_abcdefgh",
+        NULL };
+    assert_int_equal(parse(half, 1, argv, &c, err), -1);
+    assert_non_null(strstr(err, "REGISTRAR_STRIPE_PUBLISHABLE_KEY"));
+    assert_null(strstr(err, "sk_test_abcdefgh"));
+    config_release(&c);
+
+    const char *full[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY", KEY,
+        "REGISTRAR_PAYMENT_PROCESSOR", "stripe", "REGISTRAR_STRIPE_SECRET_KEY", "sk_test_abcdefgh",
+        "REGISTRAR_STRIPE_PUBLISHABLE_KEY", "pk_test_abcdefgh", "REGISTRAR_STRIPE_WEBHOOK_SECRET",
+        "whsec_abcdefgh", "REGISTRAR_STRIPE_API_BASE", "http://127.0.0.1:9999/",
+        "REGISTRAR_CENTRE_ADDRESS", "1 Main St\nBoston MA", NULL };
+    const char *flags[] = { "registrar", "--stripe-timeout", "3", "--centre-name", "Centre" };
+    assert_int_equal(parse(full, 5, flags, &c, err), 0);
+    assert_string_equal(c.payment_processor, "stripe");
+    assert_string_equal(c.stripe_secret_key, "sk_test_abcdefgh");
+    assert_string_equal(c.stripe_publishable_key, "pk_test_abcdefgh");
+    assert_string_equal(c.stripe_webhook_secret, "whsec_abcdefgh");
+    assert_string_equal(c.stripe_api_base, "http://127.0.0.1:9999");
+    assert_int_equal(c.stripe_timeout_s, 3);
+    assert_string_equal(c.centre_name, "Centre");
+    assert_string_equal(c.centre_address, "1 Main St\nBoston MA");
+    config_release(&c);
+
+    const char *pk[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY", KEY,
+        "REGISTRAR_STRIPE_PUBLISHABLE_KEY", "sk_live_oops_secret", NULL };
+    assert_int_equal(parse(pk, 1, argv, &c, err), -1);
+    assert_non_null(strstr(err, "pk_"));
+    config_release(&c);
+    const char *name[] = { "REGISTRAR_DATABASE_URL", "postgresql:///x", "REGISTRAR_SECRET_KEY", KEY,
+        "REGISTRAR_CENTRE_NAME", "Centre\nBcc: x", NULL };
+    assert_int_equal(parse(name, 1, argv, &c, err), -1);
+    config_release(&c);
+    const char *slow[] = { "registrar", "--stripe-timeout", "0" };
+    assert_int_equal(parse(none, 3, slow, &c, err), -1);
     config_release(&c);
 }
 
@@ -498,6 +562,7 @@ int main(void)
         cmocka_unit_test(test_no_secret_flags),
         cmocka_unit_test(test_admin_and_proxies),
         cmocka_unit_test(test_public_url_and_limits),
+        cmocka_unit_test(test_payment_settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

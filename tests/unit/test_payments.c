@@ -1,4 +1,5 @@
-/* test_payments.c: the test processor's rules and webhook signatures. */
+/* test_payments.c: choosing the processor, the test processor's rules, Stripe's token form,
+ * webhook signatures, and the HTML pages' CSP for each processor. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "registrar/http.h"
 #include "registrar/payments.h"
 #include "registrar/util.h"
 
@@ -17,7 +19,9 @@ static const char BODY[] = "{\"id\":\"evt_1\",\"type\":\"payment.refunded\"}";
 static int setup(void **state)
 {
     (void)state;
-    payments_configure(SECRET);
+    assert_int_equal(payments_configure(&(struct payments_config){
+                         .processor = "test", .webhook_secret = SECRET }),
+        0);
     return 0;
 }
 
@@ -33,12 +37,14 @@ static void test_charge_rules(void **state)
     const struct payments_processor *p = payments_processor_find("test");
     struct payments_result r;
     struct payments_charge c = { 12500, "USD", "tok_test_visa",
-        "8a1c6c2e-0000-4000-8000-000000000001" };
+        "8a1c6c2e-0000-4000-8000-000000000001", NULL };
     (void)state;
 
     assert_non_null(p);
     assert_ptr_equal(p, payments_processor_test());
-    assert_null(payments_processor_find("stripe"));
+    assert_ptr_equal(payments_processor_find("stripe"), payments_processor_stripe());
+    assert_null(payments_processor_find("paypal"));
+    assert_null(payments_processor_find(NULL));
 
     assert_int_equal(p->charge(&c, &r), 0);
     assert_int_equal(r.outcome, PAYMENTS_SUCCEEDED);
@@ -171,6 +177,108 @@ static void test_webhook_signatures(void **state)
     free(flipped);
 }
 
+/* The processor is configuration: none, test or stripe, each with its own webhook secret. */
+static void test_choose_processor(void **state)
+{
+    static const char STRIPE_SECRET[] = "whsec_stripe_0123456789";
+    (void)state;
+
+    assert_int_equal(payments_configure(
+                         &(struct payments_config){ .processor = NULL, .webhook_secret = SECRET }),
+        0);
+    assert_null(payments_processor());
+    assert_int_equal(payments_configure(&(struct payments_config){ .processor = "paypal" }), -1);
+    assert_null(payments_processor());
+
+    assert_int_equal(payments_configure(&(struct payments_config){ .processor = "stripe",
+                         .webhook_secret = SECRET,
+                         .stripe_secret_key = "sk_test_x",
+                         .stripe_webhook_secret = STRIPE_SECRET,
+                         .stripe_api_base = "http://127.0.0.1:1" }),
+        0);
+    const struct payments_processor *p = payments_processor();
+    assert_ptr_equal(p, payments_processor_stripe());
+    assert_string_equal(p->signature_header, "Stripe-Signature");
+    assert_non_null(p->lookup);
+    /* Stripe's signatures are checked with Stripe's secret, not the test processor's. */
+    char *h =
+        payments_webhook_sign(STRIPE_SECRET, strlen(STRIPE_SECRET), 1700000000, BODY, strlen(BODY));
+    assert_int_equal(
+        payments_webhook_verify_configured(h, BODY, strlen(BODY), 1700000000), PAYMENTS_WEBHOOK_OK);
+    free(h);
+    h = payments_webhook_sign(SECRET, strlen(SECRET), 1700000000, BODY, strlen(BODY));
+    assert_int_equal(payments_webhook_verify_configured(h, BODY, strlen(BODY), 1700000000),
+        PAYMENTS_WEBHOOK_MISMATCH);
+    free(h);
+
+    /* PaymentMethod ids only; a test token or card data is refused before any call. */
+    assert_true(p->token_valid("pm_card_visa"));
+    assert_true(p->token_valid("pm_1NXWPnCo6bFb1KQ0bW3qWxyz"));
+    const char *bad[] = { "tok_test_visa", "pm_", "pm_card visa", "4242424242424242", "",
+        "pm_card_visa\n", "pm_../../v1/charges" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_false(p->token_valid(bad[i]));
+    struct payments_result r;
+    struct payments_charge c = { 12500, "USD", "tok_test_visa", "ref-1", NULL };
+    assert_int_equal(p->charge(&c, &r), 0);
+    assert_int_equal(r.outcome, PAYMENTS_INVALID);
+    /* Nothing listens on port 1: no answer is "unavailable", never a decision. */
+    c.token = "pm_card_visa";
+    assert_int_equal(p->charge(&c, &r), 0);
+    assert_int_equal(r.outcome, PAYMENTS_UNAVAILABLE);
+    struct payments_refund f = { "test_ch_0123", 100, "ref-1:refund" };
+    assert_int_equal(p->refund(&f, &r), 0);
+    assert_int_equal(r.outcome, PAYMENTS_INVALID);
+    assert_int_equal(p->lookup("pi_../x", NULL, &r), 0);
+    assert_int_equal(r.outcome, PAYMENTS_INVALID);
+
+    assert_int_equal(payments_configure(&(struct payments_config){
+                         .processor = "test", .webhook_secret = SECRET }),
+        0);
+    assert_ptr_equal(payments_processor(), payments_processor_test());
+    assert_string_equal(payments_processor()->signature_header, "Registrar-Signature");
+}
+
+static void test_decline_words(void **state)
+{
+    (void)state;
+    assert_string_equal(
+        payments_decline_words("insufficient_funds"), "the card has insufficient funds");
+    assert_string_equal(
+        payments_decline_words("generic_decline"), "the card's bank declined it without a reason");
+    assert_string_equal(payments_decline_words("something_new"), "the card's bank declined it");
+    assert_string_equal(payments_decline_words(NULL), "the card's bank declined it");
+}
+
+/* Stripe Elements needs https://js.stripe.com for scripts and frames; nothing else changes. */
+static void test_csp(void **state)
+{
+    (void)state;
+    const char *plain = http_csp_html(false);
+    const char *stripe = http_csp_html(true);
+
+    assert_null(strstr(plain, "stripe"));
+    assert_non_null(strstr(plain, "script-src 'self';"));
+    assert_null(strstr(plain, "frame-src"));
+    assert_non_null(strstr(stripe, "script-src 'self' https://js.stripe.com;"));
+    assert_non_null(strstr(stripe, "frame-src https://js.stripe.com;"));
+    /* Every other directive is the same, word for word. */
+    const char *same[] = { "default-src 'self';", "style-src 'self';", "img-src 'self' data:;",
+        "connect-src 'self';", "font-src 'self';", "object-src 'none';", "frame-ancestors 'none';",
+        "base-uri 'none';", "form-action 'self'" };
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        assert_non_null(strstr(plain, same[i]));
+        assert_non_null(strstr(stripe, same[i]));
+    }
+    /* Only those two mentions of Stripe: no wildcard, no other host. */
+    size_t n = 0;
+    for (const char *p = stripe; (p = strstr(p, "https://")) != NULL; p++)
+        n++;
+    assert_int_equal(n, 2);
+    assert_null(strstr(stripe, "*"));
+    assert_null(strstr(stripe, "unsafe"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +286,9 @@ int main(void)
         cmocka_unit_test(test_refund_rules),
         cmocka_unit_test(test_hmac_known_answer),
         cmocka_unit_test(test_webhook_signatures),
+        cmocka_unit_test(test_choose_processor),
+        cmocka_unit_test(test_decline_words),
+        cmocka_unit_test(test_csp),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -430,6 +430,16 @@ export const enrollments = {
 };
 
 // Directors' lists (API.md "Rosters, attendance, credits").
+// GET /config → { payment_processor: 'test'|'stripe'|null, stripe_publishable_key?, centre }.
+// It changes only with the server's configuration: asked once per page load.
+let siteConfig = null;
+export const site = {
+  config: () => {
+    siteConfig ??= request('GET', '/config').catch((err) => { siteConfig = null; throw err; });
+    return siteConfig;
+  },
+};
+
 export const rosters = {
   // status: null (held and confirmed), 'applied', 'all' or a comma list
   // → { offering, items: [{ enrollment, learner, sessions, attended_hours }], next_cursor }

@@ -1,13 +1,19 @@
 // payment-form.js — paying a held seat.
 //
-// The card itself is never typed into our page. A real card processor gives
-// the page a widget of its own (its fields live in its frame) that turns the
-// card into a one-time token; the page sends only that token. The built-in
-// `test` processor of API.md has no widget, so cardWidget() stands in for
-// one: the learner picks a test card and it yields the processor's token
-// (tok_test_visa, tok_test_mastercard, tok_test_declined). Swapping in a real
-// processor means replacing cardWidget() with its widget; nothing else here
-// changes.
+// The card itself is never typed into our page. The server says which card
+// processor it uses (GET /api/v1/config):
+//   - `stripe`: Stripe Elements, loaded from https://js.stripe.com/v3 only
+//     then (the page's CSP admits that origin for scripts and frames only
+//     with Stripe), mounts its card field in Stripe's own frame and turns the
+//     card into a PaymentMethod (pm_...), which is all the page sends. A card
+//     that needs its holder's authentication (3-D Secure) answers 202 with a
+//     client_secret: stripe.handleNextAction shows the bank's challenge, and
+//     the page then asks again with the same Idempotency-Key until Stripe's
+//     webhook has settled the payment.
+//   - `test`: cardWidget() stands in for a processor's widget: the learner
+//     picks a test card and it yields the test processor's token
+//     (tok_test_visa, tok_test_mastercard, tok_test_declined).
+//   - none: the form says card payments are not available.
 //
 // Every payment attempt gets an Idempotency-Key (a random UUID), made once
 // and sent again unchanged when the attempt is retried because its outcome
@@ -19,7 +25,7 @@
 //                                         onExpired: () => … });
 //   section.append(pay.el);
 
-import { enrollments } from './api.js';
+import { enrollments, site } from './api.js';
 import { h } from './dom.js';
 import { Form, uid } from './forms.js';
 import { formatMoney } from './format.js';
@@ -106,6 +112,76 @@ export function cardWidget() {
   return widget;
 }
 
+// Stripe.js, loaded once, only when the server uses Stripe.
+let stripeScript = null;
+function loadStripe() {
+  stripeScript ??= new Promise((resolve, reject) => {
+    const script = h('script', { src: 'https://js.stripe.com/v3' });
+    script.addEventListener('load', () => (window.Stripe ? resolve(window.Stripe) : reject(new Error('Stripe.js did not start'))));
+    script.addEventListener('error', () => { stripeScript = null; reject(new Error('Stripe.js could not be loaded')); });
+    document.head.append(script);
+  });
+  return stripeScript;
+}
+
+// Stripe Elements' card field, shaped like cardWidget() (a forms.js Field).
+// tokenize() resolves with a PaymentMethod id, or null with the error shown.
+export function stripeWidget(publishableKey) {
+  const id = uid('card');
+  const errorEl = h('p', { class: 'field__error', id: `${id}-error` });
+  errorEl.hidden = true;
+  const mount = h('div', { class: 'stripe-card', id: `${id}-mount` });
+  const label = h('label', { class: 'field__label', for: `${id}-mount` }, 'Card');
+  const wrap = h('div', { class: 'field card-widget card-widget--stripe' }, label,
+    h('p', { class: 'field__hint', id: `${id}-hint` }, 'Your card goes straight to Stripe, our card processor.'),
+    errorEl, mount);
+  let stripe = null;
+  let cardElement = null;
+  const ready = loadStripe().then((Stripe) => {
+    stripe = Stripe(publishableKey);
+    cardElement = stripe.elements().create('card');
+    cardElement.mount(mount);
+    cardElement.on('change', (ev) => widget.setError(ev.error ? ev.error.message : null));
+  });
+  const widget = {
+    name: 'payment_token',
+    label: 'Card',
+    wrap,
+    input: wrap,
+    errorEl,
+    ready,
+    get error() {
+      return errorEl.hidden ? null : errorEl.textContent.replace(/^Error: /, '');
+    },
+    setError(sentence) {
+      errorEl.replaceChildren();
+      errorEl.hidden = !sentence;
+      if (sentence) errorEl.append(h('span', { class: 'visually-hidden' }, 'Error: '), sentence);
+      wrap.classList.toggle('card-widget--invalid', Boolean(sentence));
+    },
+    focus() {
+      cardElement?.focus();
+    },
+    async tokenize() {
+      await ready;
+      const { paymentMethod, error } = await stripe.createPaymentMethod({ type: 'card', card: cardElement });
+      if (error) {
+        widget.setError(error.message);
+        return null;
+      }
+      return paymentMethod.id;
+    },
+    // 3-D Secure: shows the bank's challenge; resolves true when the card holder passed it.
+    async authenticate(clientSecret) {
+      await ready;
+      const { error } = await stripe.handleNextAction({ clientSecret });
+      if (error) widget.setError(error.message);
+      return !error;
+    },
+  };
+  return widget;
+}
+
 // An answer that leaves the charge's outcome unknown: retry with the same key.
 function outcomeUnknown(err) {
   return err?.slug === 'network' || err?.slug === 'idempotency-key-in-use' || (err?.status ?? 0) >= 500;
@@ -120,15 +196,48 @@ export function paymentForm(e, { signal, onPaid, onExpired } = {}) {
     busyText: 'Paying…',
     className: 'pay-form',
   });
-  const card = form.add(cardWidget());
+  // The card field follows the server's processor; until it is known, the form waits.
+  let card = null;
+  const slot = h('div', { class: 'pay-form__card' });
+  form.body.prepend(slot);
+  const chosen = site.config().then((cfg) => {
+    if (cfg.payment_processor === 'stripe' && cfg.stripe_publishable_key) {
+      card = form.add(stripeWidget(cfg.stripe_publishable_key), { container: slot });
+    } else if (cfg.payment_processor === 'test') {
+      card = form.add(cardWidget(), { container: slot });
+    } else {
+      form.submit.disabled = true;
+      slot.append(h('p', { class: 'notice notice--error' },
+        'Card payments are not available at the moment. Your seat stays held until the time shown; please try again later.'));
+      return;
+    }
+  });
   // The attempt in flight or whose outcome is unknown: { key, token }.
   let attempt = null;
 
+  // 202: the bank wants the card holder; then the same key again until the webhook has settled it.
+  async function authenticated(res) {
+    if (!(await card.authenticate(res.payment.client_secret))) {
+      attempt = null;
+      return null;
+    }
+    announce('Authenticated. Confirming the payment…');
+    for (let i = 0; i < 20; i++) {
+      const again = await enrollments.pay(e.id, attempt.token, attempt.key, { signal });
+      if (again?.payment?.status !== 'requires_action') return again;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    throw Object.assign(new Error('The bank accepted the card; the payment is still being confirmed. Check back in a minute.'),
+      { slug: 'network' });
+  }
+
   form.onSubmit(async () => {
     form.clearErrors();
+    await chosen;
+    if (card === null) return;
     const token = await card.tokenize();
     if (token === null) {
-      form.showErrors([{ field: card, message: 'Please choose a card to pay with.' }]);
+      if (!card.error) form.showErrors([{ field: card, message: 'Please choose a card to pay with.' }]);
       return;
     }
     if (attempt === null || attempt.token !== token) attempt = { key: newIdempotencyKey(), token };
@@ -136,6 +245,10 @@ export function paymentForm(e, { signal, onPaid, onExpired } = {}) {
     let res;
     try {
       res = await enrollments.pay(e.id, token, attempt.key, { signal });
+      if (res?.payment?.status === 'requires_action') {
+        res = await authenticated(res);
+        if (res === null) return;
+      }
     } catch (err) {
       if (err?.name === 'AbortError') throw err;
       if (!outcomeUnknown(err)) attempt = null;
