@@ -59,6 +59,10 @@ struct config {
     char *smtp_password;            /* environment only (REGISTRAR_SMTP_PASSWORD); never logged */
     char *mail_from;                /* "registrar@localhost" */
     char *public_url; /* "http://127.0.0.1:8080": links in messages; no trailing '/' */
+    /* On receipts and invoices. */
+    char *centre_name;    /* "Registrar" */
+    char *centre_address; /* "" */
+    char *centre_tax_id;  /* "" */
     /* Rate limits, per client address (IPv4 address, IPv6 /64) or learner, per hour. */
     unsigned signup_limit;           /* sign-ups per address (20) */
     unsigned reset_limit;            /* password-reset requests per address (20) */
