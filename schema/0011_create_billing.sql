@@ -257,22 +257,25 @@ $$;
 -- The registration as a director's payment forms need it: locked, and
 -- visible to the caller. Null when the caller may not see it (404); a
 -- learner acting on their own registration is 403.
-create function registrar.billing_enrollment_lock(p_actor uuid, p_admin boolean, p_id uuid,
-    out e registrar.enrollments, out o registrar.offerings)
+create function registrar.billing_enrollment_lock(p_actor uuid, p_admin boolean, p_id uuid)
+returns registrar.enrollments
 language plpgsql as $$
+declare
+    e registrar.enrollments;
+    o registrar.offerings;
 begin
     select * into e from registrar.enrollments where id = p_id for update;
     if e.id is null then
-        return;
+        return null;
     end if;
     select * into o from registrar.offerings where id = e.offering_id;
     if not registrar.can_direct(o.course_id, p_actor, p_admin) then
         if e.user_id = p_actor then
             perform registrar.require_director(o, p_actor, p_admin);
         end if;
-        e := null;
-        o := null;
+        return null;
     end if;
+    return e;
 end $$;
 
 -- What a registration still owes, or 409 when it can take no payment now.
@@ -318,10 +321,11 @@ declare
     p registrar.payments;
     v_owed integer;
 begin
-    select * into e, o from registrar.billing_enrollment_lock(p_actor, p_admin, p_id);
+    e := registrar.billing_enrollment_lock(p_actor, p_admin, p_id);
     if e.id is null then
         return null;
     end if;
+    select * into o from registrar.offerings where id = e.offering_id;
     v_owed := registrar.billing_owed(e);
     if p_amount > v_owed then
         perform registrar.raise_invalid('amount_cents',
@@ -358,10 +362,11 @@ declare
     i registrar.invoices;
     v_owed integer;
 begin
-    select * into e, o from registrar.billing_enrollment_lock(p_actor, p_admin, p_id);
+    e := registrar.billing_enrollment_lock(p_actor, p_admin, p_id);
     if e.id is null then
         return null;
     end if;
+    select * into o from registrar.offerings where id = e.offering_id;
     v_owed := registrar.billing_owed(e);
     if p_due_on < (now() at time zone o.timezone)::date then
         perform registrar.raise_invalid('due_on', 'must not be in the past');
