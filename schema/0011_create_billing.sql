@@ -135,6 +135,16 @@ language sql immutable as $$
                             else '' end end
 $$;
 
+-- The card's brand and last four digits, as the processor told them, on a
+-- charge still pending (called just before payment_finish, so that the
+-- receipt and its message name the card).
+create function registrar.payment_card_set(p_payment uuid, p_brand text, p_last4 text) returns void
+language sql as $$
+    update registrar.payments set card_brand = left(p_brand, 20),
+        card_last4 = case when p_last4 ~ '^[0-9]{4}$' then p_last4 end
+    where id = p_payment and status = 'pending'
+$$;
+
 -- ---------------------------------------------------------------------------
 -- Receipts and messages, issued in the transaction that moves the money
 

@@ -34,6 +34,9 @@ static const struct db_stmt SQL_PAYMENT_FINISH = { "payment_finish",
 static const struct db_stmt SQL_WEBHOOK = { "payment_webhook",
     "select registrar.payment_webhook($1, $2, $3::jsonb)", DB_RETRY_SAFE };
 
+static const struct db_stmt SQL_PAYMENT_CARD = { "payment_card_set",
+    "select registrar.payment_card_set($1::uuid, $2, $3)", DB_RETRY_SAFE };
+
 static const char PAYMENTS_HELP[] = "Processor calls by outcome.";
 
 void payments_register(void)
@@ -41,6 +44,7 @@ void payments_register(void)
     db_stmts_register(&SQL_PAYMENT_BEGIN, 1);
     db_stmts_register(&SQL_PAYMENT_FINISH, 1);
     db_stmts_register(&SQL_WEBHOOK, 1);
+    db_stmts_register(&SQL_PAYMENT_CARD, 1);
 }
 
 static void payments_count(enum payments_outcome o)
@@ -192,6 +196,14 @@ void payments_create(struct http_req *req)
         if (proc->charge(&c, &r) == -1)
             r.outcome = PAYMENTS_UNAVAILABLE;
         payments_count(r.outcome);
+        /* Before the finish, so that its receipt and message name the card. */
+        if (r.outcome == PAYMENTS_SUCCEEDED && r.card_brand[0] != '\0') {
+            const char *card[] = { payment_id, r.card_brand,
+                r.card_last4[0] != '\0' ? r.card_last4 : NULL };
+            if (db_exec(http_req_db(req), &SQL_PAYMENT_CARD, 3, card, NULL) != DB_OK)
+                log_msg(
+                    LOG_WARN, "the card's brand could not be recorded; the receipt says only card");
+        }
         payments_finish(req, payment_id, r.outcome, r.processor_ref);
     } else {
         http_reply_problem(req, 500, "internal", NULL);

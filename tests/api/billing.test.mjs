@@ -99,7 +99,7 @@ test('a card payment gets receipt R-<year>-<n>, a message, and a PDF for its lea
   assert.equal(doc.type, 'application/pdf');
   assert.ok(doc.bytes.subarray(0, 5).toString() === '%PDF-');
   for (const want of [row.number, 'USD 1,250.00', 'Σοφία Παπαδοπούλου 王小明', 'Hôpital Nord', CENTRE,
-    'TX-998877', 'Montréal QC', off.title, 'Card', l.email]) {
+    'TX-998877', 'Montréal QC', off.title, 'Card (visa ending 4242)', l.email]) {
     assert.ok(doc.text.includes(want), `the receipt shows ${want}:\n${doc.text}`);
   }
   assert.equal((await pdf(director, `/api/v1/payments/${paymentId}/receipt`, srv.urls[1])).status, 200);
@@ -119,6 +119,7 @@ test('a card payment gets receipt R-<year>-<n>, a message, and a PDF for its lea
   const paid = mail.find((m) => m.subject.startsWith('Payment received:'));
   assert.ok(paid, 'a payment message');
   assert.ok(paid.body.includes(row.number));
+  assert.ok(paid.body.includes('visa ending 4242'), paid.body);
   assert.ok(paid.body.includes(`/api/v1/payments/${paymentId}/receipt`));
   assert.match(paid.body, /https?:\/\//, 'the link is absolute');
 });
