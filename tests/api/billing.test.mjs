@@ -341,3 +341,33 @@ test('the price and the roster line stay with the profession recorded at registr
   assert.equal(e2.status, 201, e2.text);
   assert.equal(e2.body.price_cents, 125000);
 });
+
+test('a cancellation refund gets its receipt and message; an offline payment is refunded as made', async () => {
+  const { l, e } = await heldSeat();
+  const p = (await pay(l, e.id)).body.payment;
+  const c = await as(srv, l).post(`/api/v1/enrollments/${e.id}/cancel`, { json: { reason: 'cannot come' } });
+  assert.equal(c.status, 200, c.text);
+  assert.equal(c.body.refund_cents, 125000);
+  const [rf] = await srv.sql(`select f.kind, f.status, f.amount_cents, r.number from registrar.refunds f
+    join registrar.receipts r on r.refund_id = f.id where f.payment_id = $1`, [p.id]);
+  assert.equal(rf.kind, 'cancellation');
+  assert.equal(rf.status, 'succeeded');
+  assert.equal(rf.amount_cents, 125000);
+  assert.match(rf.number, new RegExp(`^R-${YEAR}-`));
+  const doc = await pdf(l, `/api/v1/payments/${p.id}/receipt`);
+  assert.ok(doc.text.includes(rf.number), doc.text);
+  const mail = await srv.sql(`select subject from registrar.outbox o join registrar.users u on u.email = o.recipient
+    where u.id = $1 and subject like 'Refund:%'`, [l.id]);
+  assert.equal(mail.length, 1);
+
+  const held = await heldSeat();
+  const off = await as(srv, director).post(`/api/v1/enrollments/${held.e.id}/payments/offline`,
+    { json: { method: 'wire', amount_cents: 125000, reference: 'W-1' } });
+  assert.equal(off.status, 201, off.text);
+  const r = await as(srv, admin).post(`/api/v1/payments/${off.body.payment.id}/refunds`,
+    { json: { amount_cents: 25000, reason: 'Partial refund by wire' } });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.refund.status, 'succeeded');
+  assert.match(r.body.refund.receipt_number, new RegExp(`^R-${YEAR}-`));
+  assertGapless(await receiptNumbers());
+});
