@@ -508,6 +508,15 @@ begin
         'processor_ref', p.processor_ref);
 end $$;
 
+-- What admins refunded (made or in flight) of payment p_payment: the rest
+-- of its refunded_cents is a cancellation's refund, which goes through
+-- payments.refund_status as in 0004.
+create function registrar.refunds_by_admin(p_payment uuid) returns integer
+language sql stable as $$
+    select coalesce(sum(amount_cents), 0)::integer from registrar.refunds
+    where payment_id = p_payment and kind = 'admin' and status in ('pending', 'succeeded')
+$$;
+
 -- After the processor answered a refund of refund_create: made (its
 -- receipt and message follow from refunds_issue_receipt) or refused (the
 -- amount becomes refundable again). Returns {refund}; safe to repeat.
@@ -551,9 +560,20 @@ begin
         updated_at = now()
     where id = p_payment and refund_status = 'pending'
     returning * into p;
-    if p.id is not null and p_ok and p.refunded_cents > 0 then
+    if p.id is null then
+        return;
+    end if;
+    -- The cancellation's refund row (enrollment_cancel made it pending).
+    update registrar.refunds set status = case when p_ok then 'succeeded' else 'failed' end,
+        processor_ref = p_refund_ref, updated_at = now()
+    where payment_id = p.id and kind = 'cancellation' and status = 'pending';
+    if not found and p_ok and p.refunded_cents - registrar.refunds_by_admin(p.id) > 0
+       and not exists (select 1 from registrar.refunds
+                       where payment_id = p.id and kind = 'cancellation' and status = 'succeeded') then
+        -- A cancellation from before 0011.
         insert into registrar.refunds (payment_id, amount_cents, reason, kind, status, processor_ref)
-        values (p.id, p.refunded_cents, 'cancellation', 'cancellation', 'succeeded', p_refund_ref);
+        values (p.id, p.refunded_cents - registrar.refunds_by_admin(p.id), 'cancellation', 'cancellation',
+            'succeeded', p_refund_ref);
     end if;
 end $$;
 
@@ -562,7 +582,7 @@ create or replace function registrar.refunds_pending(p_limit integer) returns js
 language sql stable as $$
     select coalesce(json_agg(x), '[]'::json) from (
         (select json_build_object('payment_id', p.id, 'processor_ref', p.processor_ref,
-                                  'amount_cents', p.refunded_cents) as x
+                                  'amount_cents', p.refunded_cents - registrar.refunds_by_admin(p.id)) as x
          from registrar.payments p
          where p.refund_status = 'pending' and p.updated_at < now() - interval '1 minute'
          order by p.updated_at limit p_limit)
@@ -722,4 +742,107 @@ begin
         perform registrar.raise_app('RG409', 'already-enrolled', 'You are already registered for this offering.');
     end if;
     return registrar.enrollment_json(e, o)::json;
+end $$;
+
+-- ---------------------------------------------------------------------------
+-- As in 0004 (same rules, same locking: the enrollment, then the offering,
+-- the sessions, the waitlist, and the payment refunded), now that a
+-- registration may have several payments (offline ones among them) and
+-- earlier refunds by an admin: the policy's refund counts what was already
+-- refunded, comes from one payment (a card payment first) and never
+-- exceeds what that payment has left; an offline payment's refund is
+-- recorded as made (refunds, kind cancellation) and not sent to the
+-- processor.
+create or replace function registrar.enrollment_cancel(p_actor uuid, p_admin boolean, p_id uuid, p_reason text)
+returns json
+language plpgsql as $$
+declare
+    e registrar.enrollments;
+    o registrar.offerings;
+    p registrar.payments;
+    v_percent integer := 0;
+    v_refund integer := 0;
+    v_had_seat boolean;
+    v_already integer := 0;
+    v_offline boolean := false;
+begin
+    select * into e from registrar.enrollments where id = p_id for update;
+    if e.id is null then
+        return null;
+    end if;
+    select * into o from registrar.offerings where id = e.offering_id;
+    if e.user_id is distinct from p_actor and not registrar.can_direct(o.course_id, p_actor, p_admin) then
+        return null;
+    end if;
+    if e.status not in ('applied', 'held', 'confirmed', 'waitlisted') then
+        perform registrar.raise_app('RG409', 'not-cancellable',
+            format('This registration is %s already.', e.status), jsonb_build_object('status', e.status));
+    end if;
+    if e.payment_started_at > now() - interval '5 minutes'
+       and exists (select 1 from registrar.payments where enrollment_id = e.id and status = 'pending') then
+        perform registrar.raise_app('RG409', 'payment-in-progress',
+            'A payment for this registration is being processed; try again in a moment.');
+    end if;
+    v_had_seat := e.status in ('held', 'confirmed');
+    if e.paid_cents > 0 then
+        v_percent := registrar.refund_percent(o, now());
+        -- Refunds already made (by an admin) count toward the policy's.
+        select coalesce(sum(refunded_cents), 0)::integer into v_already
+        from registrar.payments where enrollment_id = e.id;
+        v_refund := greatest((e.paid_cents * v_percent) / 100 - v_already, 0);
+        -- The payment refunded: a card payment before an offline one, the
+        -- one with the most left to refund; never more than it has left.
+        select * into p from registrar.payments
+        where enrollment_id = e.id and status in ('succeeded', 'refunded') and refunded_cents < amount_cents
+        order by processor in ('cheque', 'wire', 'purchase_order', 'waived'), amount_cents - refunded_cents desc,
+                 created_at desc
+        limit 1 for update;
+        v_refund := least(v_refund, coalesce(p.amount_cents - p.refunded_cents, 0));
+        v_offline := coalesce(p.processor in ('cheque', 'wire', 'purchase_order', 'waived'), false);
+    end if;
+    if e.discount_code_id is not null and e.paid_cents = 0 and e.status <> 'confirmed' then
+        update registrar.discount_codes set uses = uses - 1 where id = e.discount_code_id and uses > 0;
+    end if;
+    update registrar.enrollments set status = 'cancelled', refund_cents = v_refund,
+        cancel_reason = p_reason, payment_started_at = null, updated_at = now()
+    where id = e.id
+    returning * into e;
+    if v_had_seat then
+        update registrar.offerings set seats_taken = seats_taken - 1 where id = o.id;
+    end if;
+    perform registrar.release_sessions(array[e.id]);
+    if v_had_seat then
+        perform registrar.promote_waitlist(o.id, 1);
+    end if;
+    if v_refund > 0 then
+        if v_offline then
+            -- Money paid outside is handed back outside: recorded as made.
+            update registrar.payments set refunded_cents = refunded_cents + v_refund, updated_at = now()
+            where id = p.id;
+            insert into registrar.refunds (payment_id, amount_cents, reason, kind, status, actor_id)
+            values (p.id, v_refund, 'cancellation', 'cancellation', 'succeeded', p_actor);
+        else
+            update registrar.payments set refunded_cents = refunded_cents + v_refund, refund_status = 'pending',
+                updated_at = now()
+            where id = p.id;
+            insert into registrar.refunds (payment_id, amount_cents, reason, kind, status, actor_id)
+            values (p.id, v_refund, 'cancellation', 'cancellation', 'pending', p_actor);
+        end if;
+        insert into registrar.audit_log (actor_id, action, object, detail, offering_id)
+        values (p_actor, 'enrollment.refund', 'enrollment:' || e.id,
+                jsonb_build_object('payment_id', p.id, 'refund_cents', v_refund, 'refund_percent', v_percent,
+                                   'paid_cents', e.paid_cents), o.id);
+    end if;
+    if e.user_id is distinct from p_actor then
+        insert into registrar.audit_log (actor_id, action, object, detail, offering_id)
+        values (p_actor, 'enrollment.cancel', 'enrollment:' || e.id,
+                jsonb_build_object('refund_cents', v_refund), o.id);
+        perform registrar.outbox_to_user(e.user_id, 'Your registration was cancelled: ' || o.title,
+            format('Your registration for %s was cancelled by the course team.%s', o.title,
+                   case when v_refund > 0 then format(' %s %s will be refunded to your card.',
+                        to_char(v_refund / 100.0, 'FM999999990.00'), e.currency) else '' end));
+    end if;
+    return json_build_object('enrollment', registrar.enrollment_json(e, o),
+        'refund', case when v_refund > 0 and not v_offline then json_build_object('payment_id', p.id,
+            'processor_ref', p.processor_ref, 'amount_cents', v_refund) end);
 end $$;

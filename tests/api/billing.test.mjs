@@ -371,3 +371,31 @@ test('a cancellation refund gets its receipt and message; an offline payment is 
   assert.match(r.body.refund.receipt_number, new RegExp(`^R-${YEAR}-`));
   assertGapless(await receiptNumbers());
 });
+
+test('cancelling after an admin refund refunds only the rest; cancelling an offline payment records its refund', async () => {
+  const { l, e } = await heldSeat();
+  const p = (await pay(l, e.id)).body.payment;
+  const first = await as(srv, admin).post(`/api/v1/payments/${p.id}/refunds`, { json: { amount_cents: 20000, reason: 'goodwill' } });
+  assert.equal(first.status, 201, first.text);
+  const c = await as(srv, l).post(`/api/v1/enrollments/${e.id}/cancel`, { json: { reason: 'cannot come' } });
+  assert.equal(c.status, 200, c.text);
+  assert.equal(c.body.refund_cents, 105000, 'the policy\'s 100% less what was refunded already');
+  const [row] = await srv.sql('select refunded_cents, refund_status from registrar.payments where id = $1', [p.id]);
+  assert.deepEqual(row, { refunded_cents: 125000, refund_status: 'succeeded' });
+  const refunds = await srv.sql(`select kind, amount_cents from registrar.refunds where payment_id = $1
+    and status = 'succeeded' order by created_at`, [p.id]);
+  assert.deepEqual(refunds, [{ kind: 'admin', amount_cents: 20000 }, { kind: 'cancellation', amount_cents: 105000 }]);
+
+  const held = await heldSeat();
+  const cheque = await as(srv, director).post(`/api/v1/enrollments/${held.e.id}/payments/offline`,
+    { json: { method: 'cheque', amount_cents: 125000, reference: 'C-9' } });
+  assert.equal(cheque.status, 201, cheque.text);
+  const c2 = await as(srv, director).post(`/api/v1/enrollments/${held.e.id}/cancel`, { json: { reason: 'moved' } });
+  assert.equal(c2.status, 200, c2.text);
+  assert.equal(c2.body.refund_cents, 125000);
+  const [off] = await srv.sql(`select f.kind, f.status, f.amount_cents, r.number is not null as receipt
+    from registrar.refunds f left join registrar.receipts r on r.refund_id = f.id where f.payment_id = $1`,
+  [cheque.body.payment.id]);
+  assert.deepEqual(off, { kind: 'cancellation', status: 'succeeded', amount_cents: 125000, receipt: true });
+  assertGapless(await receiptNumbers());
+});
