@@ -37,6 +37,8 @@ const char *config_usage(void)
            "REGISTRAR_SMTP_USER, REGISTRAR_SMTP_PASSWORD (needs TLS: smtps://, or STARTTLS required),\n"
            "REGISTRAR_MAIL_FROM (registrar@localhost). Flags: --smtp-url, --smtp-user, --mail-from.\n"
            "REGISTRAR_PUBLIC_URL (http://127.0.0.1:8080; the base of links in messages),\n"
+           "REGISTRAR_CENTRE_NAME, REGISTRAR_CENTRE_ADDRESS, REGISTRAR_CENTRE_TAX_ID (on receipts\n"
+           "and invoices; flags --centre-name, --centre-address, --centre-tax-id),\n"
            "REGISTRAR_SIGNUP_LIMIT (20), REGISTRAR_RESET_LIMIT (20) per address and hour,\n"
            "REGISTRAR_DISCOUNT_ADDRESS_LIMIT (60) and REGISTRAR_DISCOUNT_LEARNER_LIMIT (20):\n"
            "discount codes tried per address and per learner and hour. Flags: --public-url,\n"
@@ -332,6 +334,9 @@ static const struct config_option config_options[] = {
     { "--smtp-password", "REGISTRAR_SMTP_PASSWORD", CONFIG_OPT_SECRET },
     { "--mail-from", "REGISTRAR_MAIL_FROM", 0 },
     { "--public-url", "REGISTRAR_PUBLIC_URL", 0 },
+    { "--centre-name", "REGISTRAR_CENTRE_NAME", 0 },
+    { "--centre-address", "REGISTRAR_CENTRE_ADDRESS", CONFIG_OPT_EMPTY },
+    { "--centre-tax-id", "REGISTRAR_CENTRE_TAX_ID", CONFIG_OPT_EMPTY },
     { "--signup-limit", "REGISTRAR_SIGNUP_LIMIT", 0 },
     { "--reset-limit", "REGISTRAR_RESET_LIMIT", 0 },
     { "--discount-address-limit", "REGISTRAR_DISCOUNT_ADDRESS_LIMIT", 0 },
@@ -349,9 +354,6 @@ static const struct config_option config_options[] = {
     { "--stripe-webhook-secret", "REGISTRAR_STRIPE_WEBHOOK_SECRET", CONFIG_OPT_SECRET },
     { "--stripe-api-base", "REGISTRAR_STRIPE_API_BASE", 0 },
     { "--stripe-timeout", "REGISTRAR_STRIPE_TIMEOUT", 0 },
-    { "--centre-name", "REGISTRAR_CENTRE_NAME", 0 },
-    { "--centre-address", "REGISTRAR_CENTRE_ADDRESS", 0 },
-    { "--centre-tax-id", "REGISTRAR_CENTRE_TAX_ID", 0 },
     { "--email", NULL, 0 },
     { "--full-name", NULL, 0 },
 };
@@ -454,6 +456,23 @@ static int config_apply(
             return -1;
         }
         config_set(&c->mail_from, value);
+    } else if (strcmp(flag, "--centre-name") == 0 || strcmp(flag, "--centre-address") == 0 ||
+               strcmp(flag, "--centre-tax-id") == 0) {
+        /* Printed as plain text; a line break only in the address. */
+        bool address = strcmp(flag, "--centre-address") == 0;
+        if (strlen(value) > (address ? 500u : 200u)) {
+            snprintf(err, errlen, "%s is too long", flag);
+            return -1;
+        }
+        for (const char *p = value; *p != '\0'; p++)
+            if ((unsigned char)*p < ' ' && !(address && *p == '\n')) {
+                snprintf(err, errlen, "%s must not hold control characters", flag);
+                return -1;
+            }
+        config_set(strcmp(flag, "--centre-name") == 0 ? &c->centre_name
+                   : address                          ? &c->centre_address
+                                                      : &c->centre_tax_id,
+            value);
     } else if (strcmp(flag, "--public-url") == 0) {
         if (config_public_url_valid(value) == -1) {
             snprintf(err, errlen,
@@ -561,20 +580,6 @@ static int config_apply(
             snprintf(err, errlen, "REGISTRAR_STRIPE_TIMEOUT must be seconds from 1 to 60");
             return -1;
         }
-    } else if (strcmp(flag, "--centre-name") == 0 || strcmp(flag, "--centre-address") == 0 ||
-               strcmp(flag, "--centre-tax-id") == 0) {
-        char **slot = strcmp(flag, "--centre-name") == 0      ? &c->centre_name
-                      : strcmp(flag, "--centre-address") == 0 ? &c->centre_address
-                                                              : &c->centre_tax_id;
-        /* Printed on receipts: no control characters but the address's newlines. */
-        bool ok = strlen(value) <= 500;
-        for (const unsigned char *p = (const unsigned char *)value; ok && *p != '\0'; p++)
-            ok = *p >= ' ' || (*p == '\n' && slot == &c->centre_address);
-        if (!ok) {
-            snprintf(err, errlen, "%s: at most 500 characters, no control characters", flag);
-            return -1;
-        }
-        config_set(slot, value);
     } else if (strcmp(flag, "--email") == 0) {
         config_set(&c->admin_email, value);
     } else if (strcmp(flag, "--full-name") == 0) {
@@ -611,6 +616,9 @@ int config_parse(struct config *c, int argc, char **argv, config_getenv_fn *gete
     /* What the retention job purges is days old: once an hour is plenty. */
     c->retention_interval_ms = 3600000;
     c->mail_from = xstrdup("registrar@localhost");
+    c->centre_name = xstrdup("Registrar");
+    c->centre_address = xstrdup("");
+    c->centre_tax_id = xstrdup("");
     c->public_url = xstrdup("http://127.0.0.1:8080");
     /*
      * Generous for people (a clinic behind one NAT signs up a handful an
@@ -628,7 +636,6 @@ int config_parse(struct config *c, int argc, char **argv, config_getenv_fn *gete
     c->stripe_api_base = xstrdup("https://api.stripe.com");
     /* Stripe answers in well under a second; past this the outcome is left to the sweep. */
     c->stripe_timeout_s = 10;
-    c->centre_name = xstrdup("Registrar");
     err[0] = '\0';
     if (config_cidrs("127.0.0.0/8,::1", &c->trusted_proxies, &c->ntrusted_proxies) == -1)
         abort();
@@ -760,6 +767,9 @@ void config_release(struct config *c)
         explicit_bzero(c->smtp_password, strlen(c->smtp_password));
     free(c->smtp_password);
     free(c->mail_from);
+    free(c->centre_name);
+    free(c->centre_address);
+    free(c->centre_tax_id);
     free(c->public_url);
     free(c->admin_host);
     if (c->metrics_token != NULL)
@@ -775,9 +785,6 @@ void config_release(struct config *c)
     free(c->stripe_webhook_secret);
     free(c->stripe_publishable_key);
     free(c->stripe_api_base);
-    free(c->centre_name);
-    free(c->centre_address);
-    free(c->centre_tax_id);
     explicit_bzero(c->secret_key, sizeof(c->secret_key));
     memset(c, 0, sizeof(*c));
 }

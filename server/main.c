@@ -90,6 +90,7 @@ static int main_serve(const struct config *cfg)
     api_configure(cfg->public_url, cfg->signup_limit, cfg->reset_limit, cfg->discount_address_limit,
         cfg->discount_learner_limit);
     credits_configure(cfg->certificate_letter, cfg->verify_limit);
+    billing_configure(cfg->centre_name, cfg->centre_address, cfg->centre_tax_id);
 
     /* Signals are taken by sigwait below; every thread started later inherits the mask. */
     sigemptyset(&set);

@@ -135,7 +135,8 @@ enum api_type {
      * item_min..item_max code points obeying the flags' character rules
      * (an evaluation's answers by question id).
      */
-    API_T_MAP
+    API_T_MAP,
+    API_T_OBJECT /* one object checked against items (min/max unused) */
 };
 
 #define API_REQUIRED 1u /* must be present when creating (a PATCH never requires) */
@@ -230,6 +231,8 @@ extern const struct api_field signin_fields[], signin_password_fields[],
 extern const struct api_field enrollments_create_fields[], enrollments_cancel_fields[],
     enrollments_decide_fields[], enrollments_sessions_fields[], enrollments_discount_fields[];
 extern const struct api_field payments_create_fields[];
+extern const struct api_field billing_offline_fields[], billing_invoice_fields[],
+    billing_refund_fields[];
 extern const struct api_field offerings_fields[];
 extern const struct api_field schedule_fields[], schedule_token_fields[];
 extern const struct api_field attendance_many_fields[], attendance_check_in_fields[],
@@ -258,6 +261,7 @@ void offerings_register(void);
 void schedule_register(void);
 void enrollments_register(void);
 void payments_register(void);
+void billing_register(void);
 void rosters_register(void);
 
 /* offerings.c */
@@ -307,6 +311,20 @@ void payments_config_get(struct http_req *req);
 void payments_api_configure(const char *stripe_publishable_key, const char *centre_name,
     const char *centre_address, const char *centre_tax_id);
 void payments_webhook_receive(struct http_req *req);
+
+/*
+ * billing.c: receipts and invoices (application/pdf, for the learner, a
+ * director of the course, an admin; anyone else 404), offline payment and
+ * invoices (admin, the course's director), refunds without cancelling
+ * (admin). The centre's name, address and tax id head every document:
+ * billing_configure copies them once at start-up, before any request.
+ */
+void billing_configure(const char *name, const char *address, const char *tax_id);
+void billing_receipt_get(struct http_req *req);
+void billing_invoice_get(struct http_req *req);
+void billing_offline_create(struct http_req *req);
+void billing_invoice_create(struct http_req *req);
+void billing_refund_create(struct http_req *req);
 
 /* rosters.c: an offering's roster (JSON or CSV) and waitlist, audited */
 void rosters_get(struct http_req *req);

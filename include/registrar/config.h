@@ -59,6 +59,10 @@ struct config {
     char *smtp_password;            /* environment only (REGISTRAR_SMTP_PASSWORD); never logged */
     char *mail_from;                /* "registrar@localhost" */
     char *public_url; /* "http://127.0.0.1:8080": links in messages; no trailing '/' */
+    /* On receipts and invoices. */
+    char *centre_name;    /* "Registrar": on receipts, invoices and in GET /api/v1/config */
+    char *centre_address; /* "" when unset; may hold newlines */
+    char *centre_tax_id;  /* "" when unset */
     /* Rate limits, per client address (IPv4 address, IPv6 /64) or learner, per hour. */
     unsigned signup_limit;           /* sign-ups per address (20) */
     unsigned reset_limit;            /* password-reset requests per address (20) */
@@ -81,9 +85,6 @@ struct config {
     char *stripe_webhook_secret;  /* secret (whsec_...) */
     char *stripe_api_base;        /* "https://api.stripe.com", no trailing '/' */
     unsigned stripe_timeout_s;    /* a call to Stripe at most (10 s); then "unavailable" */
-    char *centre_name;            /* on receipts and in GET /api/v1/config; "Registrar" */
-    char *centre_address;         /* NULL if unset; may hold newlines */
-    char *centre_tax_id;          /* NULL if unset */
 };
 
 /* Looks a variable up; getenv in production, a table in tests. */

@@ -40,6 +40,9 @@ static const struct db_stmt SQL_PAYMENT_NOTE = { "payment_note",
 static const struct db_stmt SQL_PAYMENT_ACTION = { "payment_requires_action",
     "select registrar.payment_requires_action($1::uuid, $2::uuid, $3, $4)", DB_RETRY_SAFE };
 
+static const struct db_stmt SQL_PAYMENT_CARD = { "payment_card_set",
+    "select registrar.payment_card_set($1::uuid, $2, $3)", DB_RETRY_SAFE };
+
 static const char PAYMENTS_HELP[] = "Processor calls by outcome.";
 
 void payments_register(void)
@@ -49,6 +52,7 @@ void payments_register(void)
     db_stmts_register(&SQL_WEBHOOK, 1);
     db_stmts_register(&SQL_PAYMENT_NOTE, 1);
     db_stmts_register(&SQL_PAYMENT_ACTION, 1);
+    db_stmts_register(&SQL_PAYMENT_CARD, 1);
 }
 
 static void payments_count(enum payments_outcome o)
@@ -188,6 +192,14 @@ static void payments_settle_step(struct http_req *req)
     json_t *res = NULL;
 
     if (r->outcome != PAYMENTS_REQUIRES_ACTION) {
+        /* Before the finish, so that its receipt and message name the card. */
+        if (r->outcome == PAYMENTS_SUCCEEDED && r->card_brand[0] != '\0') {
+            const char *card[] = { st->payment_id, r->card_brand,
+                r->card_last4[0] != '\0' ? r->card_last4 : NULL };
+            if (db_exec(http_req_db(req), &SQL_PAYMENT_CARD, 3, card, NULL) != DB_OK)
+                log_msg(
+                    LOG_WARN, "the card's brand could not be recorded; the receipt says only card");
+        }
         payments_finish(req, st->payment_id, r->outcome, r->processor_ref, r->decline);
         return;
     }
@@ -317,8 +329,10 @@ void payments_api_configure(const char *stripe_publishable_key, const char *cent
     payments_public.publishable_key =
         stripe_publishable_key != NULL ? xstrdup(stripe_publishable_key) : NULL;
     payments_public.centre_name = centre_name != NULL ? xstrdup(centre_name) : NULL;
-    payments_public.centre_address = centre_address != NULL ? xstrdup(centre_address) : NULL;
-    payments_public.centre_tax_id = centre_tax_id != NULL ? xstrdup(centre_tax_id) : NULL;
+    payments_public.centre_address =
+        centre_address != NULL && *centre_address != '\0' ? xstrdup(centre_address) : NULL;
+    payments_public.centre_tax_id =
+        centre_tax_id != NULL && *centre_tax_id != '\0' ? xstrdup(centre_tax_id) : NULL;
 }
 
 void payments_config_get(struct http_req *req)

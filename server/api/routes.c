@@ -148,6 +148,17 @@ static const struct http_route api_table[] = {
         HTTP_BODY_JSON, 0, NULL },
     { "POST", "/api/v1/offerings/{id}/discount-codes", enrollments_discount_create, HTTP_SIGNED_IN,
         HTTP_BODY_JSON, 0, NULL },
+    /* Receipts, invoices, offline payment, refunds (rights checked in the SQL) */
+    { "GET", "/api/v1/payments/{id}/receipt", billing_receipt_get, HTTP_SIGNED_IN, HTTP_BODY_NONE,
+        0, NULL },
+    { "POST", "/api/v1/payments/{id}/refunds", billing_refund_create, HTTP_ADMIN, HTTP_BODY_JSON, 0,
+        NULL },
+    { "POST", "/api/v1/enrollments/{id}/payments/offline", billing_offline_create, HTTP_SIGNED_IN,
+        HTTP_BODY_JSON, 0, NULL },
+    { "POST", "/api/v1/enrollments/{id}/invoice", billing_invoice_create, HTTP_SIGNED_IN,
+        HTTP_BODY_JSON, 0, NULL },
+    { "GET", "/api/v1/invoices/{id}", billing_invoice_get, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0,
+        NULL },
     { "POST", "/api/v1/payments/webhook", payments_webhook_receive, HTTP_ANYONE, HTTP_BODY_RAW, 0,
         NULL },
 
@@ -240,6 +251,9 @@ static const struct api_body_table api_bodies[] = {
     { "PUT /api/v1/enrollments/{id}/sessions", enrollments_sessions_fields, true },
     { "POST /api/v1/offerings/{id}/discount-codes", enrollments_discount_fields, true },
     { "POST /api/v1/enrollments/{id}/payments", payments_create_fields, true },
+    { "POST /api/v1/enrollments/{id}/payments/offline", billing_offline_fields, true },
+    { "POST /api/v1/enrollments/{id}/invoice", billing_invoice_fields, true },
+    { "POST /api/v1/payments/{id}/refunds", billing_refund_fields, true },
     { "POST /api/v1/courses/{slug}/offerings", offerings_fields, true },
     { "PATCH /api/v1/offerings/{id}", offerings_fields, false },
     { "POST /api/v1/offerings/{id}/sessions", schedule_fields, true },
@@ -282,6 +296,7 @@ void api_register_statements(void)
     schedule_register();
     enrollments_register();
     payments_register();
+    billing_register();
     rosters_register();
     privacy_register();
     attendance_register();

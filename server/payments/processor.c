@@ -71,6 +71,9 @@ static int payments_test_charge(const struct payments_charge *c, struct payments
     }
     out->outcome = PAYMENTS_SUCCEEDED;
     payments_test_ref("test_ch_", c->ref, out->processor_ref, sizeof(out->processor_ref));
+    bool master = strcmp(c->token, "tok_test_mastercard") == 0;
+    snprintf(out->card_brand, sizeof(out->card_brand), "%s", master ? "mastercard" : "visa");
+    snprintf(out->card_last4, sizeof(out->card_last4), "%s", master ? "4444" : "4242");
     return 0;
 }
 

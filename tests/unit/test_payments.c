@@ -49,6 +49,8 @@ static void test_charge_rules(void **state)
     assert_int_equal(p->charge(&c, &r), 0);
     assert_int_equal(r.outcome, PAYMENTS_SUCCEEDED);
     assert_int_equal(strncmp(r.processor_ref, "test_ch_", 8), 0);
+    assert_string_equal(r.card_brand, "visa");
+    assert_string_equal(r.card_last4, "4242");
     char first[64];
     strcpy(first, r.processor_ref);
 

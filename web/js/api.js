@@ -424,6 +424,18 @@ export const enrollments = {
     request('POST', `/enrollments/${enc(id)}/approve`, { body: note ? { note } : {}, signal }),
   reject: (id, { note, signal } = {}) =>
     request('POST', `/enrollments/${enc(id)}/reject`, { body: note ? { note } : {}, signal }),
+  // Directors and admins: money taken outside the card processor
+  // (method: cheque|wire|purchase_order|waived) → { payment, enrollment }
+  recordOffline: (id, { method, amountCents, reference, signal } = {}) =>
+    request('POST', `/enrollments/${enc(id)}/payments/offline`, {
+      body: { method, amount_cents: amountCents, reference: reference || null }, signal,
+    }),
+  // Directors and admins: an invoice to an institution → { invoice }
+  invoice: (id, { billTo, dueOn, signal } = {}) =>
+    request('POST', `/enrollments/${enc(id)}/invoice`, { body: { bill_to: billTo, due_on: dueOn }, signal }),
+  // The PDFs, for links (cookie-authenticated GET).
+  receiptUrl: (paymentId) => `${BASE}/payments/${enc(paymentId)}/receipt`,
+  invoiceUrl: (invoiceId) => `${BASE}/invoices/${enc(invoiceId)}`,
   // The learner's whole choice of workshops → enrollment
   setSessions: (id, sessionIds, { signal } = {}) =>
     request('PUT', `/enrollments/${enc(id)}/sessions`, { body: { session_ids: sessionIds }, signal }),

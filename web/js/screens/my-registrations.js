@@ -38,6 +38,9 @@ function item(e, ctx) {
     countdown,
     h('div', { class: 'reg-card__actions' },
       action,
+      e.paid_cents > 0
+        ? h('a', { class: 'button button--small button--secondary', href, 'aria-label': `Receipts for ${title}` }, 'Receipts')
+        : null,
       ACTIVE.has(e.status)
         ? cancelControl(e, {
           signal: ctx.signal,

@@ -46,7 +46,7 @@ function paymentsTable(e) {
   const list = Array.isArray(e.payments) ? e.payments : [];
   if (list.length === 0) return null;
   return h('section', { class: 'section', 'aria-labelledby': 'payments-heading' },
-    h('h2', { id: 'payments-heading' }, 'Payments'),
+    h('h2', { id: 'payments-heading', tabindex: '-1' }, 'Payments'),
     h('div', { class: 'table-wrap', role: 'region', 'aria-labelledby': 'payments-heading', tabindex: '0' },
       h('table', { class: 'table payments' },
         h('caption', { class: 'visually-hidden' }, 'Payments for this registration'),
@@ -54,13 +54,18 @@ function paymentsTable(e) {
           h('th', { scope: 'col' }, 'Date'),
           h('th', { scope: 'col' }, 'Amount'),
           h('th', { scope: 'col' }, 'Result'),
-          h('th', { scope: 'col' }, 'Reference'))),
+          h('th', { scope: 'col' }, 'Reference'),
+          h('th', { scope: 'col' }, 'Receipt'))),
         h('tbody', {}, list.map((p) => h('tr', {},
           h('td', {}, formatInstant(p.created_at, e.offering?.timezone)),
           h('td', {}, formatMoney(p.amount_cents, p.currency)),
           h('td', {}, PAYMENT_STATUS[p.status] ?? p.status,
             p.refunded_cents > 0 ? ` (${formatMoney(p.refunded_cents, p.currency)} refunded)` : ''),
-          h('td', { class: 'mono' }, p.processor_ref || '—')))))));
+          h('td', { class: 'mono' }, p.processor_ref || '—'),
+          h('td', {}, ['succeeded', 'refunded'].includes(p.status)
+            ? h('a', { href: `/api/v1/payments/${encodeURIComponent(p.id)}/receipt`, target: '_blank', rel: 'noopener',
+              'aria-label': `Receipt (PDF) for the payment of ${formatMoney(p.amount_cents, p.currency)}` }, 'Receipt (PDF)')
+            : '—')))))));
 }
 
 function workshopsSection(e, o, choosable) {

@@ -4,7 +4,7 @@
 // list as CSV (GET …/roster?format=csv: the server sends it as an
 // attachment). Every read and export is audited by the server.
 
-import { rosters } from '../api.js';
+import { enrollments, rosters } from '../api.js';
 import { h, replaceChildren } from '../dom.js';
 import { Form, field } from '../forms.js';
 import { formatInstant, formatMoney, plural, professionName } from '../format.js';
@@ -23,7 +23,63 @@ const FILTERS = [
   ['all', 'Everyone'],
 ];
 
-function rowOf(item, o) {
+const METHODS = [
+  ['cheque', 'Cheque'],
+  ['wire', 'Wire transfer'],
+  ['purchase_order', 'Purchase order'],
+  ['waived', 'Waived'],
+];
+
+// "1,250.00" or "1250" → 125000; NaN when it is not an amount.
+function centsOf(text) {
+  const t = String(text).replace(/,/g, '').trim();
+  return /^\d+(\.\d{1,2})?$/.test(t) ? Math.round(Number(t) * 100) : NaN;
+}
+
+// "Record payment" and "Issue invoice" for a seat that still owes money.
+function moneyForms(e, who, onDone) {
+  const owed = e.amount_due_cents - e.paid_cents;
+  if (!['held', 'confirmed'].includes(e.status) || owed <= 0) return null;
+  const pay = new Form({ label: `Record a payment for ${who}`, submitText: 'Record payment', busyText: 'Recording…' });
+  const method = pay.add(field({ name: 'method', label: 'Method', type: 'select', options: METHODS }));
+  const amount = pay.add(field({ name: 'amount_cents', label: 'Amount', value: (owed / 100).toFixed(2),
+    hint: `Still owed: ${formatMoney(owed, e.currency)}`, attrs: { inputmode: 'decimal' } }));
+  const reference = pay.add(field({ name: 'reference', label: 'Reference', optional: true,
+    hint: 'Cheque number, wire reference or purchase order' }));
+  pay.onSubmit(async () => {
+    const cents = centsOf(amount.value);
+    if (Number.isNaN(cents) || cents <= 0) {
+      pay.showErrors([{ field: amount, message: 'Enter the amount, such as 1250.00.' }]);
+      return;
+    }
+    const r = await enrollments.recordOffline(e.id, { method: method.value, amountCents: cents, reference: reference.value.trim() });
+    announce(`Payment of ${formatMoney(r.payment.amount_cents, r.payment.currency)} recorded for ${who}.`);
+    onDone();
+  });
+
+  const inv = new Form({ label: `Issue an invoice for ${who}`, submitText: 'Issue invoice', busyText: 'Issuing…' });
+  inv.add(field({ name: 'bill_to.name', label: 'Bill to (institution)', required: true }));
+  inv.add(field({ name: 'bill_to.address', label: 'Address', type: 'textarea', required: true }));
+  inv.add(field({ name: 'bill_to.email', label: 'Accounts email', type: 'email', required: true }));
+  inv.add(field({ name: 'due_on', label: 'Due on', type: 'date', required: true }));
+  inv.onSubmit(async () => {
+    const v = (n) => inv.fields.get(n).value.trim();
+    const r = await enrollments.invoice(e.id, {
+      billTo: { name: v('bill_to.name'), address: v('bill_to.address'), email: v('bill_to.email') },
+      dueOn: v('due_on'),
+    });
+    announce(`Invoice ${r.invoice.number} issued for ${who}; the seat is confirmed.`);
+    inv.el.replaceWith(h('p', {}, `Invoice ${r.invoice.number} issued. `,
+      h('a', { href: enrollments.invoiceUrl(r.invoice.id), target: '_blank', rel: 'noopener' },
+        `Open invoice ${r.invoice.number} (PDF)`)));
+  });
+  return h('details', { class: 'money-forms' },
+    h('summary', {}, 'Record payment or issue invoice'),
+    h('h3', {}, 'Record payment'), pay.el,
+    h('h3', {}, 'Issue invoice'), inv.el);
+}
+
+function rowOf(item, o, onDone) {
   const e = item.enrollment;
   const u = item.learner;
   const sessions = Array.isArray(item.sessions) ? item.sessions : [];
@@ -32,7 +88,8 @@ function rowOf(item, o) {
     h('td', {}, [professionName(u.profession), u.credentials].filter(Boolean).join(', '),
       u.institution ? h('span', { class: 'learner__email' }, u.institution) : null),
     h('td', {}, statusLabel(e)),
-    h('td', { class: 'num' }, e.paid_cents > 0 ? formatMoney(e.paid_cents, e.currency) : '—'),
+    h('td', { class: 'num' }, e.paid_cents > 0 ? formatMoney(e.paid_cents, e.currency) : '—',
+      moneyForms(e, u.full_name || u.email, onDone)),
     h('td', {}, sessions.length ? sessions.map((s) => s.title).join('; ') : '—'),
     h('td', {}, formatInstant(e.created_at, o.timezone)));
 }
@@ -72,6 +129,7 @@ export async function render(ctx) {
   replaceChildren(body, summary, tools, listBox);
   showLoading(listBox, 'Loading the roster…');
 
+  const reload = () => ctx.rerender();
   let first;
   try {
     first = await rosters.get(o.id, { status: statusParam || null, signal });
@@ -85,7 +143,7 @@ export async function render(ctx) {
     announce(`Roster of ${page.title}: nobody matches ${filterLabel}.`);
     return;
   }
-  const tbody = h('tbody', {}, first.items.map((x) => rowOf(x, o)));
+  const tbody = h('tbody', {}, first.items.map((x) => rowOf(x, o, reload)));
   const shown = h('p', { class: 'roster-count', 'aria-live': 'polite' });
   let cursor = first.next_cursor;
   let count = first.items.length;
@@ -99,7 +157,7 @@ export async function render(ctx) {
     more.textContent = 'Loading…';
     try {
       const next = await rosters.get(o.id, { status: statusParam || null, cursor, signal });
-      tbody.append(...next.items.map((x) => rowOf(x, o)));
+      tbody.append(...next.items.map((x) => rowOf(x, o, reload)));
       cursor = next.next_cursor;
       count += next.items.length;
       paint();
