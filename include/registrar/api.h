@@ -119,7 +119,8 @@ enum api_type {
     API_T_OBJECTS, /* array of min..max objects, each checked against items */
     API_T_EMAIL,   /* min..max code points shaped like an address (trimmed; no spaces, controls) */
     API_T_UUID,    /* a canonical UUID (8-4-4-4-12 hex) */
-    API_T_UUIDS    /* array of min..max canonical UUIDs */
+    API_T_UUIDS,   /* array of min..max canonical UUIDs */
+    API_T_OBJECT   /* one object, checked against items (its members; min/max unused) */
 };
 
 #define API_REQUIRED 1u /* must be present when creating (a PATCH never requires) */
@@ -216,6 +217,8 @@ extern const struct api_field enrollments_create_fields[], enrollments_cancel_fi
 extern const struct api_field payments_create_fields[];
 extern const struct api_field offerings_fields[];
 extern const struct api_field schedule_fields[], schedule_token_fields[];
+extern const struct api_field admin_course_create_fields[], admin_course_update_fields[];
+extern const struct api_field staff_enroll_for_fields[], staff_group_fields[];
 
 /* ---- handlers ---- */
 
@@ -285,6 +288,30 @@ void rosters_waitlist(struct http_req *req);
 /* courses.c */
 void courses_list(struct http_req *req);
 void courses_get(struct http_req *req);
+
+/*
+ * admin.c: courses written (POST admin; PATCH admin or the course's
+ * director, checked in SQL), people found and read (admin), the admin role
+ * given and taken (never from the last admin). Every change is audited in
+ * the same SQL function that makes it.
+ */
+void admin_register(void);
+void admin_course_create(struct http_req *req);
+void admin_course_update(struct http_req *req);
+void admin_users_list(struct http_req *req);
+void admin_user_get(struct http_req *req);
+void admin_user_admin_grant(struct http_req *req);
+void admin_user_admin_revoke(struct http_req *req);
+
+/*
+ * staff.c: registrations made for others: by staff (an admin or the
+ * course's director, checked in SQL) for one person, by a signed-in
+ * coordinator for a group (all seats or none). Accounts are made for
+ * people who have none, with a set-password link sent through the outbox.
+ */
+void staff_register(void);
+void staff_enroll_for(struct http_req *req);
+void staff_group_create(struct http_req *req);
 
 /* accounts.c */
 void accounts_create(struct http_req *req);

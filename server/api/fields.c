@@ -279,6 +279,14 @@ static int api_field_check(json_t *obj, const struct api_field *f, const char *p
     case API_T_OBJECTS:
     case API_T_UUIDS:
         return api_field_array(f, prefix, v, err);
+    case API_T_OBJECT: {
+        if (!json_is_object(v))
+            return api_field_fail(err, prefix, f->name, "must be an object");
+        char *dot = xasprintf("%s%s.", prefix, f->name);
+        int rc = api_fields_check(v, f->items, dot, true, err);
+        free(dot);
+        return rc;
+    }
     }
     return 0;
 }

@@ -97,6 +97,10 @@ static const struct http_route api_table[] = {
         "limit,cursor" },
     { "GET", "/api/v1/courses/{slug}", courses_get, HTTP_ANYONE, HTTP_BODY_NONE, HTTP_PUBLIC_CACHE,
         NULL },
+    { "POST", "/api/v1/courses", admin_course_create, HTTP_ADMIN, HTTP_BODY_JSON, 0, NULL },
+    /* Admins and the course's directors (checked in the SQL). */
+    { "PATCH", "/api/v1/courses/{slug}", admin_course_update, HTTP_SIGNED_IN, HTTP_BODY_JSON, 0,
+        NULL },
     { "PUT", "/api/v1/courses/{slug}/directors/{user_id}", accounts_director_grant, HTTP_ADMIN,
         HTTP_BODY_NONE, 0, NULL },
     { "DELETE", "/api/v1/courses/{slug}/directors/{user_id}", accounts_director_revoke, HTTP_ADMIN,
@@ -147,6 +151,18 @@ static const struct http_route api_table[] = {
         HTTP_BODY_JSON, 0, NULL },
     { "POST", "/api/v1/payments/webhook", payments_webhook_receive, HTTP_ANYONE, HTTP_BODY_RAW, 0,
         NULL },
+
+    /* Running the centre (staff rights are checked in the SQL) */
+    { "GET", "/api/v1/users", admin_users_list, HTTP_ADMIN, HTTP_BODY_NONE, 0, "q,limit,cursor" },
+    { "GET", "/api/v1/users/{id}", admin_user_get, HTTP_ADMIN, HTTP_BODY_NONE, 0, NULL },
+    { "PUT", "/api/v1/users/{id}/admin", admin_user_admin_grant, HTTP_ADMIN, HTTP_BODY_NONE, 0,
+        NULL },
+    { "DELETE", "/api/v1/users/{id}/admin", admin_user_admin_revoke, HTTP_ADMIN, HTTP_BODY_NONE, 0,
+        NULL },
+    { "POST", "/api/v1/offerings/{id}/enrollments/for", staff_enroll_for, HTTP_SIGNED_IN,
+        HTTP_BODY_JSON, 0, NULL },
+    { "POST", "/api/v1/offerings/{id}/group-registrations", staff_group_create, HTTP_SIGNED_IN,
+        HTTP_BODY_JSON, 0, NULL },
 
     /* Rosters */
     { "GET", "/api/v1/offerings/{id}/roster", rosters_get, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0,
@@ -202,6 +218,10 @@ static const struct api_body_table api_bodies[] = {
     { "POST /api/v1/me/email-verification", accounts_verification_send_fields, true },
     { "POST /api/v1/auth/email-verifications/confirm", accounts_verification_confirm_fields, true },
     { "DELETE /api/v1/me", privacy_erase_fields, true },
+    { "POST /api/v1/courses", admin_course_create_fields, true },
+    { "PATCH /api/v1/courses/{slug}", admin_course_update_fields, false },
+    { "POST /api/v1/offerings/{id}/enrollments/for", staff_enroll_for_fields, true },
+    { "POST /api/v1/offerings/{id}/group-registrations", staff_group_fields, true },
 };
 
 const struct api_body_table *api_body_tables(size_t *n)
@@ -233,4 +253,6 @@ void api_register_statements(void)
     payments_register();
     rosters_register();
     privacy_register();
+    admin_register();
+    staff_register();
 }

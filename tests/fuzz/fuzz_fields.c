@@ -59,6 +59,8 @@ static void fuzz_fields_audit(json_t *obj, const struct api_field *fields)
             json_t *item;
             json_array_foreach(v, i, item) fuzz_fields_audit(item, f->items);
         }
+        if (f->type == API_T_OBJECT && json_is_object(v))
+            fuzz_fields_audit(v, f->items);
     }
 }
 

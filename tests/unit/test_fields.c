@@ -256,6 +256,31 @@ static void test_nested_objects(void **state)
         true, "parts[0].name", "bidirectional");
 }
 
+static const struct api_field address_fields[] = {
+    { "name", API_T_STRING, API_REQUIRED | API_TEXT, 1, 20, NULL, NULL, 0, 0 },
+    { "email", API_T_EMAIL, 0, 3, 254, NULL, NULL, 0, 0 },
+    END,
+};
+static const struct api_field with_object[] = {
+    { "bill_to", API_T_OBJECT, API_NULLABLE, 0, 0, NULL, address_fields, 0, 0 },
+    END,
+};
+
+/* One nested object: its members checked as created, paths with a dot, null when nullable. */
+static void test_one_object(void **state)
+{
+    (void)state;
+    assert_good(with_object, "{\"bill_to\": {\"name\": \"Ward 4\"}}", true);
+    assert_good(with_object, "{\"bill_to\": null}", true);
+    assert_good(with_object, "{}", true);
+    assert_bad(with_object, "{\"bill_to\": [1]}", true, "bill_to", "must be an object");
+    assert_bad(with_object, "{\"bill_to\": {}}", false, "bill_to.name", "is required");
+    assert_bad(with_object, "{\"bill_to\": {\"name\": \"x\", \"iban\": 1}}", true,
+        "bill_to.iban", "is not a field");
+    assert_bad(with_object, "{\"bill_to\": {\"name\": \"x\", \"email\": \"nobody\"}}", true,
+        "bill_to.email", "address");
+}
+
 static void test_required_vs_patch_and_nullable(void **state)
 {
     static const struct api_field t[] = {
@@ -407,7 +432,7 @@ static void test_handler_tables(void **state)
             assert_true(f->min <= f->max);
             if (f->type == API_T_ENUM)
                 assert_non_null(f->choices);
-            if (f->type == API_T_OBJECTS)
+            if (f->type == API_T_OBJECTS || f->type == API_T_OBJECT)
                 assert_non_null(f->items);
             if (f->type == API_T_STRINGS)
                 assert_true(f->item_min <= f->item_max && f->item_max > 0);
@@ -445,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_enums_and_bools),
         cmocka_unit_test(test_arrays_of_strings),
         cmocka_unit_test(test_nested_objects),
+        cmocka_unit_test(test_one_object),
         cmocka_unit_test(test_required_vs_patch_and_nullable),
         cmocka_unit_test(test_unknown_fields),
         cmocka_unit_test(test_no_body),

@@ -1,0 +1,415 @@
+-- 0014: running the centre (issue 11): courses written by admins and
+-- directors, finding people, admins made and unmade, registrations made by
+-- staff for someone else and by a coordinator for a group.
+--
+-- Every change here writes an audit row (registrar.audit_log); reads of a
+-- person's record do too, with ids only.
+
+create extension if not exists pg_trgm;
+
+-- ---------------------------------------------------------------------------
+-- Courses
+
+-- A course change clears every server's response cache (0003's channel);
+-- course_director_set of 0002 notifies by hand, this covers every writer.
+create trigger courses_notify after insert or update or delete or truncate on registrar.courses
+    for each statement execute function registrar.catalog_notify();
+
+-- POST /api/v1/courses (admin; the route checks the role). 409 slug-taken:
+-- the unique index on slug decides a race of two creations.
+create function registrar.course_create(p_actor uuid, p_body jsonb) returns json
+language plpgsql as $$
+declare
+    c registrar.courses;
+begin
+    insert into registrar.courses (slug, title, summary, credit_type)
+    values (p_body->>'slug', p_body->>'title', coalesce(p_body->>'summary', ''),
+            p_body->>'credit_type')
+    on conflict (slug) do nothing
+    returning * into c;
+    if c.id is null then
+        perform registrar.raise_app('RG409', 'slug-taken', 'A course with this slug already exists.',
+            jsonb_build_object('errors', jsonb_build_array(jsonb_build_object('field', 'slug',
+                'message', 'is already taken'))));
+    end if;
+    insert into registrar.audit_log (actor_id, action, object, detail)
+    values (p_actor, 'course.create', 'course:' || c.slug, '{}'::jsonb);
+    return registrar.course_json(c)::json;
+end $$;
+
+-- PATCH /api/v1/courses/{slug} (admin, its director): the members present
+-- change, the others stay. Null (404) for an unknown course; 403 for a
+-- caller who does not direct it (courses are public: no need to hide it).
+create function registrar.course_update(p_actor uuid, p_admin boolean, p_slug text, p_body jsonb)
+returns json
+language plpgsql as $$
+declare
+    c registrar.courses;
+begin
+    select * into c from registrar.courses where slug = p_slug for no key update;
+    if c.id is null then
+        return null;
+    end if;
+    if not registrar.can_direct(c.id, p_actor, p_admin) then
+        perform registrar.raise_app('RG403', 'forbidden',
+            'Only an administrator or a director of this course may change it.');
+    end if;
+    update registrar.courses set
+        title = coalesce(p_body->>'title', title),
+        summary = coalesce(p_body->>'summary', summary),
+        credit_type = coalesce(p_body->>'credit_type', credit_type),
+        updated_at = now()
+    where id = c.id
+    returning * into c;
+    insert into registrar.audit_log (actor_id, action, object, detail)
+    values (p_actor, 'course.update', 'course:' || c.slug,
+            jsonb_build_object('fields', (select jsonb_agg(k order by k) from jsonb_object_keys(p_body) k)));
+    return registrar.course_json(c)::json;
+end $$;
+
+-- ---------------------------------------------------------------------------
+-- People
+
+-- GET /api/v1/users?q= searches "email name" for a substring, case
+-- insensitively. A trigram GIN index answers `ILIKE '%q%'` without reading
+-- every account (a B-tree cannot: the pattern has a leading wildcard), and
+-- it keeps doing so as the accounts grow by thousands a year. The
+-- separator is a line feed, which neither an email nor a name can hold,
+-- so a match never spans the two.
+create index users_search_trgm on registrar.users
+    using gin ((email || E'\n' || full_name) gin_trgm_ops);
+
+-- A page of accounts ordered by email (unique); the cursor is the hex of
+-- the last email. q's own % _ and \ are matched literally.
+create function registrar.users_list(p_q text, p_limit integer, p_cursor text) returns json
+language plpgsql stable as $$
+declare
+    v_pattern text := case when p_q is null or p_q = '' then null
+                           else '%' || replace(replace(replace(p_q, '\', '\\'), '%', '\%'), '_', '\_') || '%' end;
+begin
+    return (
+        with page as (
+            select u from registrar.users u
+            where (v_pattern is null or (u.email || E'\n' || u.full_name) ilike v_pattern)
+              and (p_cursor is null or u.email > convert_from(decode(p_cursor, 'hex'), 'UTF8'))
+            order by u.email
+            limit p_limit + 1
+        ), numbered as (
+            select (p.u).email as email, registrar.user_json(p.u) as body,
+                   row_number() over (order by (p.u).email) as n
+            from page p
+        )
+        select json_build_object(
+            'items', coalesce((select json_agg(body order by n) from numbered where n <= p_limit), '[]'::json),
+            'next_cursor', (select case when count(*) > p_limit
+                                        then (select encode(convert_to(email, 'UTF8'), 'hex') from numbered where n = p_limit) end
+                            from numbered)));
+end $$;
+
+-- GET /api/v1/users/{id} (admin): the account and its registrations, newest
+-- first, each with its offering's title and course. The read is audited.
+create function registrar.user_get(p_actor uuid, p_id uuid) returns json
+language plpgsql as $$
+declare
+    u registrar.users;
+begin
+    select * into u from registrar.users where id = p_id;
+    if u.id is null then
+        return null;
+    end if;
+    insert into registrar.audit_log (actor_id, action, object, detail)
+    values (p_actor, 'user.read', 'user:' || u.id, '{}'::jsonb);
+    return (registrar.user_json(u)::jsonb || jsonb_build_object('enrollments', coalesce((
+        select jsonb_agg(registrar.enrollment_json(e, o)
+                         || jsonb_build_object('offering_title', o.title, 'course_slug', c.slug)
+                         order by e.created_at desc, e.id)
+        from registrar.enrollments e
+        join registrar.offerings o on o.id = e.offering_id
+        join registrar.courses c on c.id = o.course_id
+        where e.user_id = u.id), '[]'::jsonb)))::json;
+end $$;
+
+-- PUT / DELETE /api/v1/users/{id}/admin (admin). Never the last admin: the
+-- admins' rows are locked (in id order, so two revocations cannot
+-- deadlock) before counting, so two admins revoking each other at once
+-- leave one. Null (404) for an unknown account.
+create function registrar.user_admin_set(p_actor uuid, p_id uuid, p_grant boolean) returns json
+language plpgsql as $$
+declare
+    u registrar.users;
+begin
+    select * into u from registrar.users where id = p_id;
+    if u.id is null then
+        return null;
+    end if;
+    if u.is_admin = p_grant then
+        return json_build_object('changed', false);
+    end if;
+    if not p_grant then
+        perform 1 from registrar.users where is_admin order by id for update;
+        if (select count(*) from registrar.users where is_admin and id <> p_id) = 0 then
+            perform registrar.raise_app('RG409', 'last-admin',
+                'This is the last administrator: make someone else an administrator first.');
+        end if;
+    end if;
+    update registrar.users set is_admin = p_grant, updated_at = now() where id = p_id;
+    insert into registrar.audit_log (actor_id, action, object, detail)
+    values (p_actor, case when p_grant then 'admin.grant' else 'admin.revoke' end, 'user:' || p_id,
+            jsonb_build_object('user_id', p_id));
+    return json_build_object('changed', true);
+end $$;
+
+-- ---------------------------------------------------------------------------
+-- Registrations made by staff and by coordinators
+
+-- Registrations made in a group point at it; bill_to names who pays (the
+-- invoice of the payments work reads it).
+create table registrar.enrollment_groups (
+    id uuid primary key default gen_random_uuid(),
+    offering_id uuid not null references registrar.offerings (id) on delete restrict,
+    coordinator_id uuid references registrar.users (id) on delete set null,
+    bill_to jsonb check (bill_to is null or jsonb_typeof(bill_to) = 'object'),
+    created_at timestamptz not null default now()
+);
+create index enrollment_groups_offering on registrar.enrollment_groups (offering_id);
+alter table registrar.enrollments add column group_id uuid references registrar.enrollment_groups (id)
+    on delete set null;
+create index enrollments_group on registrar.enrollments (group_id) where group_id is not null;
+
+-- The account of p_email, made when none exists: without a password and
+-- unverified (staff vouch for the registration, not for the address), with
+-- a set-password link (the reset flow's token, valid 7 days) in the outbox.
+-- The unique index on email decides a race of two makers: the loser waits
+-- for the winner's commit, then reads its row. The name and profession of
+-- an existing account stay as its owner set them.
+create function registrar.user_for_registration(p_email text, p_full_name text, p_profession text,
+    p_token text, p_token_hash bytea, p_base_url text, p_offering_title text) returns registrar.users
+language plpgsql as $$
+declare
+    u registrar.users;
+begin
+    insert into registrar.users (email, full_name, profession)
+    values (lower(btrim(p_email)), p_full_name, p_profession)
+    on conflict (email) do nothing
+    returning * into u;
+    if u.id is null then
+        select * into u from registrar.users where email = lower(btrim(p_email));
+        return u;
+    end if;
+    insert into registrar.password_resets (user_id, token_hash, expires_at)
+    values (u.id, p_token_hash, now() + interval '7 days');
+    insert into registrar.outbox (recipient, subject, body)
+    values (u.email, 'Your Registrar account: choose a password', format(
+        E'Hello %s,\n\n'
+        'You have been registered for %s, and an account was made for you with this email address.\n'
+        'To choose your password and see your registration, open this link within 7 days:\n\n'
+        '%s\n\n'
+        'If you did not expect this, reply to this message or ignore it.\n',
+        u.full_name, p_offering_title, registrar.message_link(p_base_url, 'reset', p_token)));
+    return u;
+end $$;
+
+-- The seats of a registration of p_n people, all or none. True when the n
+-- seats were taken; false when the offering has not that many free, with
+-- the offering's row lock held (FOR NO KEY UPDATE, as enroll() of 0007
+-- takes it), so that waitlist places drawn after this are in lock order.
+-- The conditional update cannot oversell under READ COMMITTED: a waiter
+-- re-checks seats_taken + n <= capacity against the newest row.
+-- enroll() could call this with p_n = 1 for its step 4.
+create function registrar.seats_take(p_offering uuid, p_n integer) returns boolean
+language plpgsql as $$
+begin
+    update registrar.offerings set seats_taken = seats_taken + p_n
+    where id = p_offering and seats_taken + p_n <= capacity;
+    if found then
+        return true;
+    end if;
+    perform 1 from registrar.offerings where id = p_offering for no key update;
+    update registrar.offerings set seats_taken = seats_taken + p_n
+    where id = p_offering and seats_taken + p_n <= capacity;
+    return found;
+end $$;
+
+-- One registration of u for o, the offering's row already handled: a
+-- status of 'seat' (a seat was taken), 'waitlisted' or 'applied'. Inserts
+-- with the learner's price; 409 already-enrolled through the partial unique
+-- index (raising rolls back the seats taken with everything else).
+create function registrar.enrollment_insert(o registrar.offerings, u registrar.users, p_kind text,
+    p_group uuid) returns registrar.enrollments
+language plpgsql as $$
+declare
+    q record;
+    e registrar.enrollments;
+    v_status text;
+begin
+    select * into q from registrar.price_quote(o, u.profession, null);
+    v_status := case p_kind when 'seat' then
+                    case when q.price_cents - q.discount_cents = 0 then 'confirmed' else 'held' end
+                else p_kind end;
+    insert into registrar.enrollments (offering_id, user_id, status, price_cents, discount_cents,
+        currency, hold_expires_at, waitlist_seq, group_id)
+    values (o.id, u.id, v_status, q.price_cents, q.discount_cents, o.currency,
+        case when v_status = 'held' then now() + make_interval(mins => o.hold_minutes) end,
+        case when v_status = 'waitlisted' then nextval('registrar.waitlist_seq') end, p_group)
+    on conflict (user_id, offering_id) where status in ('applied', 'held', 'confirmed', 'waitlisted')
+    do nothing
+    returning * into e;
+    if e.id is null then
+        perform registrar.raise_app('RG409', 'already-enrolled',
+            format('%s is already registered for this offering.', u.email),
+            jsonb_build_object('email', u.email));
+    end if;
+    return e;
+end $$;
+
+-- Open for registration now, else 422 registration-closed (enroll()'s rule).
+create function registrar.registration_check_open(o registrar.offerings) returns void
+language plpgsql as $$
+begin
+    if o.status <> 'open' or now() < coalesce(o.registration_opens_at, '-infinity')
+       or now() >= coalesce(o.registration_closes_at, 'infinity') then
+        perform registrar.raise_app('RG422', 'registration-closed', case
+            when o.status <> 'open' then 'Registration for this offering is not open.'
+            when now() < coalesce(o.registration_opens_at, '-infinity') then
+                format('Registration opens at %s.', registrar.rfc3339(o.registration_opens_at, o.timezone))
+            else 'Registration for this offering has closed.' end);
+    end if;
+end $$;
+
+-- POST /api/v1/offerings/{id}/enrollments/for (admin, its director):
+-- registering someone by telephone, by p_user or by email (the account is
+-- made when none exists). The rules of enroll() except two that are the
+-- learner's own: a verified email (staff vouch) and the cap of 3 holds.
+-- Null (404) for an unknown offering, or a draft the caller may not see;
+-- 403 for a caller who does not direct the course; 404 for an unknown
+-- p_user.
+--
+-- Locking: the learner's advisory lock (enroll()'s, so a registration by
+-- the learner and one by staff cannot both pass the already-enrolled
+-- check), the learner's own expired hold, then the offering's row
+-- (seats_take). Held to the commit, which follows at once.
+create function registrar.enroll_for(p_actor uuid, p_admin boolean, p_offering uuid, p_user uuid,
+    p_email text, p_full_name text, p_profession text, p_token text, p_token_hash bytea,
+    p_base_url text) returns json
+language plpgsql as $$
+declare
+    o registrar.offerings;
+    u registrar.users;
+    e registrar.enrollments;
+begin
+    select * into o from registrar.offerings where id = p_offering;
+    if o.id is null or (o.status = 'draft' and not registrar.can_direct(o.course_id, p_actor, p_admin)) then
+        return null;
+    end if;
+    if not registrar.can_direct(o.course_id, p_actor, p_admin) then
+        perform registrar.raise_app('RG403', 'forbidden',
+            'Only an administrator or a director of this course may register someone else.');
+    end if;
+    perform registrar.registration_check_open(o);
+    if p_user is not null then
+        select * into u from registrar.users where id = p_user;
+        if u.id is null then
+            return null;
+        end if;
+    else
+        u := registrar.user_for_registration(p_email, p_full_name, p_profession, p_token, p_token_hash,
+            p_base_url, o.title);
+    end if;
+    perform pg_advisory_xact_lock(20072, hashtext(u.id::text));
+    perform registrar.expire_own_hold(u.id, o.id);
+    e := registrar.enrollment_insert(o, u,
+        case when o.requires_application then 'applied'
+             when registrar.seats_take(o.id, 1) then 'seat'
+             else 'waitlisted' end, null);
+    insert into registrar.audit_log (actor_id, action, object, detail, offering_id)
+    values (p_actor, 'enrollment.create_for', 'enrollment:' || e.id,
+            jsonb_build_object('user_id', u.id, 'status', e.status), o.id);
+    perform registrar.outbox_to_user(u.id, 'You are registered: ' || o.title,
+        format('You have been registered for %s (status: %s).', o.title, e.status)
+        || E'\n\nYour registration: ' || rtrim(p_base_url, '/') || '/#/registrations/' || e.id);
+    return registrar.enrollment_json(e, o)::json;
+end $$;
+
+-- POST /api/v1/offerings/{id}/group-registrations (signed in, verified
+-- email): p_members = [{email, full_name, profession}], each with the
+-- token of its set-password link at the same index of p_tokens and
+-- p_token_hashes (used only for an account made here). All seats or none:
+-- the group's n seats are taken by one conditional update (seats_take), so
+-- a rush of single registrations and groups never oversells and never
+-- leaves part of a group seated; a full offering answers 409
+-- not-enough-seats with seats_left, and nothing stays (not even the
+-- accounts: the whole call is one transaction). An offering that takes
+-- applications files one application per member. An email twice is 400.
+--
+-- Locking: each member's advisory lock in the order of their ids (no
+-- cycle with another group naming the same people), their own expired
+-- holds, then the offering's row.
+create function registrar.group_register(p_coordinator uuid, p_offering uuid, p_members jsonb,
+    p_bill_to jsonb, p_tokens text[], p_token_hashes text[], p_base_url text) returns json
+language plpgsql as $$
+declare
+    o registrar.offerings;
+    me registrar.users;
+    u registrar.users;
+    e registrar.enrollments;
+    g registrar.enrollment_groups;
+    v_users registrar.users[] := '{}';
+    v_kind text;
+    v_list jsonb := '[]'::jsonb;
+    v_due bigint := 0;
+    v_n integer := jsonb_array_length(p_members);
+    i integer;
+begin
+    select * into o from registrar.offerings where id = p_offering;
+    if o.id is null or o.status = 'draft' then
+        return null;
+    end if;
+    select * into me from registrar.users where id = p_coordinator;
+    if me.email_verified_at is null then
+        perform registrar.raise_app('RG403', 'email-unverified',
+            'Confirm your email address before registering: open the link we sent you, or ask for a new one.');
+    end if;
+    perform registrar.registration_check_open(o);
+    if (select count(distinct lower(btrim(m->>'email'))) from jsonb_array_elements(p_members) m) <> v_n then
+        perform registrar.raise_app('RG400', 'invalid-request', 'Each member may be named only once.',
+            jsonb_build_object('errors', jsonb_build_array(jsonb_build_object('field', 'members',
+                'message', 'names an email twice'))));
+    end if;
+    for i in 0 .. v_n - 1 loop
+        u := registrar.user_for_registration(p_members->i->>'email', p_members->i->>'full_name',
+            p_members->i->>'profession', p_tokens[i + 1], decode(p_token_hashes[i + 1], 'hex'),
+            p_base_url, o.title);
+        v_users := v_users || u;
+    end loop;
+    perform pg_advisory_xact_lock(20072, hashtext(x.id::text))
+    from (select (unnest(v_users)).id) x order by x.id;
+    foreach u in array v_users loop
+        perform registrar.expire_own_hold(u.id, o.id);
+    end loop;
+    if o.requires_application then
+        v_kind := 'applied';
+    elsif registrar.seats_take(o.id, v_n) then
+        v_kind := 'seat';
+    else
+        select * into o from registrar.offerings where id = p_offering;
+        perform registrar.raise_app('RG409', 'not-enough-seats',
+            format('This offering has %s seats left; the group needs %s.',
+                   greatest(o.capacity - o.seats_taken, 0), v_n),
+            jsonb_build_object('seats_left', greatest(o.capacity - o.seats_taken, 0), 'seats_needed', v_n));
+    end if;
+    insert into registrar.enrollment_groups (offering_id, coordinator_id, bill_to)
+    values (o.id, p_coordinator, p_bill_to)
+    returning * into g;
+    foreach u in array v_users loop
+        e := registrar.enrollment_insert(o, u, v_kind, g.id);
+        v_list := v_list || registrar.enrollment_json(e, o);
+        v_due := v_due + e.amount_due_cents;
+        perform registrar.outbox_to_user(u.id, 'You are registered: ' || o.title,
+            format('%s registered you for %s with a group (status: %s).', me.full_name, o.title, e.status)
+            || E'\n\nYour registration: ' || rtrim(p_base_url, '/') || '/#/registrations/' || e.id);
+    end loop;
+    insert into registrar.audit_log (actor_id, action, object, detail, offering_id)
+    values (p_coordinator, 'group.create', 'group:' || g.id, jsonb_build_object('members', v_n), o.id);
+    return json_build_object('group', json_build_object('id', g.id, 'enrollments', v_list,
+        'amount_due_cents', v_due, 'currency', o.currency, 'bill_to', g.bill_to));
+end $$;
