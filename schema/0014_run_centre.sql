@@ -10,10 +10,7 @@ create extension if not exists pg_trgm;
 -- ---------------------------------------------------------------------------
 -- Courses
 
--- A course change clears every server's response cache (0003's channel);
--- course_director_set of 0002 notifies by hand, this covers every writer.
-create trigger courses_notify after insert or update or delete or truncate on registrar.courses
-    for each statement execute function registrar.catalog_notify();
+-- (0003's courses_notify trigger clears every server's response cache on a change.)
 
 -- POST /api/v1/courses (admin; the route checks the role). 409 slug-taken:
 -- the unique index on slug decides a race of two creations.
