@@ -1,0 +1,271 @@
+// Registrations made for others (API.md "Running the centre"): by the
+// office for one person (POST /offerings/{id}/enrollments/for), by a
+// coordinator for a group (POST /offerings/{id}/group-registrations), all
+// seats or none, raced against single registrations through two server
+// processes.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, client, randomHex } from '../lib/harness.mjs';
+import { account, as, learners, openOffering, seatCounts } from '../lib/enroll.mjs';
+import { outboxToken } from '../lib/accounts.mjs';
+
+let srv, admin, director, otherDirector, learner;
+
+const PROBLEM = 'https://registrar.invalid/problems/';
+const newEmail = (p = 'p') => `${p}-${randomHex(5)}@hospital.example`;
+
+before(async () => {
+  srv = await startServer({ processes: 2 });
+  [admin, director, otherDirector, learner] = await Promise.all([
+    account(srv, { admin: true }),
+    account(srv, { directorOf: ['practical-aspects'] }),
+    account(srv, { directorOf: ['pcep'] }),
+    account(srv),
+  ]);
+});
+
+after(async () => {
+  await srv?.stop();
+});
+
+const forPath = (off) => `/api/v1/offerings/${off.id}/enrollments/for`;
+const groupPath = (off) => `/api/v1/offerings/${off.id}/group-registrations`;
+
+test('enrollments/for: a director registers a new person by email; the account is made, a set-password link sent', async () => {
+  const off = await openOffering(srv, admin, { capacity: 3 });
+  const email = newEmail();
+  const r = await as(srv, director).post(forPath(off), {
+    json: { email: ` ${email.toUpperCase()} `, full_name: 'Nadia Haddad', profession: 'nurse' },
+  });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.status, 'held');
+  assert.equal(r.body.price_cents, 90000, "the nurse's price");
+  assert.equal(r.headers.get('location'), `/api/v1/enrollments/${r.body.id}`);
+  const [u] = await srv.sql(
+    'select id, full_name, profession, password_hash, email_verified_at from registrar.users where email = $1', [email]);
+  assert.equal(r.body.user_id, u.id);
+  assert.equal(u.full_name, 'Nadia Haddad');
+  assert.equal(u.password_hash, null);
+  assert.equal(u.email_verified_at, null, 'staff vouch for the registration, not the address');
+  // The set-password link is absolute and works through the reset flow.
+  const [msg] = await srv.sql(
+    "select body from registrar.outbox where recipient = $1 and subject like '%choose a password%'", [email]);
+  assert.match(msg.body, /https?:\/\/[^/]+\/#\/reset\?token=/);
+  const token = await outboxToken(srv, email, 'reset');
+  const set = await client(srv.url).post('/api/v1/auth/password-resets/confirm', {
+    json: { token, new_password: 'a long enough new password' },
+  });
+  assert.equal(set.status, 204, set.text);
+  const signIn = await client(srv.url).post('/api/v1/auth/sessions', {
+    json: { email, password: 'a long enough new password' },
+  });
+  assert.equal(signIn.status, 201);
+  const mine = await client(srv.url).get('/api/v1/me/enrollments', { token: signIn.body.token });
+  assert.deepEqual(mine.body.items.map((e) => e.id), [r.body.id]);
+  // Audited, and the person is told of the registration.
+  const rows = await srv.sql(
+    "select actor_id, offering_id from registrar.audit_log where action = 'enrollment.create_for' and object = $1",
+    [`enrollment:${r.body.id}`]);
+  assert.deepEqual(rows, [{ actor_id: director.id, offering_id: off.id }]);
+  const [{ n }] = await srv.sql(
+    "select count(*)::int as n from registrar.outbox where recipient = $1 and subject like 'You are registered%'", [email]);
+  assert.equal(n, 1);
+});
+
+test('enrollments/for: an existing account by id or email; not its learner rules (unverified, 3 holds)', async () => {
+  const off = await openOffering(srv, admin, { capacity: 10 });
+  const [unverified] = await learners(srv, 1, { verified: false });
+  const byId = await as(srv, admin).post(forPath(off), { json: { user_id: unverified.id } });
+  assert.equal(byId.status, 201, byId.text);
+  assert.equal(byId.body.user_id, unverified.id);
+  // The learner's own attempt is refused: email-unverified is their rule.
+  const own = await as(srv, unverified).post(`/api/v1/offerings/${off.id}/enrollments`);
+  assert.equal(own.status, 403);
+  // Three holds elsewhere do not stop staff.
+  const holder = await account(srv);
+  for (let i = 0; i < 3; i++) {
+    const o = await openOffering(srv, admin, { capacity: 5 });
+    assert.equal((await as(srv, holder).post(`/api/v1/offerings/${o.id}/enrollments`)).status, 201);
+  }
+  assert.equal((await as(srv, holder).post(`/api/v1/offerings/${off.id}/enrollments`)).status, 409);
+  const fourth = await as(srv, director).post(forPath(off), { json: { email: holder.email, full_name: 'Ignored', profession: 'other' } });
+  assert.equal(fourth.status, 201, fourth.text);
+  assert.equal(fourth.body.user_id, holder.id);
+  assert.equal(fourth.body.status, 'held');
+  const [u] = await srv.sql('select full_name, profession from registrar.users where id = $1', [holder.id]);
+  assert.notEqual(u.full_name, 'Ignored', 'an existing account keeps its own name');
+  // Twice is already-enrolled.
+  const again = await as(srv, director).post(forPath(off), { json: { user_id: holder.id } });
+  assert.equal(again.status, 409);
+  assert.equal(again.body.type, `${PROBLEM}already-enrolled`);
+});
+
+test('enrollments/for: seats and waitlist as for a learner; who may call; bad bodies', async () => {
+  const off = await openOffering(srv, admin, { capacity: 1 });
+  const [a, b] = await learners(srv, 2);
+  assert.equal((await as(srv, director).post(forPath(off), { json: { user_id: a.id } })).body.status, 'held');
+  const w = await as(srv, director).post(forPath(off), { json: { user_id: b.id } });
+  assert.equal(w.body.status, 'waitlisted');
+  assert.equal(w.body.waitlist_position, 1);
+  assert.deepEqual(await seatCounts(srv, off.id), { capacity: 1, seats_taken: 1, held: 1, confirmed: 0, waitlisted: 1 });
+
+  const c = await account(srv);
+  const other = await as(srv, otherDirector).post(forPath(off), { json: { user_id: c.id } });
+  assert.equal(other.status, 403);
+  assert.equal(other.body.type, `${PROBLEM}forbidden`);
+  assert.equal((await as(srv, learner).post(forPath(off), { json: { user_id: c.id } })).status, 403);
+  assert.equal((await client(srv.url).post(forPath(off), { json: { user_id: c.id } })).status, 401);
+  assert.equal((await as(srv, admin).post('/api/v1/offerings/00000000-0000-4000-8000-000000000000/enrollments/for',
+    { json: { user_id: c.id } })).status, 404);
+  assert.equal((await as(srv, admin).post(forPath(off), { json: { user_id: '00000000-0000-4000-8000-000000000000' } })).status, 404);
+  const bad = [
+    [{}, 'user_id'],
+    [{ user_id: c.id, email: newEmail() }, 'email'],
+    [{ email: newEmail(), full_name: 'N' }, 'profession'],
+    [{ email: newEmail(), profession: 'nurse' }, 'full_name'],
+    [{ user_id: c.id, full_name: 'x' }, 'full_name'],
+    [{ email: 'not-an-email', full_name: 'N', profession: 'nurse' }, 'email'],
+    [{ email: newEmail(), full_name: 'Bad\u0007Name', profession: 'nurse' }, 'full_name'],
+    [{ email: newEmail(), full_name: 'N', profession: 'surgeon' }, 'profession'],
+    [{ user_id: c.id, is_admin: true }, 'is_admin'],
+  ];
+  for (const [body, field] of bad) {
+    const r = await as(srv, admin).post(forPath(off), { json: body });
+    assert.equal(r.status, 400, `${JSON.stringify(body)}: ${r.text}`);
+    assert.equal(r.body.errors[0].field, field, JSON.stringify(body));
+  }
+  const [{ n }] = await srv.sql('select count(*)::int as n from registrar.enrollments where offering_id = $1', [off.id]);
+  assert.equal(n, 2, 'nothing changed');
+  // A closed offering is closed for staff too.
+  const closed = await openOffering(srv, admin, { capacity: 5, status: 'closed' });
+  const r = await as(srv, admin).post(forPath(closed), { json: { user_id: c.id } });
+  assert.equal(r.status, 422);
+  assert.equal(r.body.type, `${PROBLEM}registration-closed`);
+});
+
+const members = (n, tag = randomHex(3)) => Array.from({ length: n }, (_, i) => ({
+  email: `m${i}-${tag}@ward.example`, full_name: `Member ${i} ${tag}`, profession: i % 2 ? 'nurse' : 'physician',
+}));
+
+test('group-registrations: each member their own registration, accounts made, one amount due, bill_to kept', async () => {
+  const off = await openOffering(srv, admin, { capacity: 5 });
+  const coordinator = await account(srv, { profession: 'nurse' });
+  const existing = await account(srv);
+  const list = [...members(2), { email: existing.email, full_name: 'Whatever', profession: 'other' }];
+  const bill = { name: 'Ward 4, St Elsewhere', address: '1 Main St\nBoston MA', email: 'ap@elsewhere.example' };
+  const r = await as(srv, coordinator).post(groupPath(off), { json: { members: list, bill_to: bill } });
+  assert.equal(r.status, 201, r.text);
+  const g = r.body.group;
+  assert.equal(g.enrollments.length, 3);
+  assert.ok(g.enrollments.every((e) => e.status === 'held'));
+  const users = await srv.sql('select id, email from registrar.users where email = any($1)', [list.map((m) => m.email)]);
+  assert.deepEqual(new Set(g.enrollments.map((e) => e.user_id)), new Set(users.map((u) => u.id)));
+  assert.equal(g.amount_due_cents, g.enrollments.reduce((s, e) => s + e.amount_due_cents, 0));
+  assert.equal(g.amount_due_cents, 125000 + 90000 + 125000, 'each member at their profession\'s price');
+  const [row] = await srv.sql('select coordinator_id, bill_to from registrar.enrollment_groups where id = $1', [g.id]);
+  assert.equal(row.coordinator_id, coordinator.id);
+  assert.deepEqual(row.bill_to, bill);
+  const [{ n }] = await srv.sql('select count(*)::int as n from registrar.enrollments where group_id = $1', [g.id]);
+  assert.equal(n, 3);
+  // New members got a set-password link; the existing one did not.
+  assert.ok(await outboxToken(srv, list[0].email, 'reset'));
+  assert.equal(await outboxToken(srv, existing.email, 'reset'), null);
+  assert.deepEqual(await seatCounts(srv, off.id), { capacity: 5, seats_taken: 3, held: 3, confirmed: 0, waitlisted: 0 });
+});
+
+test('group-registrations: all seats or none; a member already registered rolls everything back', async () => {
+  const off = await openOffering(srv, admin, { capacity: 3 });
+  const coordinator = await account(srv);
+  const tooMany = members(4);
+  const r = await as(srv, coordinator).post(groupPath(off), { json: { members: tooMany } });
+  assert.equal(r.status, 409, r.text);
+  assert.equal(r.body.type, `${PROBLEM}not-enough-seats`);
+  assert.equal(r.body.seats_left, 3);
+  assert.equal(r.body.seats_needed, 4);
+  const made = await srv.sql('select id from registrar.users where email = any($1)', [tooMany.map((m) => m.email)]);
+  assert.equal(made.length, 0, 'no account stays behind');
+  assert.deepEqual(await seatCounts(srv, off.id), { capacity: 3, seats_taken: 0, held: 0, confirmed: 0, waitlisted: 0 });
+
+  const already = await account(srv);
+  assert.equal((await as(srv, already).post(`/api/v1/offerings/${off.id}/enrollments`)).status, 201);
+  const withDup = [...members(1), { email: already.email, full_name: 'A', profession: 'nurse' }];
+  const d = await as(srv, coordinator).post(groupPath(off), { json: { members: withDup } });
+  assert.equal(d.status, 409);
+  assert.equal(d.body.type, `${PROBLEM}already-enrolled`);
+  assert.equal(d.body.email, already.email);
+  assert.deepEqual(await seatCounts(srv, off.id), { capacity: 3, seats_taken: 1, held: 1, confirmed: 0, waitlisted: 0 });
+  assert.equal((await srv.sql('select 1 from registrar.enrollment_groups where offering_id = $1', [off.id])).length, 0);
+});
+
+test('group-registrations: who may call and bad bodies', async () => {
+  const off = await openOffering(srv, admin, { capacity: 5 });
+  assert.equal((await client(srv.url).post(groupPath(off), { json: { members: members(1) } })).status, 401);
+  const unverified = await account(srv, { verified: false });
+  const u = await as(srv, unverified).post(groupPath(off), { json: { members: members(1) } });
+  assert.equal(u.status, 403);
+  assert.equal(u.body.type, `${PROBLEM}email-unverified`);
+  const coordinator = await account(srv);
+  const m = members(2);
+  const bad = [
+    [{}, 'members'],
+    [{ members: [] }, 'members'],
+    [{ members: members(51) }, 'members'],
+    [{ members: [{ ...m[0], profession: undefined }] }, 'members[0].profession'],
+    [{ members: [{ ...m[0], role: 'admin' }] }, 'members[0].role'],
+    [{ members: [m[0], { ...m[1], full_name: 'x\u202ey' }] }, 'members[1].full_name'],
+    [{ members: m, bill_to: 'Ward 4' }, 'bill_to'],
+    [{ members: m, bill_to: { address: 'x' } }, 'bill_to.name'],
+    [{ members: [m[0], { ...m[1], email: m[0].email.toUpperCase() }] }, 'members'],
+  ];
+  for (const [body, field] of bad) {
+    const r = await as(srv, coordinator).post(groupPath(off), { json: body });
+    assert.equal(r.status, 400, `${JSON.stringify(body).slice(0, 200)}: ${r.text}`);
+    assert.equal(r.body.errors[0].field, field);
+  }
+  assert.equal((await as(srv, coordinator).post('/api/v1/offerings/00000000-0000-4000-8000-000000000000/group-registrations',
+    { json: { members: members(1) } })).status, 404);
+  assert.deepEqual(await seatCounts(srv, off.id), { capacity: 5, seats_taken: 0, held: 0, confirmed: 0, waitlisted: 0 });
+});
+
+test('group-registrations raced against single registrations through two processes: never oversold, groups whole or absent', async () => {
+  const capacity = 20;
+  const off = await openOffering(srv, admin, { capacity });
+  const singles = await learners(srv, 16);
+  const coordinators = await Promise.all(Array.from({ length: 4 }, () => account(srv)));
+  const groups = coordinators.map(() => members(4));
+  const calls = [
+    ...singles.map((l, i) => as(srv, l, srv.urls[i % 2]).post(`/api/v1/offerings/${off.id}/enrollments`)),
+    ...coordinators.map((c, i) => as(srv, c, srv.urls[(i + 1) % 2]).post(groupPath(off), { json: { members: groups[i] } })),
+  ];
+  const results = await Promise.all(calls);
+  const singleResults = results.slice(0, singles.length);
+  const groupResults = results.slice(singles.length);
+  for (const r of singleResults) assert.equal(r.status, 201, r.text);
+  for (const r of groupResults) assert.ok(r.status === 201 || r.status === 409, r.text);
+  const seatedSingles = singleResults.filter((r) => r.body.status === 'held').length;
+  const wonGroups = groupResults.filter((r) => r.status === 201);
+  const counts = await seatCounts(srv, off.id);
+  assert.ok(counts.seats_taken <= capacity);
+  assert.equal(counts.seats_taken, counts.held + counts.confirmed);
+  assert.equal(counts.held, seatedSingles + 4 * wonGroups.length);
+  assert.equal(counts.waitlisted, singles.length - seatedSingles);
+  // Each group is whole or absent: 4 held registrations, or no member's account at all.
+  for (let i = 0; i < groups.length; i++) {
+    const rows = await srv.sql(
+      `select e.status from registrar.enrollments e join registrar.users u on u.id = e.user_id
+       where e.offering_id = $1 and u.email = any($2)`, [off.id, groups[i].map((m) => m.email)]);
+    if (groupResults[i].status === 201) {
+      assert.deepEqual(rows.map((r) => r.status), ['held', 'held', 'held', 'held']);
+    } else {
+      assert.equal(groupResults[i].body.type, `${PROBLEM}not-enough-seats`);
+      assert.equal(rows.length, 0);
+    }
+  }
+  // A group loses only when it truly did not fit when it came.
+  if (wonGroups.length < groups.length) assert.ok(capacity - counts.seats_taken < 4);
+  // The waitlist places are exact: 1..n.
+  const places = await srv.sql(
+    `select registrar.waitlist_position(e) as p from registrar.enrollments e
+     where offering_id = $1 and status = 'waitlisted' order by p`, [off.id]);
+  assert.deepEqual(places.map((r) => r.p), places.map((_, i) => i + 1));
+});
