@@ -410,3 +410,128 @@ begin
     return json_build_object('group', json_build_object('id', g.id, 'enrollments', v_list,
         'amount_due_cents', v_due, 'currency', o.currency, 'bill_to', g.bill_to));
 end $$;
+
+-- ---------------------------------------------------------------------------
+-- Messages to a roster
+
+-- What a director wrote to whom; the outbox rows it made point back at it.
+create table registrar.offering_messages (
+    id bigint generated always as identity primary key,
+    offering_id uuid not null references registrar.offerings (id) on delete cascade,
+    actor_id uuid,
+    audience text not null check (audience in ('confirmed', 'held', 'waitlisted', 'all')),
+    subject text not null check (char_length(subject) between 1 and 150),
+    body text not null check (char_length(body) between 1 and 10000),
+    recipients integer not null check (recipients >= 0),
+    created_at timestamptz not null default now()
+);
+create index offering_messages_offering on registrar.offering_messages (offering_id, id desc);
+alter table registrar.outbox add column offering_message_id bigint
+    references registrar.offering_messages (id) on delete set null;
+create index outbox_offering_message on registrar.outbox (offering_message_id)
+    where offering_message_id is not null;
+
+-- POST /api/v1/offerings/{id}/messages (admin, its director): one outbox
+-- message per learner of the audience (registrations confirmed, held,
+-- waitlisted, or all four live states with applied), each learner once.
+--
+-- The bounded rate (p_per_minute, REGISTRAR_MAIL_RATE) is written into the
+-- rows, not kept by a thread: message k of a broadcast is not due before
+-- start + k minutes / rate, through the outbox's claimed_until (0006: a
+-- row is claimed only once that has passed, so the jobs thread of any
+-- process sends it no earlier). start is now, or the slot after the last
+-- broadcast message still waiting, so that two broadcasts queue one after
+-- the other instead of doubling the rate; a transaction-scoped advisory
+-- lock orders concurrent broadcasts for that reading. Messages of single
+-- events (links, promotions) are not slowed by this.
+-- Null (404) for an unknown offering, or a draft the caller may not see;
+-- 403 for a caller who does not direct the course.
+create function registrar.offering_message_send(p_actor uuid, p_admin boolean, p_offering uuid,
+    p_subject text, p_body text, p_to text, p_per_minute integer) returns json
+language plpgsql as $$
+declare
+    o registrar.offerings;
+    m registrar.offering_messages;
+    v_step interval := interval '60 seconds' / greatest(p_per_minute, 1);
+    v_start timestamptz;
+    v_n integer;
+begin
+    select * into o from registrar.offerings where id = p_offering;
+    if o.id is null or (o.status = 'draft' and not registrar.can_direct(o.course_id, p_actor, p_admin)) then
+        return null;
+    end if;
+    if not registrar.can_direct(o.course_id, p_actor, p_admin) then
+        perform registrar.raise_app('RG403', 'forbidden',
+            'Only an administrator or a director of this course may write to its roster.');
+    end if;
+    perform pg_advisory_xact_lock(20140, 1);
+    select greatest(now(), max(claimed_until) + v_step) into v_start
+    from registrar.outbox where offering_message_id is not null and sent_at is null;
+    v_start := coalesce(v_start, now());
+    insert into registrar.offering_messages (offering_id, actor_id, audience, subject, body, recipients)
+    values (o.id, p_actor, p_to, p_subject, p_body, 0)
+    returning * into m;
+    with learners as (
+        select distinct u.id, u.email, u.full_name
+        from registrar.enrollments e join registrar.users u on u.id = e.user_id
+        where e.offering_id = o.id
+          and case p_to when 'all' then e.status in ('applied', 'held', 'confirmed', 'waitlisted')
+                        else e.status = p_to end
+    ), numbered as (
+        select l.*, row_number() over (order by l.email) - 1 as k from learners l
+    )
+    insert into registrar.outbox (recipient, subject, body, claimed_until, offering_message_id)
+    select n.email, left(p_subject, 200),
+           format(E'Hello %s,\n\n%s\n\n-- \nSent to the participants of %s. Your registration: %s/#/registrations\n',
+                  n.full_name, p_body, o.title, registrar.public_url()),
+           v_start + v_step * n.k, m.id
+    from numbered n;
+    get diagnostics v_n = row_count;
+    update registrar.offering_messages set recipients = v_n where id = m.id;
+    insert into registrar.audit_log (actor_id, action, object, detail, offering_id)
+    values (p_actor, 'message.send', 'offering_message:' || m.id,
+            jsonb_build_object('to', p_to, 'recipients', v_n), o.id);
+    return json_build_object('id', m.id, 'recipients', v_n);
+end $$;
+
+-- GET /api/v1/offerings/{id}/messages (admin, its director): what was
+-- sent, newest first, with how many have gone out so far. The cursor is
+-- the hex of the last id's text.
+create function registrar.offering_messages_list(p_actor uuid, p_admin boolean, p_offering uuid,
+    p_limit integer, p_cursor text) returns json
+language plpgsql stable as $$
+declare
+    o registrar.offerings;
+    v_before bigint := case when p_cursor is null then null
+                            else convert_from(decode(p_cursor, 'hex'), 'UTF8')::bigint end;
+begin
+    select * into o from registrar.offerings where id = p_offering;
+    if o.id is null or (o.status = 'draft' and not registrar.can_direct(o.course_id, p_actor, p_admin)) then
+        return null;
+    end if;
+    if not registrar.can_direct(o.course_id, p_actor, p_admin) then
+        perform registrar.raise_app('RG403', 'forbidden',
+            'Only an administrator or a director of this course may read its messages.');
+    end if;
+    return (
+        with page as (
+            select m.*, row_number() over (order by m.id desc) as n
+            from registrar.offering_messages m
+            where m.offering_id = o.id and (v_before is null or m.id < v_before)
+            order by m.id desc
+            limit p_limit + 1
+        )
+        select json_build_object(
+            'items', coalesce((select json_agg(json_build_object(
+                'id', p.id, 'subject', p.subject, 'body', p.body, 'to', p.audience,
+                'recipients', p.recipients,
+                'sent', (select count(*) from registrar.outbox x
+                         where x.offering_message_id = p.id and x.sent_at is not null),
+                'sender', (select json_build_object('id', u.id, 'full_name', u.full_name)
+                           from registrar.users u where u.id = p.actor_id),
+                'created_at', registrar.rfc3339(p.created_at, o.timezone)) order by p.id desc)
+                from page p where p.n <= p_limit), '[]'::json),
+            'next_cursor', (select case when count(*) > p_limit
+                                        then (select encode(convert_to(id::text, 'UTF8'), 'hex') from page where n = p_limit) end
+                            from page)));
+end $$;

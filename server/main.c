@@ -70,6 +70,7 @@ static int main_serve(const struct config *cfg)
         goto out;
     api_configure(cfg->public_url, cfg->signup_limit, cfg->reset_limit, cfg->discount_address_limit,
         cfg->discount_learner_limit);
+    api_configure_mail_rate(cfg->mail_rate);
 
     /* Signals are taken by sigwait below; every thread started later inherits the mask. */
     sigemptyset(&set);

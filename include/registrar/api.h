@@ -37,10 +37,13 @@ struct api_settings {
     char reset_limit[16];            /* password-reset requests per client address and hour */
     char discount_address_limit[16]; /* discount codes tried per client address and hour */
     char discount_learner_limit[16]; /* discount codes tried per learner and hour */
+    char mail_rate[16];              /* roster messages sent per minute, all processes */
 };
 void api_configure(const char *public_url, unsigned signup_limit, unsigned reset_limit,
     unsigned discount_address_limit, unsigned discount_learner_limit);
 const struct api_settings *api_settings(void);
+/* Sets mail_rate (REGISTRAR_MAIL_RATE); call with api_configure(). */
+void api_configure_mail_rate(unsigned per_minute);
 /*
  * Stores the public URL in the database (registrar.settings), for the links
  * of messages that no request decides (waitlist promotions by the sweep).
@@ -218,7 +221,8 @@ extern const struct api_field payments_create_fields[];
 extern const struct api_field offerings_fields[];
 extern const struct api_field schedule_fields[], schedule_token_fields[];
 extern const struct api_field admin_course_create_fields[], admin_course_update_fields[];
-extern const struct api_field staff_enroll_for_fields[], staff_group_fields[];
+extern const struct api_field staff_enroll_for_fields[], staff_group_fields[],
+    staff_message_fields[];
 
 /* ---- handlers ---- */
 
@@ -312,6 +316,9 @@ void admin_user_admin_revoke(struct http_req *req);
 void staff_register(void);
 void staff_enroll_for(struct http_req *req);
 void staff_group_create(struct http_req *req);
+/* Messages to a roster: queued at once, sent at the mail rate (202); and what was sent. */
+void staff_messages_send(struct http_req *req);
+void staff_messages_list(struct http_req *req);
 
 /* accounts.c */
 void accounts_create(struct http_req *req);

@@ -64,6 +64,7 @@ struct config {
     unsigned reset_limit;            /* password-reset requests per address (20) */
     unsigned discount_address_limit; /* quotes and registrations with a code per address (60) */
     unsigned discount_learner_limit; /* the same per learner (20) */
+    unsigned mail_rate;              /* roster messages sent per minute, all processes (60) */
 
     /* Operations and the proxy in front (issue 8: metrics, trusted proxies). */
     char *admin_host;                  /* REGISTRAR_ADMIN_LISTEN, "127.0.0.1"; NULL: off */

@@ -16,6 +16,7 @@ static struct api_settings api_the_settings = {
     .reset_limit = "20",
     .discount_address_limit = "60",
     .discount_learner_limit = "20",
+    .mail_rate = "60",
 };
 
 void api_configure(const char *public_url, unsigned signup_limit, unsigned reset_limit,
@@ -30,6 +31,11 @@ void api_configure(const char *public_url, unsigned signup_limit, unsigned reset
         s->discount_address_limit, sizeof(s->discount_address_limit), "%u", discount_address_limit);
     snprintf(
         s->discount_learner_limit, sizeof(s->discount_learner_limit), "%u", discount_learner_limit);
+}
+
+void api_configure_mail_rate(unsigned per_minute)
+{
+    snprintf(api_the_settings.mail_rate, sizeof(api_the_settings.mail_rate), "%u", per_minute);
 }
 
 const struct api_settings *api_settings(void)
@@ -163,6 +169,10 @@ static const struct http_route api_table[] = {
         HTTP_BODY_JSON, 0, NULL },
     { "POST", "/api/v1/offerings/{id}/group-registrations", staff_group_create, HTTP_SIGNED_IN,
         HTTP_BODY_JSON, 0, NULL },
+    { "POST", "/api/v1/offerings/{id}/messages", staff_messages_send, HTTP_SIGNED_IN,
+        HTTP_BODY_JSON, 0, NULL },
+    { "GET", "/api/v1/offerings/{id}/messages", staff_messages_list, HTTP_SIGNED_IN, HTTP_BODY_NONE,
+        0, "limit,cursor" },
 
     /* Rosters */
     { "GET", "/api/v1/offerings/{id}/roster", rosters_get, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0,
@@ -222,6 +232,7 @@ static const struct api_body_table api_bodies[] = {
     { "PATCH /api/v1/courses/{slug}", admin_course_update_fields, false },
     { "POST /api/v1/offerings/{id}/enrollments/for", staff_enroll_for_fields, true },
     { "POST /api/v1/offerings/{id}/group-registrations", staff_group_fields, true },
+    { "POST /api/v1/offerings/{id}/messages", staff_message_fields, true },
 };
 
 const struct api_body_table *api_body_tables(size_t *n)

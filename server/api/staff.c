@@ -29,10 +29,20 @@ static const struct db_stmt SQL_GROUP_REGISTER = { "group_register",
     " $6::text[], $7)",
     0 };
 
+static const struct db_stmt SQL_MESSAGE_SEND = { "offering_message_send",
+    "select registrar.offering_message_send($1::uuid, $2::boolean, $3::uuid, $4, $5, $6,"
+    " $7::integer)",
+    0 };
+static const struct db_stmt SQL_MESSAGES_LIST = { "offering_messages_list",
+    "select registrar.offering_messages_list($1::uuid, $2::boolean, $3::uuid, $4::integer, $5)",
+    DB_RETRY_SAFE };
+
 void staff_register(void)
 {
     db_stmts_register(&SQL_ENROLL_FOR, 1);
     db_stmts_register(&SQL_GROUP_REGISTER, 1);
+    db_stmts_register(&SQL_MESSAGE_SEND, 1);
+    db_stmts_register(&SQL_MESSAGES_LIST, 1);
 }
 
 static const char *const staff_professions[] = { "physician", "nurse", "physician_assistant",
@@ -67,6 +77,16 @@ static const struct api_field staff_bill_to_fields[] = {
 const struct api_field staff_group_fields[] = {
     { "members", API_T_OBJECTS, API_REQUIRED, 1, STAFF_GROUP_MAX, NULL, staff_member_fields, 0, 0 },
     { "bill_to", API_T_OBJECT, API_NULLABLE, 0, 0, NULL, staff_bill_to_fields, 0, 0 },
+    { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
+};
+
+static const char *const staff_audiences[] = { "confirmed", "held", "waitlisted", "all", NULL };
+
+/* A message to a roster: plain text, a subject on one line. */
+const struct api_field staff_message_fields[] = {
+    { "subject", API_T_STRING, API_REQUIRED | API_TEXT, 1, 150, NULL, NULL, 0, 0 },
+    { "body", API_T_STRING, API_REQUIRED | API_MULTILINE, 1, 10000, NULL, NULL, 0, 0 },
+    { "to", API_T_ENUM, API_REQUIRED, 0, 0, staff_audiences, NULL, 0, 0 },
     { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
 };
 
@@ -182,4 +202,35 @@ out:
         auth_wipe(tokens.buf, tokens.len);
     sbuf_release(&tokens);
     sbuf_release(&digests);
+}
+
+/* ---- POST, GET /api/v1/offerings/{id}/messages ---- */
+
+void staff_messages_send(struct http_req *req)
+{
+    json_t *body = http_req_json(req);
+    const char *offering;
+
+    if (api_uuid_param_or_reply(req, "id", &offering) == -1)
+        return;
+    if (api_fields_check_or_reply(req, body, staff_message_fields, "", true) == -1)
+        return;
+    const char *params[] = { api_viewer(req), api_admin_text(req), offering,
+        api_body_string(body, "subject"), api_body_string(body, "body"),
+        api_body_string(body, "to"), api_settings()->mail_rate };
+    api_reply_sql(req, &SQL_MESSAGE_SEND, 7, params, 202);
+}
+
+void staff_messages_list(struct http_req *req)
+{
+    const char *offering;
+    struct api_page page;
+
+    if (api_uuid_param_or_reply(req, "id", &offering) == -1)
+        return;
+    if (api_page_or_reply(req, &page) == -1)
+        return;
+    const char *params[] = { api_viewer(req), api_admin_text(req), offering, page.limit,
+        page.cursor };
+    api_reply_sql_page(req, &SQL_MESSAGES_LIST, 5, params);
 }

@@ -269,3 +269,82 @@ test('group-registrations raced against single registrations through two process
      where offering_id = $1 and status = 'waitlisted' order by p`, [off.id]);
   assert.deepEqual(places.map((r) => r.p), places.map((_, i) => i + 1));
 });
+
+test('messages: one outbox message per learner of the audience, spaced at the mail rate; the director sees what was sent', async () => {
+  const off = await openOffering(srv, admin, { capacity: 2 });
+  const ls = await learners(srv, 4);
+  for (const l of ls) assert.equal((await as(srv, l).post(`/api/v1/offerings/${off.id}/enrollments`)).status, 201);
+  // Two held, two waitlisted; confirm one of the held by hand.
+  const [firstHeld] = await srv.sql(
+    "select id, user_id from registrar.enrollments where offering_id = $1 and status = 'held' order by created_at limit 1", [off.id]);
+  await srv.sql("update registrar.enrollments set status = 'confirmed', hold_expires_at = null where id = $1", [firstHeld.id]);
+  const path = `/api/v1/offerings/${off.id}/messages`;
+  const body = { subject: 'Parking at the venue', body: 'Use the garage on Elm St.\n\tLevel 2 is ours.', to: 'waitlisted' };
+  const r = await as(srv, director).post(path, { json: body });
+  assert.equal(r.status, 202, r.text);
+  assert.equal(r.body.recipients, 2);
+  const rows = await srv.sql(
+    `select recipient, subject, body, claimed_until from registrar.outbox where offering_message_id = $1 order by claimed_until`,
+    [r.body.id]);
+  assert.equal(rows.length, 2);
+  const waitlisted = await srv.sql(
+    `select u.email from registrar.enrollments e join registrar.users u on u.id = e.user_id
+     where e.offering_id = $1 and e.status = 'waitlisted' order by u.email`, [off.id]);
+  assert.deepEqual(rows.map((x) => x.recipient).sort(), waitlisted.map((x) => x.email));
+  assert.ok(rows.every((x) => x.subject === body.subject && x.body.includes('Level 2 is ours.')));
+  // The default rate, 60 a minute: one second apart.
+  assert.equal(rows[1].claimed_until - rows[0].claimed_until, 1000);
+  // A second broadcast queues after the first instead of doubling the rate.
+  const all = await as(srv, admin).post(path, { json: { ...body, subject: 'Agenda', to: 'all' } });
+  assert.equal(all.body.recipients, 4);
+  const next = await srv.sql('select claimed_until from registrar.outbox where offering_message_id = $1 order by claimed_until', [all.body.id]);
+  assert.ok(next[0].claimed_until - rows[1].claimed_until >= 1000);
+  const confirmed = await as(srv, director).post(path, { json: { ...body, to: 'confirmed' } });
+  assert.equal(confirmed.body.recipients, 1);
+  const held = await as(srv, director).post(path, { json: { ...body, to: 'held' } });
+  assert.equal(held.body.recipients, 1);
+  // The list, newest first, with how many went out.
+  await srv.sql('update registrar.outbox set sent_at = now() where offering_message_id = $1', [r.body.id]);
+  const list = await as(srv, director).get(`${path}?limit=3`);
+  assert.equal(list.status, 200, list.text);
+  assert.deepEqual(list.body.items.map((m) => [m.to, m.recipients]), [['held', 1], ['confirmed', 1], ['all', 4]]);
+  assert.ok(list.body.next_cursor);
+  const rest = await as(srv, director).get(`${path}?limit=3&cursor=${list.body.next_cursor}`);
+  assert.deepEqual(rest.body.items.map((m) => [m.id, m.to, m.recipients, m.sent]), [[r.body.id, 'waitlisted', 2, 2]]);
+  assert.equal(rest.body.items[0].sender.id, director.id);
+  assert.equal(rest.body.next_cursor, null);
+  const audits = await srv.sql("select actor_id from registrar.audit_log where action = 'message.send' and offering_id = $1", [off.id]);
+  assert.equal(audits.length, 4);
+});
+
+test('messages: who may write and read; text rules', async () => {
+  const off = await openOffering(srv, admin, { capacity: 2 });
+  const path = `/api/v1/offerings/${off.id}/messages`;
+  const body = { subject: 'Hello', body: 'Text', to: 'all' };
+  assert.equal((await client(srv.url).post(path, { json: body })).status, 401);
+  for (const who of [otherDirector, learner]) {
+    const w = await as(srv, who).post(path, { json: body });
+    assert.equal(w.status, 403);
+    assert.equal((await as(srv, who).get(path)).status, 403);
+  }
+  assert.equal((await as(srv, admin).post('/api/v1/offerings/00000000-0000-4000-8000-000000000000/messages', { json: body })).status, 404);
+  const bad = [
+    [{ ...body, subject: 'Two\nlines' }, 'subject'],
+    [{ ...body, subject: 'x'.repeat(151) }, 'subject'],
+    [{ ...body, body: 'bidi \u202e trick' }, 'body'],
+    [{ ...body, body: 'bell \u0007' }, 'body'],
+    [{ ...body, body: '' }, 'body'],
+    [{ ...body, to: 'everyone' }, 'to'],
+    [{ subject: 'x', body: 'y' }, 'to'],
+    [{ ...body, bcc: 'x@y.org' }, 'bcc'],
+  ];
+  for (const [b, field] of bad) {
+    const r = await as(srv, director).post(path, { json: b });
+    assert.equal(r.status, 400, JSON.stringify(b));
+    assert.equal(r.body.errors[0].field, field);
+  }
+  assert.equal((await as(srv, director).get(`${path}?cursor=zz`)).status, 400);
+  assert.equal((await as(srv, director).get(`${path}?to=all`)).status, 400);
+  const [{ n }] = await srv.sql('select count(*)::int as n from registrar.offering_messages where offering_id = $1', [off.id]);
+  assert.equal(n, 0);
+});
