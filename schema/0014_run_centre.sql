@@ -535,3 +535,114 @@ begin
                                         then (select encode(convert_to(id::text, 'UTF8'), 'hex') from page where n = p_limit) end
                             from page)));
 end $$;
+
+-- ---------------------------------------------------------------------------
+-- Waitlist control
+
+-- The waitlisted enrollment p_id, locked, with its offering, for a caller
+-- who directs the course: null (404) when it does not exist or the caller
+-- is neither an admin nor its director nor its learner; 403 for its
+-- learner; 409 not-waitlisted otherwise when it is not waitlisted.
+create function registrar.waitlisted_for_staff(p_actor uuid, p_admin boolean, p_id uuid,
+    out e registrar.enrollments, out o registrar.offerings)
+language plpgsql as $$
+begin
+    select * into e from registrar.enrollments where id = p_id for update;
+    if e.id is null then
+        return;
+    end if;
+    select * into o from registrar.offerings where id = e.offering_id;
+    if not registrar.can_direct(o.course_id, p_actor, p_admin) then
+        if e.user_id = p_actor then
+            perform registrar.raise_app('RG403', 'forbidden',
+                'Only an administrator or a director of this course may change its waitlist.');
+        end if;
+        e := null;
+        return;
+    end if;
+    if e.status <> 'waitlisted' then
+        perform registrar.raise_app('RG409', 'not-waitlisted', 'This registration is not on the waitlist.',
+            jsonb_build_object('status', e.status));
+    end if;
+end $$;
+
+-- DELETE /api/v1/enrollments/{id}/waitlist (admin, its director): off the
+-- waitlist (cancelled, nothing was paid or held); the places after it move
+-- up by themselves (waitlist_position counts). Audited; the learner is told.
+create function registrar.waitlist_remove(p_actor uuid, p_admin boolean, p_id uuid) returns json
+language plpgsql as $$
+declare
+    w record;
+begin
+    select * into w from registrar.waitlisted_for_staff(p_actor, p_admin, p_id);
+    if (w.e).id is null then
+        return null;
+    end if;
+    update registrar.enrollments set status = 'cancelled', cancel_reason = 'taken off the waitlist',
+        updated_at = now()
+    where id = p_id;
+    insert into registrar.audit_log (actor_id, action, object, detail, offering_id)
+    values (p_actor, 'waitlist.remove', 'enrollment:' || p_id,
+            jsonb_build_object('user_id', (w.e).user_id), (w.o).id);
+    perform registrar.outbox_to_user((w.e).user_id, 'Off the waitlist: ' || (w.o).title,
+        format('Your place on the waitlist of %s has been withdrawn by the course office.', (w.o).title));
+    return json_build_object('removed', true);
+end $$;
+
+-- POST /api/v1/enrollments/{id}/promote (admin, its director): a seat for
+-- this waitlisted learner now, out of the waitlist's order, with a reason.
+-- A free seat is taken as any registration takes one (seats_take). With
+-- none free, p_over_capacity says to make one: the capacity goes up by one
+-- in the same statement as the seat is taken, so CHECK (seats_taken <=
+-- capacity) keeps holding and the offering shows the capacity it really
+-- has (the audit row keeps the old and the new). Without it, 409
+-- not-enough-seats. Held (or confirmed when nothing is due), as the sweep's
+-- promotion; the learner is told.
+--
+-- Locking: the enrollment FOR UPDATE, then the offering's row.
+create function registrar.waitlist_promote(p_actor uuid, p_admin boolean, p_id uuid, p_reason text,
+    p_over_capacity boolean) returns json
+language plpgsql as $$
+declare
+    w record;
+    e registrar.enrollments;
+    o registrar.offerings;
+    v_raised boolean := false;
+begin
+    select * into w from registrar.waitlisted_for_staff(p_actor, p_admin, p_id);
+    if (w.e).id is null then
+        return null;
+    end if;
+    o := w.o;
+    if not registrar.seats_take(o.id, 1) then
+        if not coalesce(p_over_capacity, false) then
+            perform registrar.raise_app('RG409', 'not-enough-seats',
+                'The offering is full: promote with over_capacity to add a seat for this learner.',
+                jsonb_build_object('seats_left', 0));
+        end if;
+        update registrar.offerings set capacity = capacity + 1, seats_taken = seats_taken + 1,
+            updated_at = now()
+        where id = o.id;
+        v_raised := true;
+    end if;
+    select * into o from registrar.offerings where id = o.id;
+    update registrar.enrollments set
+        status = case when amount_due_cents - paid_cents <= 0 then 'confirmed' else 'held' end,
+        hold_expires_at = case when amount_due_cents - paid_cents <= 0 then null
+                               else now() + make_interval(mins => o.hold_minutes) end,
+        updated_at = now()
+    where id = p_id
+    returning * into e;
+    insert into registrar.audit_log (actor_id, action, object, detail, offering_id)
+    values (p_actor, 'waitlist.promote', 'enrollment:' || p_id,
+            jsonb_build_object('user_id', e.user_id, 'reason', p_reason, 'over_capacity', v_raised)
+            || case when v_raised then jsonb_build_object('capacity_from', o.capacity - 1, 'capacity_to', o.capacity)
+                    else '{}'::jsonb end, o.id);
+    perform registrar.outbox_to_user(e.user_id, 'A seat is yours: ' || o.title,
+        case when e.status = 'confirmed'
+             then format('A seat in %s is yours: your registration is confirmed.', o.title)
+             else format('A seat in %s is held for you until %s (%s). Pay before then to confirm your registration.',
+                         o.title, to_char(e.hold_expires_at at time zone o.timezone, 'YYYY-MM-DD HH24:MI'), o.timezone) end
+        || E'\n\nYour registration: ' || registrar.public_url() || '/#/registrations/' || e.id);
+    return registrar.enrollment_json(e, o)::json;
+end $$;

@@ -37,8 +37,15 @@ static const struct db_stmt SQL_MESSAGES_LIST = { "offering_messages_list",
     "select registrar.offering_messages_list($1::uuid, $2::boolean, $3::uuid, $4::integer, $5)",
     DB_RETRY_SAFE };
 
+static const struct db_stmt SQL_WAITLIST_REMOVE = { "waitlist_remove",
+    "select registrar.waitlist_remove($1::uuid, $2::boolean, $3::uuid)", 0 };
+static const struct db_stmt SQL_WAITLIST_PROMOTE = { "waitlist_promote",
+    "select registrar.waitlist_promote($1::uuid, $2::boolean, $3::uuid, $4, $5::boolean)", 0 };
+
 void staff_register(void)
 {
+    db_stmts_register(&SQL_WAITLIST_REMOVE, 1);
+    db_stmts_register(&SQL_WAITLIST_PROMOTE, 1);
     db_stmts_register(&SQL_ENROLL_FOR, 1);
     db_stmts_register(&SQL_GROUP_REGISTER, 1);
     db_stmts_register(&SQL_MESSAGE_SEND, 1);
@@ -87,6 +94,13 @@ const struct api_field staff_message_fields[] = {
     { "subject", API_T_STRING, API_REQUIRED | API_TEXT, 1, 150, NULL, NULL, 0, 0 },
     { "body", API_T_STRING, API_REQUIRED | API_MULTILINE, 1, 10000, NULL, NULL, 0, 0 },
     { "to", API_T_ENUM, API_REQUIRED, 0, 0, staff_audiences, NULL, 0, 0 },
+    { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
+};
+
+/* A promotion out of order says why (kept in the audit row). */
+const struct api_field staff_promote_fields[] = {
+    { "reason", API_T_STRING, API_REQUIRED | API_TEXT, 1, 500, NULL, NULL, 0, 0 },
+    { "over_capacity", API_T_BOOL, 0, 0, 0, NULL, NULL, 0, 0 },
     { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
 };
 
@@ -233,4 +247,38 @@ void staff_messages_list(struct http_req *req)
     const char *params[] = { api_viewer(req), api_admin_text(req), offering, page.limit,
         page.cursor };
     api_reply_sql_page(req, &SQL_MESSAGES_LIST, 5, params);
+}
+
+/* ---- DELETE /api/v1/enrollments/{id}/waitlist, POST /api/v1/enrollments/{id}/promote ---- */
+
+void staff_waitlist_remove(struct http_req *req)
+{
+    const char *id;
+    char *text = NULL;
+
+    if (api_uuid_param_or_reply(req, "id", &id) == -1)
+        return;
+    const char *params[] = { api_viewer(req), api_admin_text(req), id };
+    enum db_status s = db_exec_value(http_req_db(req), &SQL_WAITLIST_REMOVE, 3, params, &text);
+    free(text);
+    if (s != DB_OK) {
+        api_reply_db_error(req, s);
+        return;
+    }
+    http_reply_empty(req, 204);
+}
+
+void staff_promote(struct http_req *req)
+{
+    json_t *body = http_req_json(req);
+    const char *id;
+
+    if (api_uuid_param_or_reply(req, "id", &id) == -1)
+        return;
+    if (api_fields_check_or_reply(req, body, staff_promote_fields, "", true) == -1)
+        return;
+    json_t *over = json_object_get(body, "over_capacity");
+    const char *params[] = { api_viewer(req), api_admin_text(req), id,
+        api_body_string(body, "reason"), json_is_true(over) ? "true" : "false" };
+    api_reply_sql(req, &SQL_WAITLIST_PROMOTE, 5, params, 200);
 }

@@ -348,3 +348,56 @@ test('messages: who may write and read; text rules', async () => {
   const [{ n }] = await srv.sql('select count(*)::int as n from registrar.offering_messages where offering_id = $1', [off.id]);
   assert.equal(n, 0);
 });
+
+test('waitlist: a director takes someone off (places move up) and promotes out of order, above capacity only when asked', async () => {
+  const off = await openOffering(srv, admin, { capacity: 1 });
+  const ls = await learners(srv, 4);
+  const es = [];
+  for (const l of ls) es.push((await as(srv, l).post(`/api/v1/offerings/${off.id}/enrollments`)).body);
+  assert.deepEqual(es.map((e) => e.status), ['held', 'waitlisted', 'waitlisted', 'waitlisted']);
+
+  // Who may: not the learner, not another course's director.
+  assert.equal((await as(srv, ls[1]).del(`/api/v1/enrollments/${es[1].id}/waitlist`)).status, 403);
+  assert.equal((await as(srv, otherDirector).del(`/api/v1/enrollments/${es[1].id}/waitlist`)).status, 404);
+  assert.equal((await as(srv, learner).post(`/api/v1/enrollments/${es[1].id}/promote`, { json: { reason: 'x' } })).status, 404);
+  assert.equal((await as(srv, director).del(`/api/v1/enrollments/${es[0].id}/waitlist`)).status, 409);
+
+  // Off the list: the next ones move up.
+  assert.equal((await as(srv, director).del(`/api/v1/enrollments/${es[1].id}/waitlist`)).status, 204);
+  assert.equal((await as(srv, ls[1]).get(`/api/v1/enrollments/${es[1].id}`)).body.status, 'cancelled');
+  assert.equal((await as(srv, ls[2]).get(`/api/v1/enrollments/${es[2].id}`)).body.waitlist_position, 1);
+  assert.equal((await as(srv, ls[3]).get(`/api/v1/enrollments/${es[3].id}`)).body.waitlist_position, 2);
+  assert.equal((await as(srv, director).del(`/api/v1/enrollments/${es[1].id}/waitlist`)).status, 409, 'not twice');
+
+  // Full: promotion needs over_capacity.
+  const path = `/api/v1/enrollments/${es[3].id}/promote`;
+  const refused = await as(srv, director).post(path, { json: { reason: 'Speaker on day 2' } });
+  assert.equal(refused.status, 409);
+  assert.equal(refused.body.type, `${PROBLEM}not-enough-seats`);
+  assert.equal((await as(srv, director).post(path, { json: {} })).status, 400);
+  assert.equal((await as(srv, director).post(path, { json: { reason: 'x', over_capacity: 'yes' } })).status, 400);
+  const up = await as(srv, director).post(path, { json: { reason: 'Speaker on day 2', over_capacity: true } });
+  assert.equal(up.status, 200, up.text);
+  assert.equal(up.body.status, 'held');
+  assert.ok(up.body.hold_expires_at);
+  assert.deepEqual(await seatCounts(srv, off.id), { capacity: 2, seats_taken: 2, held: 2, confirmed: 0, waitlisted: 1 });
+  const [row] = await srv.sql(
+    "select actor_id, detail from registrar.audit_log where action = 'waitlist.promote' and object = $1", [`enrollment:${es[3].id}`]);
+  assert.equal(row.actor_id, director.id);
+  assert.deepEqual(row.detail, { user_id: ls[3].id, reason: 'Speaker on day 2', over_capacity: true, capacity_from: 1, capacity_to: 2 });
+  assert.equal((await as(srv, ls[2]).get(`/api/v1/enrollments/${es[2].id}`)).body.waitlist_position, 1);
+
+  // A freed seat: promotion takes it without raising the capacity.
+  assert.equal((await as(srv, ls[0]).post(`/api/v1/enrollments/${es[0].id}/cancel`)).status, 200);
+  // The sweep may have promoted es[2] into the freed seat already; if not, promote it.
+  const cur = (await as(srv, ls[2]).get(`/api/v1/enrollments/${es[2].id}`)).body;
+  if (cur.status === 'waitlisted') {
+    const p = await as(srv, admin).post(`/api/v1/enrollments/${es[2].id}/promote`, { json: { reason: 'next', over_capacity: true } });
+    assert.equal(p.status, 200, p.text);
+  }
+  const counts = await seatCounts(srv, off.id);
+  assert.equal(counts.capacity, 2);
+  assert.equal(counts.seats_taken, 2);
+  const audits = await srv.sql("select action from registrar.audit_log where offering_id = $1 and action like 'waitlist.%' order by id", [off.id]);
+  assert.deepEqual(audits.map((a) => a.action).slice(0, 2), ['waitlist.remove', 'waitlist.promote']);
+});
