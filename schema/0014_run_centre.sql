@@ -646,3 +646,151 @@ begin
         || E'\n\nYour registration: ' || registrar.public_url() || '/#/registrations/' || e.id);
     return registrar.enrollment_json(e, o)::json;
 end $$;
+
+-- ---------------------------------------------------------------------------
+-- The roster a director works from
+
+-- An offering's money and heads: registrations by status (all of them),
+-- by the learner's profession (the live ones: applied, held, confirmed,
+-- waitlisted), paid and refunded so far, and what the seats held or
+-- confirmed still owe.
+create function registrar.roster_totals(p_offering uuid) returns jsonb
+language sql stable as $$
+    select jsonb_build_object(
+        'by_status', coalesce((select jsonb_object_agg(status, n) from (
+            select e.status, count(*) as n from registrar.enrollments e
+            where e.offering_id = p_offering group by e.status) s), '{}'::jsonb),
+        'by_profession', coalesce((select jsonb_object_agg(profession, n) from (
+            select u.profession, count(*) as n from registrar.enrollments e
+            join registrar.users u on u.id = e.user_id
+            where e.offering_id = p_offering and e.status in ('applied', 'held', 'confirmed', 'waitlisted')
+            group by u.profession) p), '{}'::jsonb),
+        'paid_cents', (select coalesce(sum(e.paid_cents), 0) from registrar.enrollments e
+                       where e.offering_id = p_offering),
+        'refunded_cents', (select coalesce(sum(e.refund_cents), 0) from registrar.enrollments e
+                           where e.offering_id = p_offering),
+        'outstanding_cents', (select coalesce(sum(greatest(e.amount_due_cents - e.paid_cents, 0)), 0)
+                              from registrar.enrollments e
+                              where e.offering_id = p_offering and e.status in ('held', 'confirmed')))
+$$;
+
+-- GET /api/v1/offerings/{id}/roster with search and sort: roster() of 0004
+-- plus p_q (a substring of the name or email, any case, % and _ literal),
+-- p_sort (registered, the default; name; email; status), and on every page
+-- `total` (rows matching), `page_count` (pages of p_limit) and `totals`
+-- (roster_totals). The cursor is the hex of the next row's offset: a
+-- director's list is short and sorted many ways, and an offset keeps every
+-- sort one query. p_limit null: everything (the CSV). Audited as roster().
+create function registrar.roster_read(p_actor uuid, p_admin boolean, p_offering uuid,
+    p_statuses text[], p_q text, p_sort text, p_limit integer, p_cursor text, p_format text)
+returns json
+language plpgsql as $$
+declare
+    o registrar.offerings;
+    v_offset integer := case when p_cursor is null then 0
+                             else convert_from(decode(p_cursor, 'hex'), 'UTF8')::integer end;
+    v_pattern text := case when p_q is null or p_q = '' then null
+                           else '%' || replace(replace(replace(p_q, '\', '\\'), '%', '\%'), '_', '\_') || '%' end;
+    v_statuses text[] := coalesce(p_statuses, array['held', 'confirmed']);
+    v_sort text := coalesce(p_sort, 'registered');
+    v_total integer;
+    v_items jsonb;
+begin
+    select * into o from registrar.offerings where id = p_offering;
+    if o.id is null or (o.status = 'draft' and not registrar.can_direct(o.course_id, p_actor, p_admin)) then
+        return null;
+    end if;
+    perform registrar.require_director(o, p_actor, p_admin);
+    if v_offset < 0 then
+        raise exception using errcode = '22023', message = 'bad cursor';
+    end if;
+    select count(*) into v_total
+    from registrar.enrollments e join registrar.users u on u.id = e.user_id
+    where e.offering_id = o.id and e.status = any (v_statuses)
+      and (v_pattern is null or (u.email || E'\n' || u.full_name) ilike v_pattern);
+    with page as (
+        select e, u, row_number() over (order by
+                   case when v_sort = 'name' then lower(u.full_name) end,
+                   case when v_sort = 'email' then u.email end,
+                   case when v_sort = 'status' then e.status end,
+                   e.created_at, e.id) as n
+        from registrar.enrollments e join registrar.users u on u.id = e.user_id
+        where e.offering_id = o.id and e.status = any (v_statuses)
+          and (v_pattern is null or (u.email || E'\n' || u.full_name) ilike v_pattern)
+        order by n
+        offset v_offset
+        limit p_limit
+    )
+    select coalesce(jsonb_agg(jsonb_build_object(
+               'enrollment', registrar.enrollment_json(p.e, o),
+               'learner', registrar.user_json(p.u),
+               'sessions', coalesce((select jsonb_agg(jsonb_build_object('id', s.id, 'title', s.title,
+                               'starts_at', registrar.rfc3339(s.starts_at, o.timezone))
+                               order by s.starts_at, s.id)
+                           from registrar.enrollment_sessions es
+                           join registrar.sessions s on s.id = es.session_id
+                           where es.enrollment_id = (p.e).id), '[]'::jsonb),
+               'attended_hours', registrar.enrollment_attended_hours((p.e).id)) order by p.n), '[]'::jsonb)
+    into v_items
+    from page p;
+    insert into registrar.audit_log (actor_id, action, object, detail, offering_id)
+    values (p_actor, case when p_format = 'csv' then 'roster.export' else 'roster.read' end,
+            'offering:' || o.id,
+            jsonb_build_object('rows', jsonb_array_length(v_items), 'format', coalesce(p_format, 'json'),
+                               'statuses', to_jsonb(v_statuses), 'searched', v_pattern is not null), o.id);
+    return json_build_object('offering', registrar.enrollment_offering_json(o),
+        'items', v_items,
+        'next_cursor', case when p_limit is not null and v_offset + p_limit < v_total
+                            then encode(convert_to((v_offset + p_limit)::text, 'UTF8'), 'hex') end,
+        'total', v_total,
+        'page_count', case when p_limit is null or v_total = 0 then 1
+                           else (v_total + p_limit - 1) / p_limit end,
+        'totals', registrar.roster_totals(o.id));
+end $$;
+
+-- GET /api/v1/offerings/{id}/waitlist: as in 0004, and each page carries
+-- the waitlist's `total` and its `page_count` at this page's size.
+create or replace function registrar.waitlist(p_actor uuid, p_admin boolean, p_offering uuid, p_limit integer,
+    p_cursor text) returns json
+language plpgsql as $$
+declare
+    o registrar.offerings;
+    v_after bigint;
+    v_before integer;
+    v_total integer;
+    v_items jsonb;
+    v_next text;
+begin
+    select * into o from registrar.offerings where id = p_offering;
+    if o.id is null or (o.status = 'draft' and not registrar.can_direct(o.course_id, p_actor, p_admin)) then
+        return null;
+    end if;
+    perform registrar.require_director(o, p_actor, p_admin);
+    v_after := case when p_cursor is null then 0 else ('x' || lpad(p_cursor, 16, '0'))::bit(64)::bigint end;
+    select count(*) filter (where waitlist_seq <= v_after)::integer, count(*)::integer
+    into v_before, v_total
+    from registrar.enrollments
+    where offering_id = o.id and status = 'waitlisted';
+    with page as (
+        select e, u from registrar.enrollments e join registrar.users u on u.id = e.user_id
+        where e.offering_id = o.id and e.status = 'waitlisted' and e.waitlist_seq > v_after
+        order by e.waitlist_seq
+        limit p_limit + 1
+    ), numbered as (
+        select (p.e).waitlist_seq as seq,
+               jsonb_build_object('position', v_before + row_number() over (order by (p.e).waitlist_seq),
+                                  'enrollment', registrar.enrollment_json(p.e, o),
+                                  'learner', registrar.user_json(p.u)) as body,
+               row_number() over (order by (p.e).waitlist_seq) as n
+        from page p
+    )
+    select coalesce(jsonb_agg(body order by n) filter (where n <= p_limit), '[]'::jsonb),
+           max(case when n = p_limit and (select count(*) from numbered) > p_limit then lpad(to_hex(seq), 16, '0') end)
+    into v_items, v_next
+    from numbered;
+    insert into registrar.audit_log (actor_id, action, object, detail, offering_id)
+    values (p_actor, 'waitlist.read', 'offering:' || o.id,
+            jsonb_build_object('rows', jsonb_array_length(v_items)), o.id);
+    return json_build_object('items', v_items, 'next_cursor', v_next, 'total', v_total,
+        'page_count', case when v_total = 0 then 1 else (v_total + p_limit - 1) / p_limit end);
+end $$;

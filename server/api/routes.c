@@ -180,7 +180,7 @@ static const struct http_route api_table[] = {
 
     /* Rosters */
     { "GET", "/api/v1/offerings/{id}/roster", rosters_get, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0,
-        "status,format,limit,cursor" },
+        "status,format,q,sort,limit,cursor" },
     { "GET", "/api/v1/offerings/{id}/waitlist", rosters_waitlist, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0,
         "limit,cursor" },
 

@@ -401,3 +401,68 @@ test('waitlist: a director takes someone off (places move up) and promotes out o
   const audits = await srv.sql("select action from registrar.audit_log where offering_id = $1 and action like 'waitlist.%' order by id", [off.id]);
   assert.deepEqual(audits.map((a) => a.action).slice(0, 2), ['waitlist.remove', 'waitlist.promote']);
 });
+
+test('roster: totals by status and profession, money, search by name and email, sort, page count and total; waitlist totals', async () => {
+  const off = await openOffering(srv, admin, { capacity: 3 });
+  const phys = await learners(srv, 3, { names: [undefined, 'Zed Alpha', 'Amy Zulu'] });
+  const nurses = await learners(srv, 2, { profession: 'nurse' });
+  const all = [...phys, ...nurses];
+  const es = [];
+  for (const l of all) es.push((await as(srv, l).post(`/api/v1/offerings/${off.id}/enrollments`)).body);
+  // Three held, two waitlisted. Pay one in full and refund part of it, by hand.
+  await srv.sql(
+    `update registrar.enrollments set status = 'confirmed', hold_expires_at = null, paid_cents = amount_due_cents,
+       refund_cents = 1000 where id = $1`, [es[0].id]);
+  const path = `/api/v1/offerings/${off.id}/roster`;
+  const r = await as(srv, director).get(`${path}?status=all&limit=2`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.total, 5);
+  assert.equal(r.body.page_count, 3);
+  assert.equal(r.body.items.length, 2);
+  const t = r.body.totals;
+  assert.deepEqual(t.by_status, { confirmed: 1, held: 2, waitlisted: 2 });
+  assert.deepEqual(t.by_profession, { physician: 3, nurse: 2 });
+  assert.equal(t.paid_cents, es[0].amount_due_cents);
+  assert.equal(t.refunded_cents, 1000);
+  assert.equal(t.outstanding_cents, es[1].amount_due_cents + es[2].amount_due_cents);
+  // Pages cover everyone once.
+  const seen = [...r.body.items];
+  let cursor = r.body.next_cursor;
+  while (cursor) {
+    const p = await as(srv, director).get(`${path}?status=all&limit=2&cursor=${cursor}`);
+    assert.equal(p.status, 200);
+    seen.push(...p.body.items);
+    cursor = p.body.next_cursor;
+  }
+  assert.deepEqual(seen.map((x) => x.enrollment.id), es.map((e) => e.id));
+  // Search, by name or email, any case.
+  const byName = await as(srv, director).get(`${path}?status=all&q=${encodeURIComponent('amy zu')}`);
+  assert.deepEqual(byName.body.items.map((x) => x.learner.id), [phys[2].id]);
+  assert.equal(byName.body.total, 1);
+  const byEmail = await as(srv, director).get(`${path}?status=all&q=${encodeURIComponent(nurses[1].email.toUpperCase())}`);
+  assert.deepEqual(byEmail.body.items.map((x) => x.learner.id), [nurses[1].id]);
+  assert.equal(byEmail.body.totals.by_status.held, 2, 'totals are the offering\'s, not the search\'s');
+  // Sort by name.
+  const sorted = await as(srv, director).get(`${path}?status=all&sort=name`);
+  const names = sorted.body.items.map((x) => x.learner.full_name.toLowerCase());
+  assert.deepEqual(names, [...names].sort());
+  const byStatus = await as(srv, director).get(`${path}?status=all&sort=status`);
+  assert.deepEqual(byStatus.body.items.map((x) => x.enrollment.status),
+    ['confirmed', 'held', 'held', 'waitlisted', 'waitlisted']);
+  // CSV with the search.
+  const csv = await as(srv, director).get(`${path}?status=all&format=csv&q=${encodeURIComponent('amy zu')}`);
+  assert.equal(csv.status, 200);
+  assert.equal(csv.text.trim().split('\r\n').length, 2);
+  assert.match(csv.text.split('\r\n')[0], /profession,credentials,institution.*attended_hours/);
+  // Bad queries.
+  for (const q of ['sort=age', 'q=a%0Ab', `q=${'x'.repeat(201)}`, 'cursor=zz']) {
+    assert.equal((await as(srv, director).get(`${path}?${q}`)).status, 400, q);
+  }
+  assert.equal((await as(srv, otherDirector).get(`${path}?q=a`)).status, 403);
+  // The waitlist's page count and total.
+  const w = await as(srv, director).get(`/api/v1/offerings/${off.id}/waitlist?limit=1`);
+  assert.equal(w.status, 200);
+  assert.equal(w.body.total, 2);
+  assert.equal(w.body.page_count, 2);
+  assert.equal(w.body.items[0].position, 1);
+});
