@@ -794,3 +794,177 @@ begin
     return json_build_object('items', v_items, 'next_cursor', v_next, 'total', v_total,
         'page_count', case when v_total = 0 then 1 else (v_total + p_limit - 1) / p_limit end);
 end $$;
+
+-- ---------------------------------------------------------------------------
+-- Transfers
+
+-- POST /api/v1/enrollments/{id}/transfer (its learner, an admin, its
+-- director), one of:
+--   p_to_email: to a colleague. The registration itself moves (its id, its
+--     seat or place, its price and its payments, which point at it), so
+--     the payment follows without a refund and a charge. The colleague's
+--     account is made when none exists (p_full_name and p_profession are
+--     then needed), with a set-password link. 409 already-enrolled when
+--     the colleague holds a registration of the offering. Both are told.
+--   p_to_offering: to another offering of the same course (409 otherwise:
+--     not-same-course), open for registration. A held or confirmed seat
+--     moves only if the other offering has one free (409 not-enough-seats);
+--     the freed seat goes to the old offering's waitlist at once. A
+--     waitlisted registration joins the end of the other waitlist; an
+--     application stays one. The price becomes the other offering's for
+--     the learner's profession (the discount is kept up to the new price):
+--     a higher one leaves the difference due; of a lower one the
+--     overpayment is refunded through the refund path of cancellations
+--     (the payment's refunded_cents and refund_status 'pending', which the
+--     jobs thread sends to the processor).
+-- Null (404) for an unknown enrollment or one the caller may not see; 409
+-- not-transferable for a registration no longer live.
+--
+-- Locking: the enrollment FOR UPDATE; for a colleague, the colleague's
+-- advisory lock (enroll()'s); for an offering, both offerings' rows in id
+-- order (two transfers in opposite directions cannot deadlock; enroll()
+-- locks one offering only), then the payment row.
+create function registrar.enrollment_transfer(p_actor uuid, p_admin boolean, p_id uuid, p_to_email text,
+    p_full_name text, p_profession text, p_to_offering uuid, p_token text, p_token_hash bytea,
+    p_base_url text) returns json
+language plpgsql as $$
+declare
+    e registrar.enrollments;
+    o registrar.offerings;
+    t registrar.offerings;
+    u registrar.users;
+    v_from uuid;
+    q record;
+    v_price integer;
+    v_discount integer;
+    v_refund integer := 0;
+    v_had_seat boolean;
+    p registrar.payments;
+begin
+    select * into e from registrar.enrollments where id = p_id for update;
+    if e.id is null then
+        return null;
+    end if;
+    select * into o from registrar.offerings where id = e.offering_id;
+    if e.user_id is distinct from p_actor and not registrar.can_direct(o.course_id, p_actor, p_admin) then
+        return null;
+    end if;
+    if e.status not in ('applied', 'held', 'confirmed', 'waitlisted') then
+        perform registrar.raise_app('RG409', 'not-transferable',
+            format('This registration is %s: there is nothing to transfer.', e.status),
+            jsonb_build_object('status', e.status));
+    end if;
+    if e.payment_started_at > now() - interval '5 minutes'
+       and exists (select 1 from registrar.payments where enrollment_id = e.id and status = 'pending') then
+        perform registrar.raise_app('RG409', 'payment-in-progress',
+            'A payment for this registration is being processed; try again in a moment.');
+    end if;
+    v_from := e.user_id;
+
+    if p_to_email is not null then
+        select * into u from registrar.users where email = lower(btrim(p_to_email));
+        if u.id is null and (p_full_name is null or p_profession is null) then
+            perform registrar.raise_app('RG400', 'invalid-request',
+                'No account has this email: give the colleague''s full name and profession to make one.',
+                jsonb_build_object('errors', jsonb_build_array(jsonb_build_object('field',
+                    case when p_full_name is null then 'full_name' else 'profession' end,
+                    'message', 'is required for a colleague without an account'))));
+        end if;
+        if u.id is null then
+            u := registrar.user_for_registration(p_to_email, p_full_name, p_profession,
+                p_token, p_token_hash, p_base_url, o.title);
+        end if;
+        if u.id = v_from then
+            perform registrar.raise_app('RG400', 'invalid-request', 'The registration is already this person''s.',
+                jsonb_build_object('errors', jsonb_build_array(jsonb_build_object('field', 'to_email',
+                    'message', 'is the registration''s own learner'))));
+        end if;
+        perform pg_advisory_xact_lock(20072, hashtext(u.id::text));
+        if exists (select 1 from registrar.enrollments where user_id = u.id and offering_id = o.id
+                   and status in ('applied', 'held', 'confirmed', 'waitlisted')) then
+            perform registrar.raise_app('RG409', 'already-enrolled',
+                'This colleague is already registered for this offering.');
+        end if;
+        update registrar.enrollments set user_id = u.id, updated_at = now() where id = e.id
+        returning * into e;
+        -- Workshops chosen were the first learner's choice, not the colleague's.
+        perform registrar.release_sessions(array[e.id]);
+        insert into registrar.audit_log (actor_id, action, object, detail, offering_id)
+        values (p_actor, 'enrollment.transfer', 'enrollment:' || e.id,
+                jsonb_build_object('from_user', v_from, 'to_user', u.id), o.id);
+        perform registrar.outbox_to_user(v_from, 'Your registration was transferred: ' || o.title,
+            format('Your registration for %s now belongs to %s, and your payment goes with it.', o.title, u.full_name));
+        perform registrar.outbox_to_user(u.id, 'A registration was transferred to you: ' || o.title,
+            format('The registration of %s for %s is now yours (status: %s).', (select full_name from registrar.users where id = v_from), o.title, e.status)
+            || E'\n\nYour registration: ' || rtrim(p_base_url, '/') || '/#/registrations/' || e.id);
+        return registrar.enrollment_json(e, o)::json;
+    end if;
+
+    select * into t from registrar.offerings where id = p_to_offering;
+    if t.id is null or (t.status = 'draft' and not registrar.can_direct(t.course_id, p_actor, p_admin)) then
+        perform registrar.raise_app('RG404', 'not-found', 'No such offering.',
+            jsonb_build_object('errors', jsonb_build_array(jsonb_build_object('field', 'to_offering_id',
+                'message', 'is not an offering'))));
+    end if;
+    if t.course_id <> o.course_id or t.id = o.id then
+        perform registrar.raise_app('RG409', 'not-same-course',
+            'A registration moves only to another offering of the same course.');
+    end if;
+    perform registrar.registration_check_open(t);
+    perform 1 from registrar.offerings where id in (o.id, t.id) order by id for no key update;
+    perform pg_advisory_xact_lock(20072, hashtext(e.user_id::text));
+    if exists (select 1 from registrar.enrollments where user_id = e.user_id and offering_id = t.id
+               and status in ('applied', 'held', 'confirmed', 'waitlisted')) then
+        perform registrar.raise_app('RG409', 'already-enrolled',
+            'The learner is already registered for the other offering.');
+    end if;
+    v_had_seat := e.status in ('held', 'confirmed');
+    if v_had_seat then
+        update registrar.offerings set seats_taken = seats_taken + 1
+        where id = t.id and seats_taken < capacity;
+        if not found then
+            perform registrar.raise_app('RG409', 'not-enough-seats', 'The other offering has no seat free.',
+                jsonb_build_object('seats_left', 0));
+        end if;
+        update registrar.offerings set seats_taken = seats_taken - 1 where id = o.id;
+    end if;
+    select * into u from registrar.users where id = e.user_id;
+    select * into q from registrar.price_quote(t, u.profession, null);
+    v_price := q.price_cents;
+    v_discount := least(e.discount_cents, v_price);
+    v_refund := greatest(e.paid_cents - (v_price - v_discount), 0);
+    perform registrar.release_sessions(array[e.id]);
+    update registrar.enrollments set offering_id = t.id, price_cents = v_price, discount_cents = v_discount,
+        paid_cents = paid_cents - v_refund,
+        refund_cents = case when v_refund > 0 then coalesce(refund_cents, 0) + v_refund else refund_cents end,
+        currency = t.currency,
+        waitlist_seq = case when status = 'waitlisted' then nextval('registrar.waitlist_seq') else waitlist_seq end,
+        hold_expires_at = case when status = 'held' then greatest(hold_expires_at, now() + make_interval(mins => t.hold_minutes))
+                               else hold_expires_at end,
+        updated_at = now()
+    where id = e.id
+    returning * into e;
+    if v_refund > 0 then
+        select * into p from registrar.payments
+        where enrollment_id = e.id and status = 'succeeded' order by created_at desc limit 1 for update;
+        update registrar.payments set refunded_cents = refunded_cents + v_refund, refund_status = 'pending',
+            updated_at = now()
+        where id = p.id;
+    end if;
+    if v_had_seat then
+        perform registrar.promote_waitlist(o.id, 1);
+    end if;
+    insert into registrar.audit_log (actor_id, action, object, detail, offering_id)
+    values (p_actor, 'enrollment.transfer', 'enrollment:' || e.id,
+            jsonb_build_object('from_offering', o.id, 'to_offering', t.id, 'price_cents', v_price,
+                               'refund_cents', v_refund, 'payment_id', p.id), t.id);
+    perform registrar.outbox_to_user(e.user_id, 'Your registration moved: ' || t.title,
+        format('Your registration moved from %s to %s.%s', o.title, t.title,
+            case when v_refund > 0 then format(' %s %s will be refunded to your card.',
+                     to_char(v_refund / 100.0, 'FM999999990.00'), e.currency)
+                 when e.amount_due_cents > e.paid_cents then format(' %s %s is still due.',
+                     to_char((e.amount_due_cents - e.paid_cents) / 100.0, 'FM999999990.00'), e.currency)
+                 else '' end)
+        || E'\n\nYour registration: ' || rtrim(p_base_url, '/') || '/#/registrations/' || e.id);
+    return registrar.enrollment_json(e, t)::json;
+end $$;

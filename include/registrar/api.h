@@ -222,7 +222,7 @@ extern const struct api_field offerings_fields[];
 extern const struct api_field schedule_fields[], schedule_token_fields[];
 extern const struct api_field admin_course_create_fields[], admin_course_update_fields[];
 extern const struct api_field staff_enroll_for_fields[], staff_group_fields[],
-    staff_message_fields[], staff_promote_fields[];
+    staff_message_fields[], staff_promote_fields[], staff_transfer_fields[];
 
 /* ---- handlers ---- */
 
@@ -322,6 +322,8 @@ void staff_messages_list(struct http_req *req);
 /* Waitlist control (admin, the course's director): off the list (204); a seat out of order. */
 void staff_waitlist_remove(struct http_req *req);
 void staff_promote(struct http_req *req);
+/* A registration moved to a colleague or to another offering of the course. */
+void staff_transfer(struct http_req *req);
 
 /* accounts.c */
 void accounts_create(struct http_req *req);

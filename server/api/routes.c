@@ -171,6 +171,8 @@ static const struct http_route api_table[] = {
         HTTP_BODY_JSON, 0, NULL },
     { "POST", "/api/v1/offerings/{id}/messages", staff_messages_send, HTTP_SIGNED_IN,
         HTTP_BODY_JSON, 0, NULL },
+    { "POST", "/api/v1/enrollments/{id}/transfer", staff_transfer, HTTP_SIGNED_IN, HTTP_BODY_JSON,
+        0, NULL },
     { "DELETE", "/api/v1/enrollments/{id}/waitlist", staff_waitlist_remove, HTTP_SIGNED_IN,
         HTTP_BODY_NONE, 0, NULL },
     { "POST", "/api/v1/enrollments/{id}/promote", staff_promote, HTTP_SIGNED_IN, HTTP_BODY_JSON, 0,
@@ -238,6 +240,7 @@ static const struct api_body_table api_bodies[] = {
     { "POST /api/v1/offerings/{id}/group-registrations", staff_group_fields, true },
     { "POST /api/v1/offerings/{id}/messages", staff_message_fields, true },
     { "POST /api/v1/enrollments/{id}/promote", staff_promote_fields, true },
+    { "POST /api/v1/enrollments/{id}/transfer", staff_transfer_fields, true },
 };
 
 const struct api_body_table *api_body_tables(size_t *n)

@@ -42,8 +42,14 @@ static const struct db_stmt SQL_WAITLIST_REMOVE = { "waitlist_remove",
 static const struct db_stmt SQL_WAITLIST_PROMOTE = { "waitlist_promote",
     "select registrar.waitlist_promote($1::uuid, $2::boolean, $3::uuid, $4, $5::boolean)", 0 };
 
+static const struct db_stmt SQL_TRANSFER = { "enrollment_transfer",
+    "select registrar.enrollment_transfer($1::uuid, $2::boolean, $3::uuid, $4, $5, $6, $7::uuid, $8,"
+    " decode($9, 'hex'), $10)",
+    0 };
+
 void staff_register(void)
 {
+    db_stmts_register(&SQL_TRANSFER, 1);
     db_stmts_register(&SQL_WAITLIST_REMOVE, 1);
     db_stmts_register(&SQL_WAITLIST_PROMOTE, 1);
     db_stmts_register(&SQL_ENROLL_FOR, 1);
@@ -101,6 +107,15 @@ const struct api_field staff_message_fields[] = {
 const struct api_field staff_promote_fields[] = {
     { "reason", API_T_STRING, API_REQUIRED | API_TEXT, 1, 500, NULL, NULL, 0, 0 },
     { "over_capacity", API_T_BOOL, 0, 0, 0, NULL, NULL, 0, 0 },
+    { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
+};
+
+/* To a colleague (with a name and profession when they have no account) or another offering. */
+const struct api_field staff_transfer_fields[] = {
+    { "to_email", API_T_EMAIL, API_ONE_OF, 3, 254, NULL, NULL, 0, 0 },
+    { "to_offering_id", API_T_UUID, API_ONE_OF, 0, 0, NULL, NULL, 0, 0 },
+    { "full_name", API_T_STRING, API_TEXT, 1, 200, NULL, NULL, 0, 0 },
+    { "profession", API_T_ENUM, 0, 0, 0, staff_professions, NULL, 0, 0 },
     { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
 };
 
@@ -281,4 +296,37 @@ void staff_promote(struct http_req *req)
     const char *params[] = { api_viewer(req), api_admin_text(req), id,
         api_body_string(body, "reason"), json_is_true(over) ? "true" : "false" };
     api_reply_sql(req, &SQL_WAITLIST_PROMOTE, 5, params, 200);
+}
+
+/* ---- POST /api/v1/enrollments/{id}/transfer ---- */
+
+void staff_transfer(struct http_req *req)
+{
+    json_t *body = http_req_json(req);
+    char token[AUTH_TOKEN_SIZE], digest[AUTH_DIGEST_HEX_SIZE];
+    const char *id;
+
+    if (api_uuid_param_or_reply(req, "id", &id) == -1)
+        return;
+    if (api_fields_check_or_reply(req, body, staff_transfer_fields, "", true) == -1)
+        return;
+    if (!api_body_has(body, "to_email") &&
+        (api_body_has(body, "full_name") || api_body_has(body, "profession"))) {
+        http_reply_invalid_field(req, api_body_has(body, "full_name") ? "full_name" : "profession",
+            "goes with to_email (a colleague without an account)");
+        return;
+    }
+    auth_token_new(token);
+    if (auth_token_digest(token, digest) == -1) {
+        http_reply_problem(req, 500, "internal", NULL);
+        goto out;
+    }
+    const char *params[] = { api_viewer(req), api_admin_text(req), id,
+        api_body_string(body, "to_email"), api_body_string(body, "full_name"),
+        api_body_string(body, "profession"), api_body_string(body, "to_offering_id"), token, digest,
+        api_settings()->public_url };
+    api_reply_sql(req, &SQL_TRANSFER, 10, params, 200);
+out:
+    auth_wipe(token, sizeof(token));
+    auth_wipe(digest, sizeof(digest));
 }

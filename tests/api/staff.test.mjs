@@ -466,3 +466,98 @@ test('roster: totals by status and profession, money, search by name and email, 
   assert.equal(w.body.page_count, 2);
   assert.equal(w.body.items[0].position, 1);
 });
+
+const pay = (who, enrollmentId) => as(srv, who).post(`/api/v1/enrollments/${enrollmentId}/payments`, {
+  json: { payment_token: 'tok_test_visa' }, headers: { 'idempotency-key': `k-${randomHex(8)}` } });
+
+test('transfer to a colleague: the registration and its payment move, both are told; who may', async () => {
+  const off = await openOffering(srv, admin, { capacity: 3 });
+  const [a, colleague] = await learners(srv, 2);
+  const e = (await as(srv, a).post(`/api/v1/offerings/${off.id}/enrollments`)).body;
+  const paid = await pay(a, e.id);
+  assert.equal(paid.status, 201, paid.text);
+  const path = `/api/v1/enrollments/${e.id}/transfer`;
+  assert.equal((await as(srv, colleague).post(path, { json: { to_email: colleague.email } })).status, 404);
+  assert.equal((await as(srv, otherDirector).post(path, { json: { to_email: colleague.email } })).status, 404);
+  assert.equal((await as(srv, a).post(path, { json: { to_email: a.email } })).status, 400);
+  assert.equal((await as(srv, a).post(path, { json: {} })).status, 400);
+  assert.equal((await as(srv, a).post(path, { json: { to_email: colleague.email, to_offering_id: off.id } })).status, 400);
+  const unknown = await as(srv, a).post(path, { json: { to_email: newEmail() } });
+  assert.equal(unknown.status, 400);
+  assert.equal(unknown.body.errors[0].field, 'full_name');
+
+  const r = await as(srv, a).post(path, { json: { to_email: colleague.email.toUpperCase() } });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.id, e.id);
+  assert.equal(r.body.user_id, colleague.id);
+  assert.equal(r.body.status, 'confirmed');
+  assert.equal(r.body.paid_cents, e.amount_due_cents);
+  assert.equal((await as(srv, a).get(`/api/v1/enrollments/${e.id}`)).status, 404);
+  assert.equal((await as(srv, colleague).get(`/api/v1/enrollments/${e.id}`)).status, 200);
+  const [p] = await srv.sql('select enrollment_id, status from registrar.payments where enrollment_id = $1', [e.id]);
+  assert.equal(p.status, 'succeeded');
+  for (const who of [a, colleague]) {
+    const [{ n }] = await srv.sql(
+      "select count(*)::int as n from registrar.outbox where recipient = $1 and subject like '%transferred%'", [who.email]);
+    assert.equal(n, 1, who.email);
+  }
+  // A director moves it on to someone new (an account is made).
+  const fresh = newEmail('new');
+  const d = await as(srv, director).post(path, { json: { to_email: fresh, full_name: 'New Person', profession: 'nurse' } });
+  assert.equal(d.status, 200, d.text);
+  assert.ok(await outboxToken(srv, fresh, 'reset'));
+  assert.deepEqual(await seatCounts(srv, off.id), { capacity: 3, seats_taken: 1, held: 0, confirmed: 1, waitlisted: 0 });
+  const audits = await srv.sql("select actor_id from registrar.audit_log where action = 'enrollment.transfer' and object = $1 order by id", [`enrollment:${e.id}`]);
+  assert.deepEqual(audits.map((x) => x.actor_id), [a.id, director.id]);
+});
+
+test('transfer to another offering of the course: the seat moves if free, the price difference refunded or due', async () => {
+  const cheap = { prices: [{ profession: 'physician', amount_cents: 100000 }] };
+  const dear = { prices: [{ profession: 'physician', amount_cents: 200000 }] };
+  const from = await openOffering(srv, admin, { capacity: 1, ...dear });
+  const to = await openOffering(srv, admin, { capacity: 1, ...cheap });
+  const full = await openOffering(srv, admin, { capacity: 1 });
+  const elsewhere = await openOffering(srv, admin, { capacity: 5 }, { slug: 'pcep' });
+  const [a, b, c, waiting] = await learners(srv, 4);
+  const e = (await as(srv, a).post(`/api/v1/offerings/${from.id}/enrollments`)).body;
+  assert.equal((await pay(a, e.id)).status, 201);
+  const w = (await as(srv, waiting).post(`/api/v1/offerings/${from.id}/enrollments`)).body;
+  assert.equal(w.status, 'waitlisted');
+  assert.equal((await as(srv, b).post(`/api/v1/offerings/${full.id}/enrollments`)).status, 201);
+  const path = `/api/v1/enrollments/${e.id}/transfer`;
+
+  const other = await as(srv, a).post(path, { json: { to_offering_id: elsewhere.id } });
+  assert.equal(other.status, 409);
+  assert.equal(other.body.type, `${PROBLEM}not-same-course`);
+  const noSeat = await as(srv, a).post(path, { json: { to_offering_id: full.id } });
+  assert.equal(noSeat.status, 409);
+  assert.equal(noSeat.body.type, `${PROBLEM}not-enough-seats`);
+  assert.equal((await as(srv, a).post(path, { json: { to_offering_id: '00000000-0000-4000-8000-000000000000' } })).status, 404);
+
+  const r = await as(srv, a).post(path, { json: { to_offering_id: to.id } });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.offering_id, to.id);
+  assert.equal(r.body.price_cents, 100000);
+  assert.equal(r.body.paid_cents, 100000);
+  assert.equal(r.body.refund_cents, 100000);
+  const [p] = await srv.sql('select refunded_cents, refund_status from registrar.payments where enrollment_id = $1', [e.id]);
+  assert.deepEqual(p, { refunded_cents: 100000, refund_status: 'pending' });
+  assert.equal((await seatCounts(srv, to.id)).seats_taken, 1);
+  // The freed seat went to the old offering's waitlist at once.
+  assert.equal((await as(srv, waiting).get(`/api/v1/enrollments/${w.id}`)).body.status, 'held');
+  assert.deepEqual(await seatCounts(srv, from.id), { capacity: 1, seats_taken: 1, held: 1, confirmed: 0, waitlisted: 0 });
+
+  // Back to the dearer one (a director does it): the difference is due.
+  await srv.sql("update registrar.offerings set capacity = 2 where id = $1", [from.id]);
+  const back = await as(srv, director).post(path, { json: { to_offering_id: from.id } });
+  assert.equal(back.status, 200, back.text);
+  assert.equal(back.body.price_cents, 200000);
+  assert.equal(back.body.amount_due_cents - back.body.paid_cents, 100000);
+  assert.equal((await seatCounts(srv, to.id)).seats_taken, 0);
+  // Not twice into an offering the learner holds; not once cancelled.
+  const d2 = (await as(srv, c).post(`/api/v1/offerings/${to.id}/enrollments`)).body;
+  assert.equal((await as(srv, c).post(`/api/v1/enrollments/${d2.id}/cancel`)).status, 200);
+  const gone = await as(srv, c).post(`/api/v1/enrollments/${d2.id}/transfer`, { json: { to_offering_id: from.id } });
+  assert.equal(gone.status, 409);
+  assert.equal(gone.body.type, `${PROBLEM}not-transferable`);
+});
