@@ -4,6 +4,7 @@
  */
 #include "registrar/api.h"
 #include "registrar/auth.h"
+#include "registrar/cli.h"
 #include "registrar/config.h"
 #include "registrar/db.h"
 #include "registrar/http.h"
@@ -217,7 +218,7 @@ int main(int argc, char **argv)
         rc = db_migrate(cfg.database_url, cfg.schema_dir) == 0 ? 0 : 1;
         break;
     case CONFIG_CREATE_ADMIN:
-        rc = accounts_create_admin(cfg.database_url, cfg.admin_email, cfg.admin_full_name, stdin);
+        rc = cli_create_admin(cfg.database_url, cfg.admin_email, cfg.admin_full_name, stdin);
         break;
     case CONFIG_SERVE:
     default:

@@ -239,7 +239,7 @@ int ops_openapi_load(const char *path);
  * one <module>_register() per file that has SQL.
  */
 void courses_register(void);
-void accounts_register(void); /* also auth's and signin.c's statements */
+void accounts_register(void);
 void signin_register(void);
 
 void offerings_register(void);
@@ -333,13 +333,6 @@ void accounts_session_current(struct http_req *req);
 void accounts_me_update(struct http_req *req);
 void accounts_director_grant(struct http_req *req);
 void accounts_director_revoke(struct http_req *req);
-/*
- * `registrar create-admin`: creates the account (password from the first
- * line of in) or makes an existing one admin. Returns the exit status:
- * 0 done, 1 database or hashing failure, 2 bad input; says why on stderr.
- */
-int accounts_create_admin(
-    const char *database_url, const char *email, const char *full_name, FILE *in);
 
 /* signin.c: sign in and out, change and reset of passwords */
 void signin_create(struct http_req *req);

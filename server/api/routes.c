@@ -5,6 +5,7 @@
  */
 #include "registrar/api.h"
 
+#include "registrar/auth.h"
 #include "registrar/util.h"
 
 #include <stdio.h>
@@ -265,7 +266,9 @@ void api_register_statements(void)
     db_stmts_register(&SQL_RATE_DISCOUNT, 1);
     db_stmts_register(&SQL_PUBLIC_URL_SET, 1);
     courses_register();
+    auth_register_statements();
     accounts_register();
+    signin_register();
     offerings_register();
     schedule_register();
     enrollments_register();
