@@ -418,6 +418,22 @@ export const enrollments = {
     request('PUT', `/enrollments/${enc(id)}/sessions`, { body: { session_ids: sessionIds }, signal }),
 };
 
+// Administration (API.md "Catalog" and "Running the centre"): admins only,
+// except a course's update, which its directors may make too.
+export const admin = {
+  // → { items: [user], next_cursor }, by email; q matches email or name
+  users: ({ q, limit, cursor, signal } = {}) =>
+    request('GET', '/users', { query: { q: q || undefined, limit, cursor }, signal }),
+  // → user with `enrollments` (each with offering_title, course_slug)
+  user: (id, { signal } = {}) => request('GET', `/users/${enc(id)}`, { signal }),
+  setAdmin: (id, on) => request(on ? 'PUT' : 'DELETE', `/users/${enc(id)}/admin`),
+  setDirector: (slug, userId, on) =>
+    request(on ? 'PUT' : 'DELETE', `/courses/${enc(slug)}/directors/${enc(userId)}`),
+  // fields: slug, title, summary, credit_type → course
+  createCourse: (fields) => request('POST', '/courses', { body: fields }),
+  updateCourse: (slug, fields) => request('PATCH', `/courses/${enc(slug)}`, { body: fields }),
+};
+
 // Directors' lists (API.md "Rosters, attendance, credits").
 export const rosters = {
   // status: null (held and confirmed), 'applied', 'all' or a comma list

@@ -43,6 +43,9 @@ const ROUTES = [
   { pattern: '/offerings/:id/applications', nav: 'catalog', load: () => import('./screens/director-applications.js') },
   { pattern: '/offerings/:id/roster', nav: 'catalog', load: () => import('./screens/roster.js') },
   { pattern: '/offerings/:id/waitlist', nav: 'catalog', load: () => import('./screens/waitlist.js') },
+  // Running the centre (issue 11)
+  { pattern: '/admin', nav: 'admin', load: () => import('./screens/admin.js') },
+  { pattern: '/admin/users/:id', nav: 'admin', load: () => import('./screens/admin.js') },
 ];
 
 function compile(pattern) {

@@ -23,6 +23,24 @@ const FILTERS = [
   ['all', 'Everyone'],
 ];
 
+// The offering's totals (issue 11): heads by status and by profession, and
+// the money paid, refunded and still owed, whatever the filter shows.
+function totalsBox(totals, currency, first) {
+  if (!totals) return null;
+  const list = (obj, label) => Object.entries(obj ?? {}).sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${label(k)}: ${n}`).join(', ') || '—';
+  return h('section', { class: 'roster-totals', 'aria-labelledby': 'roster-totals-heading' },
+    h('h2', { id: 'roster-totals-heading' }, 'Totals'),
+    h('dl', { class: 'details details--card' },
+      h('dt', {}, 'Matching this view'), h('dd', {}, `${plural(first.total ?? 0, 'registration', 'registrations')}` +
+        `${first.page_count > 1 ? ` on ${first.page_count} pages` : ''}`),
+      h('dt', {}, 'By status'), h('dd', {}, list(totals.by_status, (s) => statusLabel({ status: s }))),
+      h('dt', {}, 'By profession'), h('dd', {}, list(totals.by_profession, (p) => professionName(p))),
+      h('dt', {}, 'Paid'), h('dd', {}, formatMoney(totals.paid_cents, currency)),
+      h('dt', {}, 'Refunded'), h('dd', {}, formatMoney(totals.refunded_cents, currency)),
+      h('dt', {}, 'Outstanding'), h('dd', {}, formatMoney(totals.outstanding_cents, currency))));
+}
+
 function rowOf(item, o) {
   const e = item.enrollment;
   const u = item.learner;
@@ -125,6 +143,7 @@ export async function render(ctx) {
           h('th', { scope: 'col' }, 'Registered'))),
         tbody)),
     shown,
-    h('p', {}, more));
+    h('p', {}, more),
+    totalsBox(first.totals, o.currency ?? 'USD', first));
   announce(`Roster of ${page.title}: ${shown.textContent}`);
 }
