@@ -7,14 +7,12 @@ import { startServer, client } from '../lib/harness.mjs';
 import {
   DEFAULT_PASSWORD, createAdmin, makeAdmin, makeDirector, newAdmin, newUser, signIn, signUp, uniqueEmail,
 } from '../lib/accounts.mjs';
+import { problemType } from '../lib/common.mjs';
 
 const SIGN_UP = '/api/v1/accounts';
 const SIGN_IN = '/api/v1/auth/sessions';
 const USER_KEYS = ['created_at', 'credentials', 'email', 'email_verified', 'full_name', 'id', 'institution', 'profession', 'roles'];
 
-function problemType(slug) {
-  return `https://registrar.invalid/problems/${slug}`;
-}
 
 function account(fields = {}) {
   return { email: uniqueEmail(), password: DEFAULT_PASSWORD, full_name: 'Test Learner', profession: 'nurse', ...fields };

@@ -10,11 +10,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { client, randomHex, startServer } from '../lib/harness.mjs';
-import { DEFAULT_PASSWORD, newAdmin, newUser } from '../lib/accounts.mjs';
+import { newAdmin, newUser } from '../lib/accounts.mjs';
 import { createOffering } from '../lib/catalog.mjs';
 import { offeringIn } from '../lib/enroll.mjs';
-import { openBrowser } from './lib/browser.mjs';
-import { announced, checkWidths, go, norm, openPage, settled } from './lib/pages.mjs';
+import { announced, checkWidths, go, norm, openPage, settled, signedInBrowser as signInAt } from './lib/pages.mjs';
 
 const TIMEOUT = 240_000;
 
@@ -38,16 +37,7 @@ after(async () => {
   await srv?.stop();
 });
 
-async function signedInBrowser(who) {
-  const browser = await openBrowser();
-  const page = await openPage(browser, base, '#/sign-in');
-  await page.getByLabel('Email address').fill(who.email);
-  await page.getByLabel('Password', { exact: true }).fill(DEFAULT_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByRole('banner').getByRole('link', { name: who.user.full_name }).waitFor();
-  await settled(page);
-  return { browser, page };
-}
+const signedInBrowser = (who) => signInAt(base, who);
 
 test('an admin finds a person, sees their registrations, makes them a director, and creates a course', { timeout: TIMEOUT }, async () => {
   const { browser, page } = await signedInBrowser(admin);
