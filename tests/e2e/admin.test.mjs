@@ -70,11 +70,23 @@ test('an admin finds a person, sees their registrations, makes them a director, 
     await go(page, '#/admin');
     const slug = `ed-${randomHex(3)}`;
     await page.getByLabel('Address (slug)').fill(slug);
-    await page.getByLabel('Title').fill('Palliative Care in the Emergency Department');
+    await page.getByLabel('Title', { exact: true }).fill('Palliative Care in the Emergency Department');
     await page.getByRole('button', { name: 'Create course' }).click();
     await announced(page, /^Course created: Palliative Care in the Emergency Department\.$/);
     const [c] = await srv.sql('select title from registrar.courses where slug = $1', [slug]);
     assert.equal(c.title, 'Palliative Care in the Emergency Department');
+    // Change a course's title (PATCH): the form starts from the course as it is.
+    await go(page, '#/admin');
+    await page.getByLabel('Course to change').selectOption('serious-illness-communication');
+    assert.equal(await page.getByLabel('New title').inputValue(), 'Serious Illness Communication');
+    await page.getByLabel('New title').fill('Serious Illness Communication Skills');
+    await page.getByRole('button', { name: 'Save course' }).click();
+    await announced(page, /^Course saved: Serious Illness Communication Skills\.$/);
+    const [sic] = await srv.sql("select title from registrar.courses where slug = 'serious-illness-communication'");
+    assert.equal(sic.title, 'Serious Illness Communication Skills');
+    await checkWidths(page, 'admin-course-saved');
+    await page.getByLabel('Address (slug)').fill(slug);
+    await page.getByLabel('Title', { exact: true }).fill('Palliative Care in the Emergency Department');
     // The same slug again: the server's message, at the field or above the form.
     await page.getByRole('button', { name: 'Create course' }).click();
     await page.getByText(/already/).first().waitFor();

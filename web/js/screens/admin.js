@@ -81,6 +81,36 @@ function courseCreator() {
     h('h2', { id: 'admin-course-heading' }, 'New course'), form.el, outcome);
 }
 
+// PATCH /courses/{slug}: the title, summary and credit type of a course.
+function courseEditor(list) {
+  const outcome = h('div', { 'aria-live': 'polite' });
+  const form = new Form({ labelledBy: 'admin-edit-heading', submitText: 'Save course', busyText: 'Saving…' });
+  const which = form.add(field({ name: 'course', label: 'Course to change', type: 'select', required: true,
+    options: list.map((c) => [c.slug, c.title]) }), { apiName: 'slug' });
+  const title = form.add(field({ name: 'title', label: 'New title', required: true }));
+  const credit = form.add(field({ name: 'credit_type', label: 'New credit type', required: true }));
+  const summary = form.add(field({ name: 'summary', label: 'New summary', type: 'textarea', optional: true }));
+  const fill = () => {
+    const c = list.find((x) => x.slug === which.input.value);
+    title.input.value = c?.title ?? '';
+    credit.input.value = c?.credit_type ?? '';
+    summary.input.value = c?.summary ?? '';
+  };
+  which.input.addEventListener('change', fill);
+  fill();
+  form.onSubmit(async () => {
+    form.clearErrors();
+    const saved = await admin.updateCourse(which.input.value,
+      { title: title.text, credit_type: credit.text, summary: summary.text ?? '' });
+    const c = list.find((x) => x.slug === saved.slug);
+    if (c) Object.assign(c, saved);
+    replaceChildren(outcome, successNotice(`Course saved: ${saved.title}.`));
+    announce(`Course saved: ${saved.title}.`);
+  });
+  return h('section', { 'aria-labelledby': 'admin-edit-heading' },
+    h('h2', { id: 'admin-edit-heading' }, 'Change a course'), form.el, outcome);
+}
+
 async function renderPerson(ctx, root, id) {
   const body = h('div');
   replaceChildren(root, h('div', { class: 'narrow' },
@@ -162,6 +192,13 @@ export async function render(ctx) {
     return;
   }
   const search = peopleSearch(ctx);
-  replaceChildren(root, h('div', { class: 'narrow' }, pageHeading(TITLE), search.el, courseCreator()));
+  let list = [];
+  try {
+    list = await listAll(courses.list, { signal: ctx.signal });
+  } catch (err) {
+    if (err?.name === 'AbortError') throw err;
+  }
+  replaceChildren(root, h('div', { class: 'narrow' }, pageHeading(TITLE), search.el, courseCreator(),
+    list.length ? courseEditor(list) : null));
   if (ctx.query.get('q')) await search.show(ctx.query.get('q'));
 }
