@@ -275,8 +275,8 @@ static void test_one_object(void **state)
     assert_good(with_object, "{}", true);
     assert_bad(with_object, "{\"bill_to\": [1]}", true, "bill_to", "must be an object");
     assert_bad(with_object, "{\"bill_to\": {}}", false, "bill_to.name", "is required");
-    assert_bad(with_object, "{\"bill_to\": {\"name\": \"x\", \"iban\": 1}}", true,
-        "bill_to.iban", "is not a field");
+    assert_bad(with_object, "{\"bill_to\": {\"name\": \"x\", \"iban\": 1}}", true, "bill_to.iban",
+        "is not a field");
     assert_bad(with_object, "{\"bill_to\": {\"name\": \"x\", \"email\": \"nobody\"}}", true,
         "bill_to.email", "address");
 }
