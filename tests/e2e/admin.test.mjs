@@ -109,6 +109,17 @@ test('the new director\'s roster shows the totals; a learner is refused the Admi
     assert.match(totals, /By profession[\s\S]*Nurse/i);
     assert.match(totals, /Outstanding/);
     await checkWidths(page, 'roster-totals');
+    // Write to everyone registered: one outbox message per learner.
+    await page.getByLabel('Recipients').selectOption('all');
+    await page.getByLabel('Subject').fill('Parking at the venue');
+    await page.getByLabel('Message').fill('Use the garage on Elm Street.\nLevel 2 is ours.');
+    await page.getByRole('button', { name: 'Send to the learners' }).click();
+    await announced(page, /^Message queued for 1 learner\.$/);
+    await page.getByText(/0 of 1 message sent/).waitFor();
+    const rows = await srv.sql(
+      "select recipient from registrar.outbox where offering_message_id is not null and subject = 'Parking at the venue'");
+    assert.deepEqual(rows.map((r) => r.recipient), [learner.email]);
+    await checkWidths(page, 'roster-message-sent');
   } finally {
     await browser.close();
   }

@@ -443,6 +443,11 @@ export const rosters = {
   // The same roster as a CSV attachment, for a download link (cookie-authenticated GET).
   csvUrl: (offeringId, { status } = {}) =>
     `${BASE}/offerings/${enc(offeringId)}/roster?format=csv${status ? `&status=${enc(status)}` : ''}`,
+  // POST /offerings/{id}/messages: fields subject, body, to → { id, recipients }
+  sendMessage: (offeringId, fields) => request('POST', `/offerings/${enc(offeringId)}/messages`, { body: fields }),
+  // → { items: [{ id, subject, body, to, recipients, sent, sender, created_at }], next_cursor }
+  messages: (offeringId, { limit, cursor, signal } = {}) =>
+    request('GET', `/offerings/${enc(offeringId)}/messages`, { query: { limit, cursor }, signal }),
   // → { items: [{ position, enrollment, learner }], next_cursor }, in order
   waitlist: (offeringId, { limit, cursor, signal } = {}) =>
     request('GET', `/offerings/${enc(offeringId)}/waitlist`, { query: { limit, cursor }, signal }),

@@ -41,6 +41,38 @@ function totalsBox(totals, currency, first) {
       h('dt', {}, 'Outstanding'), h('dd', {}, formatMoney(totals.outstanding_cents, currency))));
 }
 
+const AUDIENCES = [['all', 'Everyone registered'], ['confirmed', 'Confirmed learners'],
+  ['held', 'Learners with a seat held'], ['waitlisted', 'The waitlist']];
+
+// Messages to the roster (issue 11): one email per learner, sent at the
+// server's mail rate; below, what was sent so far.
+function messagesBox(o, signal) {
+  const sentList = h('div', { 'aria-live': 'polite' });
+  const form = new Form({ labelledBy: 'roster-message-heading', submitText: 'Send to the learners', busyText: 'Queueing…' });
+  const to = form.add(field({ name: 'to', label: 'Recipients', type: 'select', required: true, options: AUDIENCES }));
+  const subject = form.add(field({ name: 'subject', label: 'Subject', required: true }));
+  const body = form.add(field({ name: 'body', label: 'Message', type: 'textarea', required: true }));
+  const paintSent = async () => {
+    const page = await rosters.messages(o.id, { limit: 20, signal });
+    replaceChildren(sentList, (page.items ?? []).length === 0 ? h('p', {}, 'No messages sent yet.') :
+      h('ul', { class: 'roster-messages' }, page.items.map((m) => h('li', {},
+        h('strong', {}, m.subject), ` — to ${AUDIENCES.find(([v]) => v === m.to)?.[1] ?? m.to}: `,
+        `${m.sent} of ${plural(m.recipients, 'message', 'messages')} sent, ${formatInstant(m.created_at, o.timezone)}`))));
+  };
+  form.onSubmit(async () => {
+    form.clearErrors();
+    const r = await rosters.sendMessage(o.id, { to: to.input.value, subject: subject.text, body: body.text });
+    announce(`Message queued for ${plural(r.recipients, 'learner', 'learners')}.`);
+    subject.input.value = '';
+    body.input.value = '';
+    await paintSent();
+  });
+  paintSent().catch(() => replaceChildren(sentList, h('p', {}, 'The messages sent could not be loaded.')));
+  return h('section', { class: 'roster-message', 'aria-labelledby': 'roster-message-heading' },
+    h('h2', { id: 'roster-message-heading' }, 'Write to the learners'), form.el,
+    h('h3', {}, 'Sent'), sentList);
+}
+
 function rowOf(item, o) {
   const e = item.enrollment;
   const u = item.learner;
@@ -144,6 +176,7 @@ export async function render(ctx) {
         tbody)),
     shown,
     h('p', {}, more),
-    totalsBox(first.totals, o.currency ?? 'USD', first));
+    totalsBox(first.totals, o.currency ?? 'USD', first),
+    messagesBox(o, signal));
   announce(`Roster of ${page.title}: ${shown.textContent}`);
 }
