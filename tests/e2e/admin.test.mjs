@@ -120,6 +120,20 @@ test('the new director\'s roster shows the totals; a learner is refused the Admi
       "select recipient from registrar.outbox where offering_message_id is not null and subject = 'Parking at the venue'");
     assert.deepEqual(rows.map((r) => r.recipient), [learner.email]);
     await checkWidths(page, 'roster-message-sent');
+    // Register someone by telephone: an account is made, a set-password link sent.
+    const phoned = `phoned-${randomHex(4)}@hospital.example`;
+    await page.getByLabel('Their email address').fill(phoned);
+    await page.getByLabel('Their full name').fill('Paulo Phoned');
+    await page.getByLabel('Their profession').selectOption('nurse');
+    await page.getByRole('button', { name: 'Register this person' }).click();
+    await page.locator('table.roster').getByText('Paulo Phoned').waitFor();
+    const [made] = await srv.sql(
+      `select e.status, u.password_hash from registrar.enrollments e join registrar.users u on u.id = e.user_id
+       where u.email = $1 and e.offering_id = $2`, [phoned, off.id]);
+    assert.equal(made.status, 'held');
+    assert.equal(made.password_hash, null);
+    const [link] = await srv.sql("select body from registrar.outbox where recipient = $1 and body like '%#/reset?token=%'", [phoned]);
+    assert.ok(link);
   } finally {
     await browser.close();
   }

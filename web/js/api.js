@@ -443,6 +443,9 @@ export const rosters = {
   // The same roster as a CSV attachment, for a download link (cookie-authenticated GET).
   csvUrl: (offeringId, { status } = {}) =>
     `${BASE}/offerings/${enc(offeringId)}/roster?format=csv${status ? `&status=${enc(status)}` : ''}`,
+  // POST /offerings/{id}/enrollments/for: {user_id} or {email, full_name, profession} → enrollment
+  registerFor: (offeringId, fields) =>
+    request('POST', `/offerings/${enc(offeringId)}/enrollments/for`, { body: fields }),
   // POST /offerings/{id}/messages: fields subject, body, to → { id, recipients }
   sendMessage: (offeringId, fields) => request('POST', `/offerings/${enc(offeringId)}/messages`, { body: fields }),
   // → { items: [{ id, subject, body, to, recipients, sent, sender, created_at }], next_cursor }

@@ -12,6 +12,7 @@ import { statusLabel } from '../enrollment-view.js';
 import { directorPage, learnerLines, listFailed } from '../director-page.js';
 import { announce } from '../status.js';
 import { emptyState, showLoading } from '../ui.js';
+import { PROFESSION_OPTIONS } from './signup.js';
 
 const FILTERS = [
   ['', 'Seat holders (confirmed and held)'],
@@ -39,6 +40,27 @@ function totalsBox(totals, currency, first) {
       h('dt', {}, 'Paid'), h('dd', {}, formatMoney(totals.paid_cents, currency)),
       h('dt', {}, 'Refunded'), h('dd', {}, formatMoney(totals.refunded_cents, currency)),
       h('dt', {}, 'Outstanding'), h('dd', {}, formatMoney(totals.outstanding_cents, currency))));
+}
+
+// Registering someone by telephone (issue 11): an account is made for an
+// email without one, and a set-password message goes out. The offline
+// payment or invoice is recorded afterwards on the registration.
+function registerForBox(o, ctx) {
+  const form = new Form({ labelledBy: 'roster-for-heading', submitText: 'Register this person', busyText: 'Registering…' });
+  const email = form.add(field({ name: 'email', label: 'Their email address', type: 'email', required: true,
+    attrs: { spellcheck: 'false', autocapitalize: 'none' } }));
+  const name = form.add(field({ name: 'full_name', label: 'Their full name', required: true,
+    hint: 'Used only when they have no account yet.' }));
+  const profession = form.add(field({ name: 'profession', label: 'Their profession', type: 'select', required: true,
+    options: PROFESSION_OPTIONS }));
+  form.onSubmit(async () => {
+    form.clearErrors();
+    const e = await rosters.registerFor(o.id, { email: email.text, full_name: name.text, profession: profession.input.value });
+    announce(`Registered: ${statusLabel(e)}.`);
+    ctx.rerender();
+  });
+  return h('section', { class: 'roster-for', 'aria-labelledby': 'roster-for-heading' },
+    h('h2', { id: 'roster-for-heading' }, 'Register someone'), form.el);
 }
 
 const AUDIENCES = [['all', 'Everyone registered'], ['confirmed', 'Confirmed learners'],
@@ -177,6 +199,7 @@ export async function render(ctx) {
     shown,
     h('p', {}, more),
     totalsBox(first.totals, o.currency ?? 'USD', first),
-    messagesBox(o, signal));
+    messagesBox(o, signal),
+    registerForBox(o, ctx));
   announce(`Roster of ${page.title}: ${shown.textContent}`);
 }
