@@ -47,6 +47,9 @@ test('enrollments/for: a director registers a new person by email; the account i
   assert.equal(u.full_name, 'Nadia Haddad');
   assert.equal(u.password_hash, null);
   assert.equal(u.email_verified_at, null, 'staff vouch for the registration, not the address');
+  // Without a password nobody can sign in to it, whatever they try.
+  const guess = await client(srv.url).post('/api/v1/auth/sessions', { json: { email, password: 'correct horse battery staple' } });
+  assert.equal(guess.status, 401, guess.text);
   // The set-password link is absolute and works through the reset flow.
   const [msg] = await srv.sql(
     "select body from registrar.outbox where recipient = $1 and subject like '%choose a password%'", [email]);
