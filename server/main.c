@@ -4,6 +4,7 @@
  */
 #include "registrar/api.h"
 #include "registrar/auth.h"
+#include "registrar/cli.h"
 #include "registrar/config.h"
 #include "registrar/db.h"
 #include "registrar/http.h"
@@ -91,6 +92,7 @@ static int main_serve(const struct config *cfg)
         cfg->discount_learner_limit);
     credits_configure(cfg->certificate_letter, cfg->verify_limit);
     billing_configure(cfg->centre_name, cfg->centre_address, cfg->centre_tax_id);
+    api_configure_mail_rate(cfg->mail_rate);
 
     /* Signals are taken by sigwait below; every thread started later inherits the mask. */
     sigemptyset(&set);
@@ -253,7 +255,7 @@ int main(int argc, char **argv)
         rc = db_migrate(cfg.database_url, cfg.schema_dir) == 0 ? 0 : 1;
         break;
     case CONFIG_CREATE_ADMIN:
-        rc = accounts_create_admin(cfg.database_url, cfg.admin_email, cfg.admin_full_name, stdin);
+        rc = cli_create_admin(cfg.database_url, cfg.admin_email, cfg.admin_full_name, stdin);
         break;
     case CONFIG_SERVE:
     default:

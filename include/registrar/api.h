@@ -37,10 +37,13 @@ struct api_settings {
     char reset_limit[16];            /* password-reset requests per client address and hour */
     char discount_address_limit[16]; /* discount codes tried per client address and hour */
     char discount_learner_limit[16]; /* discount codes tried per learner and hour */
+    char mail_rate[16];              /* roster messages sent per minute, all processes */
 };
 void api_configure(const char *public_url, unsigned signup_limit, unsigned reset_limit,
     unsigned discount_address_limit, unsigned discount_learner_limit);
 const struct api_settings *api_settings(void);
+/* Sets mail_rate (REGISTRAR_MAIL_RATE); call with api_configure(). */
+void api_configure_mail_rate(unsigned per_minute);
 /*
  * Stores the public URL in the database (registrar.settings), for the links
  * of messages that no request decides (waitlist promotions by the sweep).
@@ -136,7 +139,7 @@ enum api_type {
      * (an evaluation's answers by question id).
      */
     API_T_MAP,
-    API_T_OBJECT /* one object checked against items (min/max unused) */
+    API_T_OBJECT /* one object, checked against items as created (its members; min/max unused) */
 };
 
 #define API_REQUIRED 1u /* must be present when creating (a PATCH never requires) */
@@ -238,6 +241,9 @@ extern const struct api_field schedule_fields[], schedule_token_fields[];
 extern const struct api_field attendance_many_fields[], attendance_check_in_fields[],
     attendance_self_check_in_fields[];
 extern const struct api_field credits_form_fields[], credits_evaluation_fields[];
+extern const struct api_field admin_course_create_fields[], admin_course_update_fields[];
+extern const struct api_field staff_enroll_for_fields[], staff_group_fields[],
+    staff_message_fields[], staff_promote_fields[], staff_transfer_fields[];
 
 /* ---- handlers ---- */
 
@@ -254,7 +260,7 @@ int ops_openapi_load(const char *path);
  * one <module>_register() per file that has SQL.
  */
 void courses_register(void);
-void accounts_register(void); /* also auth's and signin.c's statements */
+void accounts_register(void);
 void signin_register(void);
 
 void offerings_register(void);
@@ -362,6 +368,38 @@ void credits_accme_report(struct http_req *req);
 void courses_list(struct http_req *req);
 void courses_get(struct http_req *req);
 
+/*
+ * admin.c: courses written (POST admin; PATCH admin or the course's
+ * director, checked in SQL), people found and read (admin), the admin role
+ * given and taken (never from the last admin). Every change is audited in
+ * the same SQL function that makes it.
+ */
+void admin_register(void);
+void admin_course_create(struct http_req *req);
+void admin_course_update(struct http_req *req);
+void admin_users_list(struct http_req *req);
+void admin_user_get(struct http_req *req);
+void admin_user_admin_grant(struct http_req *req);
+void admin_user_admin_revoke(struct http_req *req);
+
+/*
+ * staff.c: registrations made for others: by staff (an admin or the
+ * course's director, checked in SQL) for one person, by a signed-in
+ * coordinator for a group (all seats or none). Accounts are made for
+ * people who have none, with a set-password link sent through the outbox.
+ */
+void staff_register(void);
+void staff_enroll_for(struct http_req *req);
+void staff_group_create(struct http_req *req);
+/* Messages to a roster: queued at once, sent at the mail rate (202); and what was sent. */
+void staff_messages_send(struct http_req *req);
+void staff_messages_list(struct http_req *req);
+/* Waitlist control (admin, the course's director): off the list (204); a seat out of order. */
+void staff_waitlist_remove(struct http_req *req);
+void staff_promote(struct http_req *req);
+/* A registration moved to a colleague or to another offering of the course. */
+void staff_transfer(struct http_req *req);
+
 /* accounts.c */
 void accounts_create(struct http_req *req);
 void accounts_me_get(struct http_req *req);
@@ -370,13 +408,6 @@ void accounts_session_current(struct http_req *req);
 void accounts_me_update(struct http_req *req);
 void accounts_director_grant(struct http_req *req);
 void accounts_director_revoke(struct http_req *req);
-/*
- * `registrar create-admin`: creates the account (password from the first
- * line of in) or makes an existing one admin. Returns the exit status:
- * 0 done, 1 database or hashing failure, 2 bad input; says why on stderr.
- */
-int accounts_create_admin(
-    const char *database_url, const char *email, const char *full_name, FILE *in);
 
 /* signin.c: sign in and out, change and reset of passwords */
 void signin_create(struct http_req *req);

@@ -70,6 +70,7 @@ struct config {
     unsigned discount_learner_limit; /* the same per learner (20) */
     bool certificate_letter;         /* certificates on US Letter (else A4) */
     unsigned verify_limit;           /* public certificate checks per address (60) */
+    unsigned mail_rate;              /* roster messages sent per minute, all processes (60) */
 
     /* Operations and the proxy in front (issue 8: metrics, trusted proxies). */
     char *admin_host;                  /* REGISTRAR_ADMIN_LISTEN, "127.0.0.1"; NULL: off */

@@ -322,7 +322,8 @@ static int api_field_check(json_t *obj, const struct api_field *f, const char *p
         if (!json_is_object(v))
             return api_field_fail(err, prefix, f->name, "must be an object");
         char *dot = xasprintf("%s%s.", prefix, f->name);
-        int rc = api_fields_check(v, f->items, dot, creating, err);
+        /* Like an element of an array of objects: checked as created. */
+        int rc = api_fields_check(v, f->items, dot, true, err);
         free(dot);
         return rc;
     }

@@ -12,8 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct db_stmt SQL_ROSTER = { "roster",
-    "select registrar.roster($1::uuid, $2::boolean, $3::uuid, $4::text[], $5::integer, $6, $7)",
+/* roster_read (0014): roster() of 0004 with search, sort, the page count and the totals. */
+static const struct db_stmt SQL_ROSTER = { "roster_read",
+    "select registrar.roster_read($1::uuid, $2::boolean, $3::uuid, $4::text[], $5, $6,"
+    " $7::integer, $8, $9)",
     0 };
 static const struct db_stmt SQL_WAITLIST = { "waitlist",
     "select registrar.waitlist($1::uuid, $2::boolean, $3::uuid, $4::integer, $5)", 0 };
@@ -90,6 +92,31 @@ static int rosters_statuses_or_reply(struct http_req *req, char **out)
     return 0;
 }
 
+/* `q` (a name or email substring, one line of text) and `sort`. */
+static int rosters_search_or_reply(struct http_req *req, const char **q, const char **sort)
+{
+    static const char *const sorts[] = { "registered", "name", "email", "status", NULL };
+
+    *q = http_req_query(req, "q");
+    *sort = http_req_query(req, "sort");
+    if (*q != NULL) {
+        const char *why = api_text_problem(*q, API_TEXT);
+        if (why != NULL || strlen(*q) > 200) {
+            http_reply_invalid_field(
+                req, "q", why != NULL ? why : "must be at most 200 characters");
+            return -1;
+        }
+    }
+    if (*sort != NULL) {
+        for (const char *const *s = sorts; *s != NULL; s++)
+            if (strcmp(*s, *sort) == 0)
+                return 0;
+        http_reply_invalid_field(req, "sort", "must be one of registered, name, email, status");
+        return -1;
+    }
+    return 0;
+}
+
 static const char *rosters_str(json_t *obj, const char *key)
 {
     json_t *v = json_object_get(obj, key);
@@ -151,7 +178,7 @@ static char *rosters_csv(json_t *roster, size_t *len)
 
 void rosters_get(struct http_req *req)
 {
-    const char *offering, *cursor = NULL;
+    const char *offering, *cursor = NULL, *q, *sort;
     int limit = 0;
     bool csv;
     char limit_text[16];
@@ -162,12 +189,14 @@ void rosters_get(struct http_req *req)
         rosters_want_csv_or_reply(req, &csv) == -1 ||
         rosters_statuses_or_reply(req, &statuses) == -1)
         return;
+    if (rosters_search_or_reply(req, &q, &sort) == -1)
+        goto out;
     if (!csv && (api_limit_or_reply(req, &limit) == -1 || api_cursor_or_reply(req, &cursor) == -1))
         goto out;
     snprintf(limit_text, sizeof(limit_text), "%d", limit);
-    const char *params[] = { api_viewer(req), api_admin_text(req), offering, statuses,
+    const char *params[] = { api_viewer(req), api_admin_text(req), offering, statuses, q, sort,
         csv ? NULL : limit_text, cursor, csv ? "csv" : "json" };
-    enum db_status s = db_exec_value(http_req_db(req), &SQL_ROSTER, 7, params, &text);
+    enum db_status s = db_exec_value(http_req_db(req), &SQL_ROSTER, 9, params, &text);
     if (s == DB_INVALID_INPUT) {
         http_reply_invalid_field(req, "cursor", "is not a cursor this server gave out");
         goto out;

@@ -5,6 +5,7 @@
  */
 #include "registrar/api.h"
 
+#include "registrar/auth.h"
 #include "registrar/util.h"
 
 #include <stdio.h>
@@ -16,6 +17,7 @@ static struct api_settings api_the_settings = {
     .reset_limit = "20",
     .discount_address_limit = "60",
     .discount_learner_limit = "20",
+    .mail_rate = "60",
 };
 
 void api_configure(const char *public_url, unsigned signup_limit, unsigned reset_limit,
@@ -30,6 +32,11 @@ void api_configure(const char *public_url, unsigned signup_limit, unsigned reset
         s->discount_address_limit, sizeof(s->discount_address_limit), "%u", discount_address_limit);
     snprintf(
         s->discount_learner_limit, sizeof(s->discount_learner_limit), "%u", discount_learner_limit);
+}
+
+void api_configure_mail_rate(unsigned per_minute)
+{
+    snprintf(api_the_settings.mail_rate, sizeof(api_the_settings.mail_rate), "%u", per_minute);
 }
 
 const struct api_settings *api_settings(void)
@@ -100,6 +107,10 @@ static const struct http_route api_table[] = {
         "limit,cursor" },
     { "GET", "/api/v1/courses/{slug}", courses_get, HTTP_ANYONE, HTTP_BODY_NONE, HTTP_PUBLIC_CACHE,
         NULL },
+    { "POST", "/api/v1/courses", admin_course_create, HTTP_ADMIN, HTTP_BODY_JSON, 0, NULL },
+    /* Admins and the course's directors (checked in the SQL). */
+    { "PATCH", "/api/v1/courses/{slug}", admin_course_update, HTTP_SIGNED_IN, HTTP_BODY_JSON, 0,
+        NULL },
     { "PUT", "/api/v1/courses/{slug}/directors/{user_id}", accounts_director_grant, HTTP_ADMIN,
         HTTP_BODY_NONE, 0, NULL },
     { "DELETE", "/api/v1/courses/{slug}/directors/{user_id}", accounts_director_revoke, HTTP_ADMIN,
@@ -162,9 +173,31 @@ static const struct http_route api_table[] = {
     { "POST", "/api/v1/payments/webhook", payments_webhook_receive, HTTP_ANYONE, HTTP_BODY_RAW, 0,
         NULL },
 
+    /* Running the centre (staff rights are checked in the SQL) */
+    { "GET", "/api/v1/users", admin_users_list, HTTP_ADMIN, HTTP_BODY_NONE, 0, "q,limit,cursor" },
+    { "GET", "/api/v1/users/{id}", admin_user_get, HTTP_ADMIN, HTTP_BODY_NONE, 0, NULL },
+    { "PUT", "/api/v1/users/{id}/admin", admin_user_admin_grant, HTTP_ADMIN, HTTP_BODY_NONE, 0,
+        NULL },
+    { "DELETE", "/api/v1/users/{id}/admin", admin_user_admin_revoke, HTTP_ADMIN, HTTP_BODY_NONE, 0,
+        NULL },
+    { "POST", "/api/v1/offerings/{id}/enrollments/for", staff_enroll_for, HTTP_SIGNED_IN,
+        HTTP_BODY_JSON, 0, NULL },
+    { "POST", "/api/v1/offerings/{id}/group-registrations", staff_group_create, HTTP_SIGNED_IN,
+        HTTP_BODY_JSON, 0, NULL },
+    { "POST", "/api/v1/offerings/{id}/messages", staff_messages_send, HTTP_SIGNED_IN,
+        HTTP_BODY_JSON, 0, NULL },
+    { "POST", "/api/v1/enrollments/{id}/transfer", staff_transfer, HTTP_SIGNED_IN, HTTP_BODY_JSON,
+        0, NULL },
+    { "DELETE", "/api/v1/enrollments/{id}/waitlist", staff_waitlist_remove, HTTP_SIGNED_IN,
+        HTTP_BODY_NONE, 0, NULL },
+    { "POST", "/api/v1/enrollments/{id}/promote", staff_promote, HTTP_SIGNED_IN, HTTP_BODY_JSON, 0,
+        NULL },
+    { "GET", "/api/v1/offerings/{id}/messages", staff_messages_list, HTTP_SIGNED_IN, HTTP_BODY_NONE,
+        0, "limit,cursor" },
+
     /* Rosters */
     { "GET", "/api/v1/offerings/{id}/roster", rosters_get, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0,
-        "status,format,limit,cursor" },
+        "status,format,q,sort,limit,cursor" },
     { "GET", "/api/v1/offerings/{id}/waitlist", rosters_waitlist, HTTP_SIGNED_IN, HTTP_BODY_NONE, 0,
         "limit,cursor" },
 
@@ -267,6 +300,13 @@ static const struct api_body_table api_bodies[] = {
     { "POST /api/v1/enrollments/{id}/check-ins", attendance_self_check_in_fields, true },
     { "PUT /api/v1/offerings/{id}/evaluation-form", credits_form_fields, true },
     { "POST /api/v1/enrollments/{id}/evaluation", credits_evaluation_fields, true },
+    { "POST /api/v1/courses", admin_course_create_fields, true },
+    { "PATCH /api/v1/courses/{slug}", admin_course_update_fields, false },
+    { "POST /api/v1/offerings/{id}/enrollments/for", staff_enroll_for_fields, true },
+    { "POST /api/v1/offerings/{id}/group-registrations", staff_group_fields, true },
+    { "POST /api/v1/offerings/{id}/messages", staff_message_fields, true },
+    { "POST /api/v1/enrollments/{id}/promote", staff_promote_fields, true },
+    { "POST /api/v1/enrollments/{id}/transfer", staff_transfer_fields, true },
 };
 
 const struct api_body_table *api_body_tables(size_t *n)
@@ -291,7 +331,9 @@ void api_register_statements(void)
     db_stmts_register(&SQL_RATE_DISCOUNT, 1);
     db_stmts_register(&SQL_PUBLIC_URL_SET, 1);
     courses_register();
+    auth_register_statements();
     accounts_register();
+    signin_register();
     offerings_register();
     schedule_register();
     enrollments_register();
@@ -301,4 +343,6 @@ void api_register_statements(void)
     privacy_register();
     attendance_register();
     credits_register();
+    admin_register();
+    staff_register();
 }

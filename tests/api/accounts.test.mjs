@@ -7,14 +7,12 @@ import { startServer, client } from '../lib/harness.mjs';
 import {
   DEFAULT_PASSWORD, createAdmin, makeAdmin, makeDirector, newAdmin, newUser, signIn, signUp, uniqueEmail,
 } from '../lib/accounts.mjs';
+import { problemType } from '../lib/common.mjs';
 
 const SIGN_UP = '/api/v1/accounts';
 const SIGN_IN = '/api/v1/auth/sessions';
 const USER_KEYS = ['created_at', 'credentials', 'email', 'email_verified', 'full_name', 'id', 'institution', 'profession', 'roles'];
 
-function problemType(slug) {
-  return `https://registrar.invalid/problems/${slug}`;
-}
 
 function account(fields = {}) {
   return { email: uniqueEmail(), password: DEFAULT_PASSWORD, full_name: 'Test Learner', profession: 'nurse', ...fields };
@@ -224,12 +222,19 @@ describe('the signed-in user: GET and PATCH /api/v1/me', () => {
     assert.deepEqual((await bob.c.get('/api/v1/me')).body, bob.user);
   });
 
-  test('there is no way to name another account: no user routes, other ids are not found', async () => {
+  test('there is no way for a learner to name another account: the people routes are admins\' (403), other ids are not found', async () => {
     const ann = await newUser(srv);
     const bob = await newUser(srv);
-    for (const path of [`/api/v1/users/${bob.user.id}`, `/api/v1/accounts/${bob.user.id}`, `/api/v1/me/${bob.user.id}`]) {
+    for (const path of [`/api/v1/accounts/${bob.user.id}`, `/api/v1/me/${bob.user.id}`]) {
       const r = await ann.c.get(path);
       assert.equal(r.status, 404, path);
+    }
+    // Issue 11: GET /api/v1/users and /users/{id} exist for admins only; the
+    // 403 is the same for any id, so it tells nothing of the account.
+    for (const path of [`/api/v1/users/${bob.user.id}`, '/api/v1/users/00000000-0000-4000-8000-000000000000', `/api/v1/users?q=${encodeURIComponent(bob.email)}`]) {
+      const r = await ann.c.get(path);
+      assert.equal(r.status, 403, path);
+      assert.ok(!JSON.stringify(r.body).includes(bob.email), path);
     }
   });
 });

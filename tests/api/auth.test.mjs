@@ -7,13 +7,11 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { startServer, client } from '../lib/harness.mjs';
 import { DEFAULT_PASSWORD, newUser, signIn, signUp, uniqueEmail } from '../lib/accounts.mjs';
+import { problemType } from '../lib/common.mjs';
 
 const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
 const SIGN_IN = '/api/v1/auth/sessions';
 
-function problemType(slug) {
-  return `https://registrar.invalid/problems/${slug}`;
-}
 
 function setCookies(r) {
   return r.headers.getSetCookie();

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer, client } from '../lib/harness.mjs';
 import { account, createOffering } from '../lib/catalog.mjs';
+import { PASSWORD } from '../lib/common.mjs';
 
 let srv;
 let c;
@@ -308,7 +309,6 @@ test('the public cache keys on the canonical query: %26 and %3D never pass for &
 // --- REGISTRAR_COOKIE_SECURE: HSTS and the __Host- session cookie ---
 
 const HSTS = 'max-age=63072000; includeSubDomains';
-const PASSWORD = 'correct horse battery staple';
 
 async function signInWithCookie(url) {
   const who = await account({ sql: srv.sql }, { url });

@@ -3,7 +3,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { eventually, sleep } from '../lib/common.mjs';
 import { startServer, client } from '../lib/harness.mjs';
 import { signUp, uniqueEmail } from '../lib/accounts.mjs';
 
@@ -87,15 +87,8 @@ function parseMessage(data) {
   return { headers, body };
 }
 
-async function until(what, fn, ms = 15000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+// The shared poller, in this file's argument order.
+const until = (what, fn, ms = 15000) => eventually(fn, `timed out waiting for ${what}`, ms);
 
 describe('outbox delivery by SMTP', () => {
   test('a password reset reaches the relay once, well formed, and the row is marked sent', async () => {

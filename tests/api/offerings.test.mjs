@@ -7,6 +7,7 @@ import { startServer, client } from '../lib/harness.mjs';
 import {
   account, as, offeringBody, twoPartBody, createOffering, OFFERING_KEYS,
 } from '../lib/catalog.mjs';
+import { sleep } from '../lib/common.mjs';
 
 let srv, admin, director, learner;
 
@@ -23,7 +24,6 @@ after(async () => {
   await srv?.stop();
 });
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 test('an admin creates an offering: 201, Location, the contract\'s fields, times in its zone', async () => {
   const r = await as(srv, admin).post('/api/v1/courses/practical-aspects/offerings', {

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { startServer, client, registrarBin, randomHex, freePort } from '../lib/harness.mjs';
+import { sleep } from '../lib/common.mjs';
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 test('healthz and readyz answer while the database is up', async () => {
   const srv = await startServer();

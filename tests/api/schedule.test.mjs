@@ -10,6 +10,7 @@ import { startServer, client } from '../lib/harness.mjs';
 import {
   account, as, offeringBody, twoPartBody, createOffering, sessionBody, SESSION_KEYS,
 } from '../lib/catalog.mjs';
+import { sleep } from '../lib/common.mjs';
 
 let srv, admin, director, learner;
 
@@ -26,7 +27,6 @@ after(async () => {
   await srv?.stop();
 });
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const PROBLEM = 'https://registrar.invalid/problems/';
 
 async function addSession(offering, over = {}, who = admin) {

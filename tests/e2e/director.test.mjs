@@ -21,12 +21,11 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import { client, startServer } from '../lib/harness.mjs';
-import { DEFAULT_PASSWORD, makeDirector, newAdmin, newUser } from '../lib/accounts.mjs';
+import { makeDirector, newAdmin, newUser } from '../lib/accounts.mjs';
 import { createOffering } from '../lib/catalog.mjs';
 import { offeringIn } from '../lib/enroll.mjs';
-import { openBrowser } from './lib/browser.mjs';
 import {
-  announced, assertClean, checkScreen, checkWidths, go, norm, openPage, settled, shot,
+  announced, assertClean, checkScreen, checkWidths, go, norm, openPage, settled, shot, signedInBrowser as signInAt
 } from './lib/pages.mjs';
 
 const TIMEOUT = 240_000;
@@ -74,16 +73,7 @@ async function arrive(page, heading) {
   await settled(page);
 }
 
-async function signedInBrowser(who) {
-  const browser = await openBrowser();
-  const page = await openPage(browser, base, '#/sign-in');
-  await page.getByLabel('Email address').fill(who.email);
-  await page.getByLabel('Password', { exact: true }).fill(DEFAULT_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByRole('banner').getByRole('link', { name: who.user.full_name }).waitFor();
-  await settled(page);
-  return { browser, page };
-}
+const signedInBrowser = (who) => signInAt(base, who);
 
 const statuses = async () => (await srv.sql(
   `select u.full_name, e.status, e.note from registrar.enrollments e join registrar.users u on u.id = e.user_id

@@ -27,7 +27,7 @@ import { createOffering } from '../lib/catalog.mjs';
 import { dayIn, offeringIn } from '../lib/enroll.mjs';
 import { openBrowser } from './lib/browser.mjs';
 import {
-  announced, assertClean, checkScreen, checkWidths, fieldError, go, norm, openPage, settled, shot,
+  announced, assertClean, checkScreen, checkWidths, fieldError, go, norm, openPage, settled, shot, signedInBrowser as signInAt
 } from './lib/pages.mjs';
 
 const TIMEOUT = 240_000;
@@ -111,16 +111,7 @@ async function arrive(page, heading) {
   await settled(page);
 }
 
-async function signedInBrowser(who) {
-  const browser = await openBrowser({ timezoneId: 'Europe/Berlin' });
-  const page = await openPage(browser, base, '#/sign-in');
-  await page.getByLabel('Email address').fill(who.email);
-  await page.getByLabel('Password', { exact: true }).fill(DEFAULT_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByRole('banner').getByRole('link', { name: who.user.full_name }).waitFor();
-  await settled(page);
-  return { browser, page };
-}
+const signedInBrowser = (who) => signInAt(base, who, { timezoneId: 'Europe/Berlin' });
 
 const dbEnrollment = async () => (await srv.sql(
   `select id, status, price_cents, discount_cents, paid_cents, refund_cents from registrar.enrollments

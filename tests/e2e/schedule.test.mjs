@@ -16,10 +16,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../lib/harness.mjs';
-import { DEFAULT_PASSWORD, makeDirector, newAdmin, newUser } from '../lib/accounts.mjs';
+import { makeDirector, newAdmin, newUser } from '../lib/accounts.mjs';
 import { openBrowser } from './lib/browser.mjs';
 import {
-  announced, assertClean, checkScreen, fieldError, go, norm, openPage, settled,
+  announced, assertClean, checkScreen, fieldError, go, norm, openPage, settled, signedInBrowser as signInAt
 } from './lib/pages.mjs';
 
 const TIMEOUT = 180_000;
@@ -45,16 +45,7 @@ after(async () => {
 });
 
 // A browser of its own per person (separate cookies), in `timezoneId`.
-async function signedInBrowser(who, { timezoneId = 'UTC' } = {}) {
-  const browser = await openBrowser({ timezoneId });
-  const page = await openPage(browser, base, '#/sign-in');
-  await page.getByLabel('Email address').fill(who.email);
-  await page.getByLabel('Password', { exact: true }).fill(DEFAULT_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByRole('banner').getByRole('link', { name: who.user.full_name }).waitFor();
-  await settled(page);
-  return { browser, page };
-}
+const signedInBrowser = (who, { timezoneId = 'UTC' } = {}) => signInAt(base, who, { timezoneId });
 
 function sessionItem(page, title) {
   return page.locator('.session', { has: page.getByRole('heading', { name: title, exact: true }) });

@@ -22,7 +22,9 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { client, registrarBin, serverAt } from './harness.mjs';
 
-export const DEFAULT_PASSWORD = 'correct horse battery staple';
+import { PASSWORD } from './common.mjs';
+
+export const DEFAULT_PASSWORD = PASSWORD;
 
 // A unique, valid address: prefix-<random>@example.org.
 export function uniqueEmail(prefix = 'user') {

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { client, randomHex } from './harness.mjs';
 import { verifyEmail } from './accounts.mjs';
 
-const PASSWORD = 'correct horse battery staple';
+import { PASSWORD } from './common.mjs';
 
 // A signed-up, signed-in account: { id, email, token }. Its email is
 // verified through the real flow (the outbox's link confirmed through the

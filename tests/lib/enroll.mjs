@@ -13,8 +13,7 @@ import { account, as, createOffering, offeringBody } from './catalog.mjs';
 
 export { account, as };
 
-export const PASSWORD = 'correct horse battery staple';
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export { PASSWORD, sleep, eventually } from './common.mjs';
 
 // Keyed BLAKE2b-256 digests of base64url tokens, as auth_token_digest makes
 // them (auth.h) with the server's secret key: Node has no keyed BLAKE2b,
@@ -107,18 +106,6 @@ export async function openOffering(srv, who, over = {}, { startsIn = 60, slug = 
 export function signature(secret, body, t = Math.floor(Date.now() / 1000)) {
   const mac = createHmac('sha256', secret).update(`${t}.${body}`).digest('hex');
   return `t=${t},v1=${mac}`;
-}
-
-// Waits until fn() returns a truthy value (polling every 50 ms), or fails.
-export async function eventually(fn, what, timeoutMs = 10000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < deadline) {
-    last = await fn();
-    if (last) return last;
-    await sleep(50);
-  }
-  assert.fail(`${what}: not within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
 }
 
 // The database's own view of an offering's seats.

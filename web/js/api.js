@@ -441,6 +441,22 @@ export const enrollments = {
     request('PUT', `/enrollments/${enc(id)}/sessions`, { body: { session_ids: sessionIds }, signal }),
 };
 
+// Administration (API.md "Catalog" and "Running the centre"): admins only,
+// except a course's update, which its directors may make too.
+export const admin = {
+  // → { items: [user], next_cursor }, by email; q matches email or name
+  users: ({ q, limit, cursor, signal } = {}) =>
+    request('GET', '/users', { query: { q: q || undefined, limit, cursor }, signal }),
+  // → user with `enrollments` (each with offering_title, course_slug)
+  user: (id, { signal } = {}) => request('GET', `/users/${enc(id)}`, { signal }),
+  setAdmin: (id, on) => request(on ? 'PUT' : 'DELETE', `/users/${enc(id)}/admin`),
+  setDirector: (slug, userId, on) =>
+    request(on ? 'PUT' : 'DELETE', `/courses/${enc(slug)}/directors/${enc(userId)}`),
+  // fields: slug, title, summary, credit_type → course
+  createCourse: (fields) => request('POST', '/courses', { body: fields }),
+  updateCourse: (slug, fields) => request('PATCH', `/courses/${enc(slug)}`, { body: fields }),
+};
+
 // Directors' lists (API.md "Rosters, attendance, credits").
 // GET /config → { payment_processor: 'test'|'stripe'|null, stripe_publishable_key?, centre }.
 // It changes only with the server's configuration: asked once per page load.
@@ -460,6 +476,14 @@ export const rosters = {
   // The same roster as a CSV attachment, for a download link (cookie-authenticated GET).
   csvUrl: (offeringId, { status } = {}) =>
     `${BASE}/offerings/${enc(offeringId)}/roster?format=csv${status ? `&status=${enc(status)}` : ''}`,
+  // POST /offerings/{id}/enrollments/for: {user_id} or {email, full_name, profession} → enrollment
+  registerFor: (offeringId, fields) =>
+    request('POST', `/offerings/${enc(offeringId)}/enrollments/for`, { body: fields }),
+  // POST /offerings/{id}/messages: fields subject, body, to → { id, recipients }
+  sendMessage: (offeringId, fields) => request('POST', `/offerings/${enc(offeringId)}/messages`, { body: fields }),
+  // → { items: [{ id, subject, body, to, recipients, sent, sender, created_at }], next_cursor }
+  messages: (offeringId, { limit, cursor, signal } = {}) =>
+    request('GET', `/offerings/${enc(offeringId)}/messages`, { query: { limit, cursor }, signal }),
   // → { items: [{ position, enrollment, learner }], next_cursor }, in order
   waitlist: (offeringId, { limit, cursor, signal } = {}) =>
     request('GET', `/offerings/${enc(offeringId)}/waitlist`, { query: { limit, cursor }, signal }),

@@ -54,6 +54,9 @@ const ROUTES = [
   { pattern: '/offerings/:id/completion', nav: 'catalog', load: () => import('./screens/completion.js') },
   { pattern: '/offerings/:id/evaluations', nav: 'catalog', load: () => import('./screens/evaluations.js') },
   { pattern: '/offerings/:id/evaluation-form', nav: 'catalog', load: () => import('./screens/evaluation-form-edit.js') },
+  // Running the centre (issue 11)
+  { pattern: '/admin', nav: 'admin', load: () => import('./screens/admin.js') },
+  { pattern: '/admin/users/:id', nav: 'admin', load: () => import('./screens/admin.js') },
 ];
 
 function compile(pattern) {

@@ -10,7 +10,8 @@
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { cspViolations, describeViolations, runAxe } from './browser.mjs';
+import { PASSWORD } from '../../lib/common.mjs';
+import { cspViolations, describeViolations, openBrowser, runAxe } from './browser.mjs';
 
 // Screenshots go to $REGISTRAR_E2E_SHOTS when it is set (for a person to look at).
 const SHOTS = process.env.REGISTRAR_E2E_SHOTS || null;
@@ -126,4 +127,18 @@ export async function fieldError(page, locator) {
     const err = ids.map((i) => document.getElementById(i)).find((n) => n?.classList.contains('field__error'));
     return err && !err.hidden ? err.textContent.replace(/^Error: /, '') : null;
   }).then((t) => (t === null ? null : norm(t)));
+}
+
+// A browser of its own (its own cookies) signed in as who ({email, user:
+// {full_name}}) through the sign-in screen at base, in timezoneId when
+// given; → { browser, page }, the page settled on the screen after sign-in.
+export async function signedInBrowser(base, who, { timezoneId, password = PASSWORD } = {}) {
+  const browser = await openBrowser(timezoneId ? { timezoneId } : {});
+  const page = await openPage(browser, base, '#/sign-in');
+  await page.getByLabel('Email address').fill(who.email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('banner').getByRole('link', { name: who.user.full_name }).waitFor();
+  await settled(page);
+  return { browser, page };
 }

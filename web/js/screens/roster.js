@@ -12,6 +12,7 @@ import { statusLabel } from '../enrollment-view.js';
 import { directorPage, learnerLines, listFailed } from '../director-page.js';
 import { announce } from '../status.js';
 import { emptyState, showLoading } from '../ui.js';
+import { PROFESSION_OPTIONS } from './signup.js';
 
 const FILTERS = [
   ['', 'Seat holders (confirmed and held)'],
@@ -22,6 +23,77 @@ const FILTERS = [
   ['cancelled,expired,rejected', 'Cancelled, expired or not accepted'],
   ['all', 'Everyone'],
 ];
+
+// The offering's totals (issue 11): heads by status and by profession, and
+// the money paid, refunded and still owed, whatever the filter shows.
+function totalsBox(totals, currency, first) {
+  if (!totals) return null;
+  const list = (obj, label) => Object.entries(obj ?? {}).sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${label(k)}: ${n}`).join(', ') || '—';
+  return h('section', { class: 'roster-totals', 'aria-labelledby': 'roster-totals-heading' },
+    h('h2', { id: 'roster-totals-heading' }, 'Totals'),
+    h('dl', { class: 'details details--card' },
+      h('dt', {}, 'Matching this view'), h('dd', {}, `${plural(first.total ?? 0, 'registration', 'registrations')}` +
+        `${first.page_count > 1 ? ` on ${first.page_count} pages` : ''}`),
+      h('dt', {}, 'By status'), h('dd', {}, list(totals.by_status, (s) => statusLabel({ status: s }))),
+      h('dt', {}, 'By profession'), h('dd', {}, list(totals.by_profession, (p) => professionName(p))),
+      h('dt', {}, 'Paid'), h('dd', {}, formatMoney(totals.paid_cents, currency)),
+      h('dt', {}, 'Refunded'), h('dd', {}, formatMoney(totals.refunded_cents, currency)),
+      h('dt', {}, 'Outstanding'), h('dd', {}, formatMoney(totals.outstanding_cents, currency))));
+}
+
+// Registering someone by telephone (issue 11): an account is made for an
+// email without one, and a set-password message goes out. The offline
+// payment or invoice is recorded afterwards on the registration.
+function registerForBox(o, ctx) {
+  const form = new Form({ labelledBy: 'roster-for-heading', submitText: 'Register this person', busyText: 'Registering…' });
+  const email = form.add(field({ name: 'email', label: 'Their email address', type: 'email', required: true,
+    attrs: { spellcheck: 'false', autocapitalize: 'none' } }));
+  const name = form.add(field({ name: 'full_name', label: 'Their full name', required: true,
+    hint: 'Used only when they have no account yet.' }));
+  const profession = form.add(field({ name: 'profession', label: 'Their profession', type: 'select', required: true,
+    options: PROFESSION_OPTIONS }));
+  form.onSubmit(async () => {
+    form.clearErrors();
+    const e = await rosters.registerFor(o.id, { email: email.text, full_name: name.text, profession: profession.input.value });
+    announce(`Registered: ${statusLabel(e)}.`);
+    ctx.rerender();
+  });
+  return h('section', { class: 'roster-for', 'aria-labelledby': 'roster-for-heading' },
+    h('h2', { id: 'roster-for-heading' }, 'Register someone'), form.el);
+}
+
+const AUDIENCES = [['all', 'Everyone registered'], ['confirmed', 'Confirmed learners'],
+  ['held', 'Learners with a seat held'], ['waitlisted', 'The waitlist']];
+
+// Messages to the roster (issue 11): one email per learner, sent at the
+// server's mail rate; below, what was sent so far.
+function messagesBox(o, signal) {
+  const sentList = h('div', { 'aria-live': 'polite' });
+  const form = new Form({ labelledBy: 'roster-message-heading', submitText: 'Send to the learners', busyText: 'Queueing…' });
+  const to = form.add(field({ name: 'to', label: 'Recipients', type: 'select', required: true, options: AUDIENCES }));
+  const subject = form.add(field({ name: 'subject', label: 'Subject', required: true }));
+  const body = form.add(field({ name: 'body', label: 'Message', type: 'textarea', required: true }));
+  const paintSent = async () => {
+    const page = await rosters.messages(o.id, { limit: 20, signal });
+    replaceChildren(sentList, (page.items ?? []).length === 0 ? h('p', {}, 'No messages sent yet.') :
+      h('ul', { class: 'roster-messages' }, page.items.map((m) => h('li', {},
+        h('strong', {}, m.subject), ` — to ${AUDIENCES.find(([v]) => v === m.to)?.[1] ?? m.to}: `,
+        `${m.sent} of ${plural(m.recipients, 'message', 'messages')} sent, ${formatInstant(m.created_at, o.timezone)}`))));
+  };
+  form.onSubmit(async () => {
+    form.clearErrors();
+    const r = await rosters.sendMessage(o.id, { to: to.input.value, subject: subject.text, body: body.text });
+    announce(`Message queued for ${plural(r.recipients, 'learner', 'learners')}.`);
+    subject.input.value = '';
+    body.input.value = '';
+    await paintSent();
+  });
+  paintSent().catch(() => replaceChildren(sentList, h('p', {}, 'The messages sent could not be loaded.')));
+  return h('section', { class: 'roster-message', 'aria-labelledby': 'roster-message-heading' },
+    h('h2', { id: 'roster-message-heading' }, 'Write to the learners'), form.el,
+    h('h3', {}, 'Sent'), sentList);
+}
 
 const METHODS = [
   ['cheque', 'Cheque'],
@@ -183,6 +255,9 @@ export async function render(ctx) {
           h('th', { scope: 'col' }, 'Registered'))),
         tbody)),
     shown,
-    h('p', {}, more));
+    h('p', {}, more),
+    totalsBox(first.totals, o.currency ?? 'USD', first),
+    messagesBox(o, signal),
+    registerForBox(o, ctx));
   announce(`Roster of ${page.title}: ${shown.textContent}`);
 }
