@@ -315,5 +315,66 @@ test('a key locked by a request that died is taken over after a minute: same pay
   assert.deepEqual(rows, [{ status: 'succeeded' }]);
 });
 
+test('a confirmed registration that still owes money is paid by card: exactly what is owed, settling its invoice', async () => {
+  // An invoice confirms the seat with everything owed; a cheque pays part.
+  const { l, e } = await heldSeat();
+  const inv = await as(srv, director).post(`/api/v1/enrollments/${e.id}/invoice`, { json: {
+    bill_to: { name: 'Hôpital Saint-Luc', address: '1058 rue Saint-Denis', email: 'ap@hospital.example' },
+    due_on: new Date(Date.now() + 30 * 86400000).toISOString().slice(0, 10) } });
+  assert.equal(inv.status, 201, inv.text);
+  const cheque = await as(srv, director).post(`/api/v1/enrollments/${e.id}/payments/offline`,
+    { json: { method: 'cheque', amount_cents: 25000, reference: 'Cheque 9' } });
+  assert.equal(cheque.status, 201, cheque.text);
+  const [open] = await srv.sql('select status from registrar.invoices where id = $1', [inv.body.invoice.id]);
+  assert.equal(open.status, 'open', 'a part payment leaves the invoice open');
+
+  const declined = await pay(l, e.id, 'owed-0', T.declined);
+  assert.equal(declined.status, 402);
+  const r = await pay(l, e.id, 'owed-1');
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.payment.status, 'succeeded');
+  assert.equal(r.body.payment.amount_cents, 100000, 'exactly what was still owed');
+  assert.equal(r.body.enrollment.status, 'confirmed');
+  assert.equal(r.body.enrollment.paid_cents, 125000);
+  const [settled] = await srv.sql('select status, paid_at from registrar.invoices where id = $1', [inv.body.invoice.id]);
+  assert.equal(settled.status, 'paid');
+  assert.ok(settled.paid_at);
+  const again = await pay(l, e.id, 'owed-1', T.visa, srv.urls[1]);
+  assert.equal(again.text, r.text, 'the key replays');
+
+  // Nothing left: a new key is 409 already-paid, nothing charged.
+  const dup = await pay(l, e.id, 'owed-2');
+  assert.equal(dup.status, 409);
+  assert.equal(dup.body.type, PROBLEM + 'already-paid');
+  const rows = await srv.sql(`select processor, status, amount_cents from registrar.payments
+                              where enrollment_id = $1 order by created_at`, [e.id]);
+  assert.deepEqual(rows.map((x) => [x.status, x.amount_cents]),
+    [['succeeded', 25000], ['declined', 100000], ['succeeded', 100000]]);
+});
+
+test('a confirmed registration whose debt was paid another way meanwhile is not charged on a takeover', async () => {
+  const { l, e } = await heldSeat();
+  const inv = await as(srv, director).post(`/api/v1/enrollments/${e.id}/invoice`, { json: {
+    bill_to: { name: 'Hospital', address: '1 Main St', email: 'ap@hospital.example' },
+    due_on: new Date(Date.now() + 30 * 86400000).toISOString().slice(0, 10) } });
+  assert.equal(inv.status, 201, inv.text);
+  const [begin] = await srv.sql('select registrar.payment_begin($1, $2, $3, $4) as r', [l.id, e.id, 'owed-died', T.visa]);
+  assert.equal(begin.r.action, 'charge');
+  assert.equal(begin.r.amount_cents, 125000);
+  // The institution pays while the card request is dead; its payment is
+  // settled as declined first (no offline payment is taken while one is pending).
+  await srv.sql(`update registrar.payments set status = 'declined' where id = $1`, [begin.r.payment_id]);
+  const po = await as(srv, director).post(`/api/v1/enrollments/${e.id}/payments/offline`,
+    { json: { method: 'purchase_order', amount_cents: 125000, reference: 'PO-1' } });
+  assert.equal(po.status, 201, po.text);
+  await srv.sql(`update registrar.payments set status = 'pending' where id = $1`, [begin.r.payment_id]);
+  await srv.sql(`update registrar.idempotency_keys set locked_at = now() - interval '2 minutes' where key = 'owed-died'`);
+  const r = await pay(l, e.id, 'owed-died');
+  assert.equal(r.status, 409, r.text);
+  assert.equal(r.body.type, PROBLEM + 'already-paid');
+  const [p] = await srv.sql('select status from registrar.payments where id = $1', [begin.r.payment_id]);
+  assert.equal(p.status, 'declined', 'no money taken');
+});
+
 return { srv: () => srv, admin: () => admin, director: () => director, heldSeat, pay, PROBLEM };
 }
