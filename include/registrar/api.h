@@ -235,7 +235,7 @@ extern const struct api_field enrollments_create_fields[], enrollments_cancel_fi
     enrollments_decide_fields[], enrollments_sessions_fields[], enrollments_discount_fields[];
 extern const struct api_field payments_create_fields[];
 extern const struct api_field billing_offline_fields[], billing_invoice_fields[],
-    billing_refund_fields[];
+    billing_refund_fields[], billing_group_invoice_fields[];
 extern const struct api_field offerings_fields[];
 extern const struct api_field schedule_fields[], schedule_token_fields[];
 extern const struct api_field attendance_many_fields[], attendance_check_in_fields[],
@@ -330,6 +330,9 @@ void billing_receipt_get(struct http_req *req);
 void billing_invoice_get(struct http_req *req);
 void billing_offline_create(struct http_req *req);
 void billing_invoice_create(struct http_req *req);
+/* A group's offline payment (its total) and invoice: admin or a director of the course. */
+void billing_group_offline_create(struct http_req *req);
+void billing_group_invoice_create(struct http_req *req);
 void billing_refund_create(struct http_req *req);
 
 /* rosters.c: an offering's roster (JSON or CSV) and waitlist, audited */

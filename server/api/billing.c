@@ -27,6 +27,13 @@ static const struct db_stmt SQL_OFFLINE = { "billing_offline",
     0 };
 static const struct db_stmt SQL_INVOICE_CREATE = { "billing_invoice_create",
     "select registrar.invoice_create($1::uuid, $2::boolean, $3::uuid, $4, $5, $6, $7::date)", 0 };
+static const struct db_stmt SQL_GROUP_OFFLINE = { "billing_group_offline",
+    "select registrar.group_offline_payment_record($1::uuid, $2::boolean, $3::uuid, $4, "
+    "$5::integer, $6)",
+    0 };
+static const struct db_stmt SQL_GROUP_INVOICE_CREATE = { "billing_group_invoice_create",
+    "select registrar.group_invoice_create($1::uuid, $2::boolean, $3::uuid, $4, $5, $6, $7::date)",
+    0 };
 static const struct db_stmt SQL_REFUND_CREATE = { "billing_refund_create",
     "select registrar.refund_create($1::uuid, $2::uuid, $3::integer, $4)", 0 };
 static const struct db_stmt SQL_REFUND_SETTLE = { "billing_refund_settle",
@@ -53,6 +60,8 @@ void billing_register(void)
     db_stmts_register(&SQL_INVOICE, 1);
     db_stmts_register(&SQL_OFFLINE, 1);
     db_stmts_register(&SQL_INVOICE_CREATE, 1);
+    db_stmts_register(&SQL_GROUP_OFFLINE, 1);
+    db_stmts_register(&SQL_GROUP_INVOICE_CREATE, 1);
     db_stmts_register(&SQL_REFUND_CREATE, 1);
     db_stmts_register(&SQL_REFUND_SETTLE, 1);
 }
@@ -94,6 +103,33 @@ static void billing_learner_course(struct pdf_doc *d, json_t *doc)
     pdf_pair(d, "Dates", dates);
     if (billing_str(doc, "venue")[0] != '\0')
         pdf_pair(d, "Venue", billing_str(doc, "venue"));
+    free(dates);
+}
+
+/* A group invoice's coordinator, course and one line per member billed. */
+static void billing_group_members(struct pdf_doc *d, json_t *doc)
+{
+    json_t *coordinator = json_object_get(doc, "coordinator");
+    json_t *member;
+    size_t i;
+    char *dates = xasprintf("%s to %s", billing_str(doc, "starts_on"), billing_str(doc, "ends_on"));
+
+    if (billing_str(coordinator, "full_name")[0] != '\0')
+        pdf_pair(d, "Group of", billing_str(coordinator, "full_name"));
+    pdf_pair(d, "Course", billing_str(doc, "course"));
+    pdf_pair(d, "Offering", billing_str(doc, "offering"));
+    pdf_pair(d, "Dates", dates);
+    if (billing_str(doc, "venue")[0] != '\0')
+        pdf_pair(d, "Venue", billing_str(doc, "venue"));
+    pdf_gap(d, 12);
+    pdf_text(d, PDF_HEADING, PDF_LEFT, "Participants");
+    json_array_foreach(json_object_get(doc, "members"), i, member)
+    {
+        char *label =
+            xasprintf("%s (%s)", billing_str(member, "full_name"), billing_str(member, "email"));
+        pdf_pair(d, label, billing_str(member, "amount"));
+        free(label);
+    }
     free(dates);
 }
 
@@ -205,7 +241,10 @@ void billing_invoice_get(struct http_req *req)
     pdf_text(d, PDF_BODY, PDF_LEFT, billing_str(bill_to, "address"));
     pdf_text(d, PDF_BODY, PDF_LEFT, billing_str(bill_to, "email"));
     pdf_rule(d);
-    billing_learner_course(d, doc);
+    if (json_object_get(doc, "group_id") != NULL)
+        billing_group_members(d, doc);
+    else
+        billing_learner_course(d, doc);
     pdf_rule(d);
     pdf_pair(d, "Amount", amount);
     pdf_pair(d, "Still owed", owed);
@@ -270,6 +309,43 @@ void billing_invoice_create(struct http_req *req)
         api_body_string(bill_to, "name"), api_body_string(bill_to, "address"),
         api_body_string(bill_to, "email"), api_body_string(body, "due_on") };
     api_reply_sql(req, &SQL_INVOICE_CREATE, 7, params, 201);
+}
+
+void billing_group_offline_create(struct http_req *req)
+{
+    json_t *body = http_req_json(req);
+    const char *id;
+    char amount[24];
+
+    if (api_uuid_param_or_reply(req, "id", &id) == -1 ||
+        api_fields_check_or_reply(req, body, billing_offline_fields, "", true) == -1)
+        return;
+    const char *params[] = { api_viewer(req), api_admin_text(req), id,
+        api_body_string(body, "method"), api_body_int_text(body, "amount_cents", amount),
+        api_body_string(body, "reference") };
+    api_reply_sql(req, &SQL_GROUP_OFFLINE, 6, params, 201);
+}
+
+/* A group's invoice goes to the group's bill_to unless the body names another. */
+const struct api_field billing_group_invoice_fields[] = {
+    { "bill_to", API_T_OBJECT, 0, 0, 0, NULL, billing_bill_to_fields, 0, 0 },
+    { "due_on", API_T_DATE, API_REQUIRED, 0, 0, NULL, NULL, 0, 0 },
+    { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
+};
+
+void billing_group_invoice_create(struct http_req *req)
+{
+    json_t *body = http_req_json(req);
+    const char *id;
+
+    if (api_uuid_param_or_reply(req, "id", &id) == -1 ||
+        api_fields_check_or_reply(req, body, billing_group_invoice_fields, "", true) == -1)
+        return;
+    json_t *bill_to = json_object_get(body, "bill_to");
+    const char *params[] = { api_viewer(req), api_admin_text(req), id,
+        api_body_string(bill_to, "name"), api_body_string(bill_to, "address"),
+        api_body_string(bill_to, "email"), api_body_string(body, "due_on") };
+    api_reply_sql(req, &SQL_GROUP_INVOICE_CREATE, 7, params, 201);
 }
 
 const struct api_field billing_refund_fields[] = {

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startServer } from '../lib/harness.mjs';
+import { startServer, randomHex } from '../lib/harness.mjs';
 import { account, as, learners, openOffering } from '../lib/enroll.mjs';
 
 let srv, admin, director, otherDirector;
@@ -398,4 +398,161 @@ test('cancelling after an admin refund refunds only the rest; cancelling an offl
   [cheque.body.payment.id]);
   assert.deepEqual(off, { kind: 'cancellation', status: 'succeeded', amount_cents: 125000, receipt: true });
   assertGapless(await receiptNumbers());
+});
+
+// A group of n new people (one a nurse) registered by a coordinator, billed to bill.
+async function heldGroup(n = 3, bill = { name: 'Ward 4, St Elsewhere', address: '1 Main St\nBoston MA', email: 'AP@Elsewhere.example' }) {
+  const off = await openOffering(srv, admin, { capacity: 20 });
+  const [coordinator] = await learners(srv, 1);
+  const members = Array.from({ length: n }, (_, i) => ({
+    email: `member-${randomHex(5)}@elsewhere.example`, full_name: `Member ${i + 1} ${randomHex(2)}`,
+    profession: i === 0 ? 'nurse' : 'physician',
+  }));
+  const r = await as(srv, coordinator).post(`/api/v1/offerings/${off.id}/group-registrations`,
+    { json: { members, bill_to: bill } });
+  assert.equal(r.status, 201, r.text);
+  return { off, coordinator, members, group: r.body.group };
+}
+const dueOn = () => new Date(Date.now() + 30 * 86400000).toISOString().slice(0, 10);
+
+test('a group invoice: one INV number for every member, each seat confirmed with the amount owed, one line per member', async () => {
+  const { coordinator, members, group } = await heldGroup(3);
+  const total = group.enrollments.reduce((s, e) => s + e.amount_due_cents, 0);
+  assert.equal(total, 90000 + 2 * 125000);
+  const invoice = (who, json = { due_on: dueOn() }, url) =>
+    as(srv, who, url).post(`/api/v1/group-registrations/${group.id}/invoice`, { json });
+
+  // Who may: an admin or a director of the course; the coordinator and a
+  // member are 403, anyone else 404; bad bodies 400; nothing changes.
+  const [stranger] = await learners(srv, 1);
+  assert.equal((await invoice(coordinator)).status, 403);
+  assert.equal((await invoice(stranger)).status, 404);
+  assert.equal((await invoice(otherDirector)).status, 404);
+  assert.equal((await as(srv, director).post('/api/v1/group-registrations/00000000-0000-4000-8000-000000000000/invoice',
+    { json: { due_on: dueOn() } })).status, 404);
+  assert.equal((await invoice(director, { due_on: '2020-01-01' })).status, 400);
+  assert.equal((await invoice(director, { due_on: dueOn(), bill_to: { name: 'X' } })).status, 400);
+  assert.equal((await invoice(director, { due_on: dueOn(), extra: 1 })).status, 400);
+  assert.equal((await invoice(director, {})).status, 400);
+  const [{ n: none }] = await srv.sql('select count(*)::int as n from registrar.invoices where group_id = $1', [group.id]);
+  assert.equal(none, 0);
+
+  // A single invoice and a group invoice draw from the same numbers.
+  const single = await heldSeat();
+  const s1 = await as(srv, director).post(`/api/v1/enrollments/${single.e.id}/invoice`, { json: {
+    bill_to: { name: 'Hospital', address: '1 Main St', email: 'ap@hospital.example' }, due_on: dueOn() } });
+  assert.equal(s1.status, 201, s1.text);
+
+  const r = await invoice(director, undefined, srv.urls[1]);
+  assert.equal(r.status, 201, r.text);
+  const inv = r.body.invoice;
+  assert.match(inv.number, new RegExp(`^INV-${YEAR}-[1-9][0-9]*$`));
+  const nOf = (number) => Number(number.split('-')[2]);
+  assert.equal(nOf(inv.number), nOf(s1.body.invoice.number) + 1, 'numbered after the single invoice, no gap');
+  assert.equal(inv.group_id, group.id);
+  assert.equal(inv.enrollment_id, null);
+  assert.equal(inv.amount_cents, total);
+  assert.equal(inv.status, 'open');
+  assert.deepEqual(inv.bill_to, { name: 'Ward 4, St Elsewhere', address: '1 Main St\nBoston MA', email: 'ap@elsewhere.example' });
+  assert.equal(inv.lines.length, 3);
+  assert.deepEqual(inv.lines.map((l) => l.amount_cents).sort(), [125000, 125000, 90000]);
+  const seats = await srv.sql(`select status, hold_expires_at, amount_due_cents - paid_cents as owed
+                               from registrar.enrollments where group_id = $1`, [group.id]);
+  assert.ok(seats.every((e) => e.status === 'confirmed' && e.hold_expires_at === null && e.owed > 0), JSON.stringify(seats));
+
+  // One open invoice: the group again, or a member on their own, is 409.
+  const again = await invoice(admin);
+  assert.equal(again.status, 409);
+  assert.equal(again.body.type, PROBLEM + 'invoice-exists');
+  const mine = await as(srv, admin).post(`/api/v1/enrollments/${group.enrollments[0].id}/invoice`, { json: {
+    bill_to: { name: 'Other', address: '2 Main St', email: 'x@other.example' }, due_on: dueOn() } });
+  assert.equal(mine.status, 409, mine.text);
+  assert.equal(mine.body.type, PROBLEM + 'invoice-exists');
+
+  // The PDF: the coordinator, directors and admins; one line per member.
+  const doc = await pdf(coordinator, `/api/v1/invoices/${inv.id}`);
+  assert.equal(doc.status, 200, JSON.stringify(doc.problem));
+  for (const want of [inv.number, 'Ward 4, St Elsewhere', 'USD 3400.00', ...members.map((m) => m.full_name),
+    'USD 900.00', 'USD 1,250.00']) {
+    assert.ok(doc.text.includes(want), `the group invoice shows ${want}:\n${doc.text}`);
+  }
+  assert.equal((await pdf(director, `/api/v1/invoices/${inv.id}`)).status, 200);
+  assert.equal((await pdf(stranger, `/api/v1/invoices/${inv.id}`)).status, 404);
+  assert.equal((await pdf(otherDirector, `/api/v1/invoices/${inv.id}`)).status, 404);
+
+  const [audit] = await srv.sql(`select actor_id, detail from registrar.audit_log
+                                 where action = 'invoice.issue' and object = $1`, [`invoice:${inv.id}`]);
+  assert.equal(audit.actor_id, director.id);
+  assert.equal(audit.detail.group_id, group.id);
+  assert.equal(audit.detail.members, 3);
+});
+
+test('an offline payment of a group\'s total settles every member and the group\'s invoice; anything else is refused', async () => {
+  const { coordinator, group } = await heldGroup(3, { name: 'Ward 9' });
+  const total = group.enrollments.reduce((s, e) => s + e.amount_due_cents, 0);
+  const offline = (who, json, url) =>
+    as(srv, who, url).post(`/api/v1/group-registrations/${group.id}/payments/offline`, { json });
+
+  // The group's bill_to has no address: the invoice needs one in the body.
+  const noAddress = await as(srv, director).post(`/api/v1/group-registrations/${group.id}/invoice`,
+    { json: { due_on: dueOn() } });
+  assert.equal(noAddress.status, 400, noAddress.text);
+  assert.equal(noAddress.body.errors[0].field, 'bill_to');
+  const inv = await as(srv, director).post(`/api/v1/group-registrations/${group.id}/invoice`,
+    { json: { due_on: dueOn(), bill_to: { name: 'Ward 9', address: '9 Main St', email: 'ward9@elsewhere.example' } } });
+  assert.equal(inv.status, 201, inv.text);
+
+  assert.equal((await offline(coordinator, { method: 'cheque', amount_cents: total })).status, 403);
+  assert.equal((await offline(otherDirector, { method: 'cheque', amount_cents: total })).status, 404);
+  assert.equal((await offline(director, { method: 'bitcoin', amount_cents: total })).status, 400);
+  const part = await offline(director, { method: 'cheque', amount_cents: total - 1 });
+  assert.equal(part.status, 400);
+  assert.equal(part.body.errors[0].field, 'amount_cents');
+  const [{ n: unpaid }] = await srv.sql(`select count(*)::int as n from registrar.payments p
+    join registrar.enrollments e on e.id = p.enrollment_id where e.group_id = $1`, [group.id]);
+  assert.equal(unpaid, 0, 'a refused payment records nothing');
+
+  const r = await offline(admin, { method: 'purchase_order', amount_cents: total, reference: 'PO-77' }, srv.urls[1]);
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.group_id, group.id);
+  assert.equal(r.body.amount_cents, total);
+  assert.equal(r.body.payments.length, 3);
+  assert.ok(r.body.payments.every((p) => p.status === 'succeeded' && p.reference === 'PO-77'
+    && /^R-[0-9]{4}-[1-9][0-9]*$/.test(p.receipt_number)));
+  assert.ok(r.body.enrollments.every((e) => e.status === 'confirmed' && e.paid_cents === e.amount_due_cents));
+  const seats = await srv.sql(`select status, paid_cents, amount_due_cents from registrar.enrollments
+                               where group_id = $1`, [group.id]);
+  assert.ok(seats.every((e) => e.status === 'confirmed' && e.paid_cents === e.amount_due_cents));
+  const [settled] = await srv.sql('select status, paid_at from registrar.invoices where id = $1', [inv.body.invoice.id]);
+  assert.equal(settled.status, 'paid');
+  assert.ok(settled.paid_at);
+  const [{ n: audits }] = await srv.sql(`select count(*)::int as n from registrar.audit_log
+    where action = 'payment.offline' and detail->>'group_id' = $1`, [group.id]);
+  assert.equal(audits, 3);
+
+  // Nothing is owed any more.
+  const more = await offline(director, { method: 'cheque', amount_cents: 1 });
+  assert.equal(more.status, 409);
+  assert.equal(more.body.type, PROBLEM + 'already-paid');
+});
+
+test('a group invoice is settled once every member has paid, by card or otherwise', async () => {
+  const { members, group } = await heldGroup(2, { name: 'Ward 2', address: '2 Main St', email: 'w2@elsewhere.example' });
+  const inv = await as(srv, director).post(`/api/v1/group-registrations/${group.id}/invoice`, { json: { due_on: dueOn() } });
+  assert.equal(inv.status, 201, inv.text);
+  const [a, b] = group.enrollments;
+  const cheque = await as(srv, director).post(`/api/v1/enrollments/${a.id}/payments/offline`,
+    { json: { method: 'cheque', amount_cents: a.amount_due_cents } });
+  assert.equal(cheque.status, 201, cheque.text);
+  let [row] = await srv.sql('select status from registrar.invoices where id = $1', [inv.body.invoice.id]);
+  assert.equal(row.status, 'open', 'one member still owes');
+  // The other member pays their part by card (a confirmed seat that still owes).
+  const [u] = await srv.sql('select id from registrar.users where email = $1', [members[1].email]);
+  await srv.sql('update registrar.users set email_verified_at = now() where id = $1', [u.id]);
+  const [begin] = await srv.sql(`select registrar.payment_begin($1, $2, 'group-card', 'tok_test_visa') as r`, [u.id, b.id]);
+  assert.equal(begin.r.action, 'charge');
+  assert.equal(begin.r.amount_cents, b.amount_due_cents);
+  await srv.sql(`select registrar.payment_finish($1, $2, 'succeeded', 'ch_1', null)`, [u.id, begin.r.payment_id]);
+  [row] = await srv.sql('select status from registrar.invoices where id = $1', [inv.body.invoice.id]);
+  assert.equal(row.status, 'paid');
 });
