@@ -421,3 +421,112 @@ language sql stable as $$
     where i.id = p_id
       and (g.coordinator_id = p_viewer or registrar.can_direct(o.course_id, p_viewer, p_admin))
 $$;
+
+-- ---------------------------------------------------------------------------
+-- Privacy of what 0011-0014 added
+--
+-- GET /me/export: what billing, attendance and the centre's work hold about
+-- the learner, as members merged into privacy_export's document (privacy.c:
+-- privacy_export(u)::jsonb || privacy_export_credits(u) ||
+-- privacy_export_centre(u)); attendance and certificates come from
+-- privacy_export_credits (0013), messages received (a roster's message
+-- included) from privacy_export's outbox list.
+create function registrar.privacy_export_centre(p_user uuid) returns jsonb
+language sql stable as $$
+    select jsonb_build_object(
+        'badges', coalesce((select jsonb_agg(jsonb_build_object(
+                'enrollment_id', b.enrollment_id, 'code', b.code,
+                'created_at', registrar.rfc3339(b.created_at, 'UTC')) order by b.created_at, b.enrollment_id)
+            from registrar.badges b join registrar.enrollments e on e.id = b.enrollment_id
+            where e.user_id = p_user), '[]'::jsonb),
+        'receipts', coalesce((select jsonb_agg(jsonb_build_object(
+                'number', r.number, 'payment_id', r.payment_id, 'refund', r.refund_id is not null,
+                'amount_cents', r.amount_cents, 'currency', p.currency,
+                'issued_at', registrar.rfc3339(r.issued_at, 'UTC')) order by r.issued_at, r.number)
+            from registrar.receipts r join registrar.payments p on p.id = r.payment_id
+            where p.user_id = p_user), '[]'::jsonb),
+        'refunds', coalesce((select jsonb_agg(jsonb_build_object(
+                'payment_id', f.payment_id, 'amount_cents', f.amount_cents, 'currency', p.currency,
+                'reason', f.reason, 'status', f.status,
+                'created_at', registrar.rfc3339(f.created_at, 'UTC')) order by f.created_at, f.id)
+            from registrar.refunds f join registrar.payments p on p.id = f.payment_id
+            where p.user_id = p_user), '[]'::jsonb),
+        -- Invoices of their registrations, and their line of a group's
+        -- invoice (its bill_to only when they coordinated the group).
+        'invoices', coalesce((select jsonb_agg(x.j order by x.at, x.number) from (
+                select i.created_at as at, i.number, registrar.invoice_json(i) as j
+                from registrar.invoices i join registrar.enrollments e on e.id = i.enrollment_id
+                where e.user_id = p_user
+                union all
+                select i.created_at, i.number, jsonb_build_object('id', i.id, 'number', i.number,
+                    'group_id', i.group_id, 'enrollment_id', l.enrollment_id,
+                    'amount_cents', l.amount_cents, 'currency', i.currency, 'status', i.status,
+                    'due_on', i.due_on, 'created_at', registrar.rfc3339(i.created_at, 'UTC'),
+                    'bill_to', case when g.coordinator_id = p_user then jsonb_build_object(
+                        'name', i.bill_to_name, 'address', i.bill_to_address, 'email', i.bill_to_email) end)
+                from registrar.invoice_lines l
+                join registrar.invoices i on i.id = l.invoice_id
+                join registrar.enrollments e on e.id = l.enrollment_id
+                join registrar.enrollment_groups g on g.id = i.group_id
+                where e.user_id = p_user) x), '[]'::jsonb),
+        -- Groups they belong to or coordinated; of the others in them, only how many.
+        'groups', coalesce((select jsonb_agg(jsonb_build_object(
+                'id', g.id, 'offering', jsonb_build_object('id', o.id, 'title', o.title),
+                'coordinator', g.coordinator_id = p_user,
+                'member', exists (select 1 from registrar.enrollments e
+                                  where e.group_id = g.id and e.user_id = p_user),
+                'members', (select count(*) from registrar.enrollments e where e.group_id = g.id),
+                'bill_to', case when g.coordinator_id = p_user then g.bill_to end,
+                'created_at', registrar.rfc3339(g.created_at, 'UTC')) order by g.created_at, g.id)
+            from registrar.enrollment_groups g join registrar.offerings o on o.id = g.offering_id
+            where g.coordinator_id = p_user
+               or exists (select 1 from registrar.enrollments e where e.group_id = g.id and e.user_id = p_user)),
+            '[]'::jsonb))
+$$;
+
+-- DELETE /me: what privacy_erase (0008) does not know about, done in its
+-- transaction when it marks the account erased (a trigger, so that
+-- privacy_erase stays as it is). Amounts, numbers and ids stay (receipts,
+-- invoices and certificates are kept for the accounts and accreditation);
+-- personal text goes:
+--   * invoices that bill the learner themselves (their registration's, or
+--     a group's they coordinated, to their name or email): the bill_to
+--     becomes 'Erased account' at the erased address;
+--   * the bill_to of groups they coordinated, when it names them;
+--   * the reasons written on refunds of their payments;
+--   * the stored answers of badge scans that name them (the scan's nonce
+--     is forgotten with it; attendance rows stay, by enrollment id);
+--   * their name in the messages that told their group's members who
+--     registered them.
+-- Badges, attendance and group memberships hold ids only and stay.
+create function registrar.users_erase_centre() returns trigger
+language plpgsql as $$
+begin
+    if old.erased_at is not null or new.erased_at is null then
+        return null;
+    end if;
+    update registrar.invoices i set bill_to_name = 'Erased account', bill_to_address = 'Erased',
+        bill_to_email = new.email
+    where (lower(i.bill_to_email) = lower(old.email) or i.bill_to_name = old.full_name)
+      and (i.enrollment_id in (select id from registrar.enrollments where user_id = old.id)
+           or i.group_id in (select id from registrar.enrollment_groups where coordinator_id = old.id));
+    update registrar.enrollment_groups g set bill_to = null
+    where g.coordinator_id = old.id and g.bill_to is not null
+      and (lower(g.bill_to->>'email') = lower(old.email) or g.bill_to->>'name' = old.full_name
+           or g.bill_to::text ilike '%' || old.email || '%');
+    update registrar.refunds f set reason = null
+    where f.reason is not null
+      and f.payment_id in (select id from registrar.payments where user_id = old.id);
+    -- The members of their groups were told by name who registered them.
+    update registrar.outbox m set body = replace(m.body, old.full_name, 'Your group''s coordinator')
+    where strpos(m.body, old.full_name) > 0
+      and m.recipient in (select u.email from registrar.enrollment_groups g
+                          join registrar.enrollments e on e.group_id = g.id
+                          join registrar.users u on u.id = e.user_id
+                          where g.coordinator_id = old.id);
+    delete from registrar.check_in_nonces n
+    where n.result is not null and strpos(n.result::text, old.id::text) > 0;
+    return null;
+end $$;
+create trigger users_erase_centre after update of erased_at on registrar.users
+    for each row execute function registrar.users_erase_centre();

@@ -16,7 +16,8 @@
 
 static const struct db_stmt SQL_EXPORT = { "privacy_export",
     "select (registrar.privacy_export($1::uuid)::jsonb"
-    " || registrar.privacy_export_credits($1::uuid))::json",
+    " || registrar.privacy_export_credits($1::uuid)"
+    " || registrar.privacy_export_centre($1::uuid))::json",
     0 };
 static const struct db_stmt SQL_ERASE = { "privacy_erase",
     "select registrar.privacy_erase($1::uuid, $2::bigint, $3)", 0 };

@@ -169,7 +169,7 @@ test('erase: bad bodies, a wrong password and a missing CSRF token change nothin
 });
 
 test('erase: registrations cancelled and refunded by policy, seats to the waitlist, personal data gone everywhere', async () => {
-  const { me, off, enrollment, payment, t } = await busyLearner();
+  const { me, off, enrollment, payment, workshop, t } = await busyLearner();
   const full = await openOffering(srv, admin, { capacity: 1 }, { startsIn: 30 });
   const held = await me.c.post(`/api/v1/offerings/${full.id}/enrollments`);
   assert.equal(held.body.status, 'held');
@@ -183,6 +183,45 @@ test('erase: registrations cancelled and refunded by policy, seats to the waitli
                  where id = $1`, [done.body.id]);
   await srv.sql(`update registrar.offerings set starts_on = current_date - 10, ends_on = current_date - 8,
                    registration_opens_at = null, registration_closes_at = null where id = $1`, [past.id]);
+  // What later issues added about a learner: a badge scanned at the door,
+  // an invoice billed to the learner themselves, a group they coordinated
+  // billed to them with its invoice, a refund whose reason names them.
+  const name = `Wilhelmina Export ${t}`;
+  const due = new Date(Date.now() + 30 * 86400000).toISOString().slice(0, 10);
+  const badge = await me.c.get(`/api/v1/enrollments/${enrollment.id}/badge`);
+  assert.equal(badge.status, 200, badge.text);
+  const scan = await as(srv, director).post(`/api/v1/sessions/${workshop.id}/check-ins`,
+    { json: { badge_code: badge.body.badge_code, nonce: `scan-${t}` } });
+  assert.ok(scan.status === 200 || scan.status === 201, scan.text);
+  const selfBilled = await as(srv, director).post(`/api/v1/enrollments/${held.body.id}/invoice`, { json: {
+    bill_to: { name, address: `Saint Ives ${t}\n1 Main St`, email: me.email }, due_on: due } });
+  assert.equal(selfBilled.status, 201, selfBilled.text);
+  const groupOff = await openOffering(srv, admin, { capacity: 5 }, { startsIn: 60 });
+  const group = await me.c.post(`/api/v1/offerings/${groupOff.id}/group-registrations`, { json: {
+    members: [{ email: `colleague-${t}@hospital.example`, full_name: `Colleague ${t}`, profession: 'nurse' }],
+    bill_to: { name, address: `Saint Ives ${t}`, email: me.email } } });
+  assert.equal(group.status, 201, group.text);
+  const groupInvoice = await as(srv, director).post(`/api/v1/group-registrations/${group.body.group.id}/invoice`,
+    { json: { due_on: due } });
+  assert.equal(groupInvoice.status, 201, groupInvoice.text);
+  const cheque = await as(srv, director).post(`/api/v1/enrollments/${done.body.id}/payments/offline`,
+    { json: { method: 'cheque', amount_cents: done.body.amount_due_cents, reference: 'Cheque 12' } });
+  assert.equal(cheque.status, 201, cheque.text);
+  const refund = await as(srv, admin).post(`/api/v1/payments/${cheque.body.payment.id}/refunds`,
+    { json: { amount_cents: 100, reason: `Goodwill for ${name}` } });
+  assert.equal(refund.status, 201, refund.text);
+  const x = (await me.c.get('/api/v1/me/export')).body;
+  assert.deepEqual(x.badges.map((b) => [b.enrollment_id, b.code]), [[enrollment.id, badge.body.badge_code]]);
+  assert.ok(x.attendance.some((a) => a.enrollment_id === enrollment.id && a.session.id === workshop.id));
+  assert.deepEqual(x.invoices.map((i) => i.number).sort(),
+    [selfBilled.body.invoice.number].sort(), 'the group invoice bills the member, not the coordinator');
+  assert.deepEqual(x.groups.map((g) => [g.id, g.coordinator, g.member, g.members, g.bill_to?.name]),
+    [[group.body.group.id, true, false, 1, name]]);
+  assert.ok(x.receipts.some((r) => r.payment_id === cheque.body.payment.id && r.refund));
+  assert.ok(x.refunds.some((f) => f.reason === `Goodwill for ${name}`));
+  for (const table of ['check_in_nonces', 'invoices', 'enrollment_groups', 'refunds', 'outbox']) {
+    assert.ok((await rowsContaining(name)).some((hit) => hit.startsWith(`${table}:`)), `${table} names the learner`);
+  }
   const bearer = await as(srv, { token: me.token }).get('/api/v1/me');
   assert.equal(bearer.status, 200);
   // The search below finds what it looks for while the account lives.
@@ -226,6 +265,14 @@ test('erase: registrations cancelled and refunded by policy, seats to the waitli
   for (const needle of [me.email, `Wilhelmina Export ${t}`, `Saint Ives ${t}`, `Welcome back ${t}`]) {
     assert.deepEqual(await rowsContaining(needle), [], `"${needle}" is still in the database`);
   }
+  // Amounts, numbers and ids stay: the invoices, receipts, refund, badge and attendance.
+  const [kept] = await srv.sql(`select
+      (select count(*)::int from registrar.invoices where id = any($1)) as invoices,
+      (select count(*)::int from registrar.refunds where id = $2) as refunds,
+      (select count(*)::int from registrar.badges where enrollment_id = $3) as badges,
+      (select count(*)::int from registrar.attendance where enrollment_id = $3) as attendance`,
+  [[selfBilled.body.invoice.id, groupInvoice.body.invoice.id], refund.body.refund.id, enrollment.id]);
+  assert.deepEqual(kept, { invoices: 2, refunds: 1, badges: 1, attendance: 1 });
   for (const table of ['auth_sessions', 'calendar_tokens', 'password_resets', 'idempotency_keys']) {
     const [{ n }] = await srv.sql(`select count(*)::int as n from registrar.${table} where user_id = $1`, [me.user.id]);
     assert.equal(n, 0, table);
