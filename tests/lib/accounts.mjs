@@ -1,6 +1,21 @@
 // Accounts for tests: sign up, sign in and admins, through the real API and
 // the real `registrar create-admin` (no back door anywhere).
 //
+// The one user factory is makeUser below: a fresh account signed up through
+// POST /api/v1/accounts, its email verified through the real link in the
+// outbox (unless verified: false), given the admin role or course
+// directorships in SQL when asked (as `registrar create-admin` and the
+// director grant would), and signed in on a client of its own. The other
+// factories are thin names over it that keep their call signatures and
+// return shapes:
+//   newUser(srvOrUrl, fields, { verified })          here: { c, user, email, password, token, csrf }
+//   account(srv, { admin, directorOf, profession, url, verified })
+//                                                    catalog.mjs: { id, email, token }
+//   learners(srv, n, { profession, names, verified }) enroll.mjs: [{ id, email, token }]; the
+//     first is account(); the others are SQL clones of it (its password
+//     hash, sessions whose digests the server would make), so that a rush
+//     of hundreds of learners does not spend minutes on Argon2.
+//
 //   import { startServer, client } from '../lib/harness.mjs';
 //   import { newUser, newAdmin, makeAdmin, makeDirector } from '../lib/accounts.mjs';
 //   const srv = await startServer();
@@ -86,15 +101,39 @@ export async function signIn(c, { email, password = DEFAULT_PASSWORD }) {
   return r.body;
 }
 
-// newUser(srvOrUrl, fields, { verified = true }) → { c, user, email,
-// password, token, csrf }: a new account (its email verified unless
-// verified is false), signed in on a client of its own.
-export async function newUser(srvOrUrl, fields = {}, { verified = true } = {}) {
-  const url = typeof srvOrUrl === 'string' ? srvOrUrl : srvOrUrl.url;
-  const c = client(url);
-  const { email, password } = await signUp(c, fields, { verified });
+// makeUser(srvOrUrl, { fields, verified = true, admin = false, directorOf =
+// [], url }) → { c, id, user, email, password, token, csrf }: the one user
+// factory (see the top of this file). fields are the sign-up body's
+// (defaults for every required one); url is the server process to sign up
+// and in on (one of srv.urls), srv.url by default. Throws unless every
+// step succeeds.
+export async function makeUser(srvOrUrl, { fields = {}, verified = true, admin = false, directorOf = [],
+  url } = {}) {
+  const base = url ?? (typeof srvOrUrl === 'string' ? srvOrUrl : srvOrUrl.url);
+  const srv = typeof srvOrUrl === 'string' ? serverAt(srvOrUrl) : srvOrUrl;
+  if (!srv && (verified || admin || directorOf.length > 0)) {
+    throw new Error(`makeUser: no server of this test at ${base} (pass { verified: false })`);
+  }
+  const c = client(base);
+  const { email, password } = await signUp(c, fields, { verified: false });
+  if (verified) await verifyEmail(srv, email, c);
+  if (admin) await srv.sql('update registrar.users set is_admin = true where email = $1', [email]);
+  for (const slug of directorOf) {
+    await srv.sql(
+      `insert into registrar.course_directors (course_id, user_id)
+       select c.id, u.id from registrar.courses c, registrar.users u where c.slug = $1 and u.email = $2`,
+      [slug, email]);
+  }
   const session = await signIn(c, { email, password });
-  return { c, user: session.user, email, password, token: session.token, csrf: session.csrf_token };
+  return { c, id: session.user.id, user: session.user, email, password, token: session.token,
+    csrf: session.csrf_token };
+}
+
+// newUser(srvOrUrl, fields, { verified = true }) → { c, user, email,
+// password, token, csrf }: makeUser with sign-up fields.
+export async function newUser(srvOrUrl, fields = {}, { verified = true } = {}) {
+  const { c, user, email, password, token, csrf } = await makeUser(srvOrUrl, { fields, verified });
+  return { c, user, email, password, token, csrf };
 }
 
 // createAdmin(srv, { email, fullName, password }) → { code, out }: runs

@@ -9,32 +9,18 @@
 
 import assert from 'node:assert/strict';
 import { client, randomHex } from './harness.mjs';
-import { verifyEmail } from './accounts.mjs';
+import { makeUser } from './accounts.mjs';
 
-import { PASSWORD } from './common.mjs';
-
-// A signed-up, signed-in account: { id, email, token }. Its email is
-// verified through the real flow (the outbox's link confirmed through the
-// API) unless verified is false.
+// A signed-up, signed-in account: { id, email, token }: makeUser
+// (accounts.mjs, the one user factory) with an address t-<hex>@example.org,
+// verified through the real flow unless verified is false, an admin or a
+// director of the courses directorOf names when asked.
 export async function account(srv, { admin = false, directorOf = [], profession = 'physician', url,
   verified = true } = {}) {
   const email = `t-${randomHex(6)}@example.org`;
-  const c = client(url ?? srv.url);
-  const made = await c.post('/api/v1/accounts', {
-    json: { email, password: PASSWORD, full_name: `Test ${email.slice(2, 8)}`, profession },
-  });
-  assert.equal(made.status, 201, `sign-up failed: ${made.text}`);
-  if (verified) await verifyEmail(srv, email, c);
-  if (admin) await srv.sql('update registrar.users set is_admin = true where email = $1', [email]);
-  for (const slug of directorOf) {
-    await srv.sql(
-      `insert into registrar.course_directors (course_id, user_id)
-       select c.id, u.id from registrar.courses c, registrar.users u where c.slug = $1 and u.email = $2`,
-      [slug, email]);
-  }
-  const s = await client(url ?? srv.url).post('/api/v1/auth/sessions', { json: { email, password: PASSWORD } });
-  assert.equal(s.status, 201, `sign-in failed: ${s.text}`);
-  return { id: s.body.user.id, email, token: s.body.token };
+  const u = await makeUser(srv, { fields: { email, full_name: `Test ${email.slice(2, 8)}`, profession },
+    verified, admin, directorOf, url });
+  return { id: u.id, email: u.email, token: u.token };
 }
 
 // A client that sends the account's bearer token (no cookies) to srv.url or url.

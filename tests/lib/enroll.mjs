@@ -31,7 +31,8 @@ function tokenDigests(secretKeyHex, tokens) {
   return JSON.parse(r.stdout.toString());
 }
 
-// n signed-in learners: [{ id, email, token }]. The first signs up and in
+// n signed-in learners: [{ id, email, token }]. The first is account() (the
+// one user factory, accounts.mjs makeUser): it signs up and in
 // through the API (a real Argon2id hash, a real session). The others are
 // fixtures made in SQL: accounts with that same hash and sessions whose
 // token digests are computed as the server computes them, so that a rush
