@@ -126,7 +126,10 @@ test('the new director\'s roster shows the totals; a learner is refused the Admi
     await page.getByLabel('Their full name').fill('Paulo Phoned');
     await page.getByLabel('Their profession').selectOption('nurse');
     await page.getByRole('button', { name: 'Register this person' }).click();
-    await page.locator('table.roster').getByText('Paulo Phoned').waitFor();
+    // A registration that owes money leads straight to its payment forms.
+    const next = page.locator('.roster-for');
+    await next.getByText(/Paulo Phoned is registered .*Record their payment or issue an invoice now\./).waitFor();
+    await checkWidths(page, 'roster-register-then-pay');
     const [made] = await srv.sql(
       `select e.status, u.password_hash from registrar.enrollments e join registrar.users u on u.id = e.user_id
        where u.email = $1 and e.offering_id = $2`, [phoned, off.id]);
@@ -134,6 +137,19 @@ test('the new director\'s roster shows the totals; a learner is refused the Admi
     assert.equal(made.password_hash, null);
     const [link] = await srv.sql("select body from registrar.outbox where recipient = $1 and body like '%#/reset?token=%'", [phoned]);
     assert.ok(link);
+    // The office records the cheque that came with the call: the seat is confirmed.
+    await next.getByLabel('Method').selectOption('cheque');
+    await next.getByLabel('Reference').fill('Cheque 2231');
+    await next.getByRole('button', { name: 'Record payment' }).click();
+    await announced(page, /^Payment of .+ recorded for Paulo Phoned\.$/);
+    const row = page.locator('table.roster tr', { hasText: 'Paulo Phoned' });
+    await row.getByText('Confirmed', { exact: true }).waitFor();
+    const [paid] = await srv.sql(
+      `select e.status, e.paid_cents, e.amount_due_cents, p.processor, p.reference from registrar.enrollments e
+       join registrar.users u on u.id = e.user_id join registrar.payments p on p.enrollment_id = e.id
+       where u.email = $1 and e.offering_id = $2`, [phoned, off.id]);
+    assert.deepEqual(paid, { status: 'confirmed', paid_cents: paid.amount_due_cents, amount_due_cents: paid.amount_due_cents,
+      processor: 'cheque', reference: 'Cheque 2231' });
   } finally {
     await browser.close();
   }

@@ -11,7 +11,7 @@ import { formatInstant, formatMoney, plural, professionName } from '../format.js
 import { statusLabel } from '../enrollment-view.js';
 import { directorPage, learnerLines, listFailed } from '../director-page.js';
 import { announce } from '../status.js';
-import { emptyState, showLoading } from '../ui.js';
+import { emptyState, flash, showLoading } from '../ui.js';
 import { PROFESSION_OPTIONS } from './signup.js';
 
 const FILTERS = [
@@ -43,8 +43,10 @@ function totalsBox(totals, currency, first) {
 }
 
 // Registering someone by telephone (issue 11): an account is made for an
-// email without one, and a set-password message goes out. The offline
-// payment or invoice is recorded afterwards on the registration.
+// email without one, and a set-password message goes out. A registration
+// that owes money leads straight to recording its offline payment or
+// issuing its invoice (the row's own forms, moneyForms); then the roster
+// is drawn again.
 function registerForBox(o, ctx) {
   const form = new Form({ labelledBy: 'roster-for-heading', submitText: 'Register this person', busyText: 'Registering…' });
   const email = form.add(field({ name: 'email', label: 'Their email address', type: 'email', required: true,
@@ -56,11 +58,26 @@ function registerForBox(o, ctx) {
   form.onSubmit(async () => {
     form.clearErrors();
     const e = await rosters.registerFor(o.id, { email: email.text, full_name: name.text, profession: profession.input.value });
-    announce(`Registered: ${statusLabel(e)}.`);
-    ctx.rerender();
+    const who = name.text || email.text;
+    const money = moneyForms(e, who, () => ctx.rerender());
+    if (money === null) {
+      announce(`Registered: ${statusLabel(e)}.`);
+      ctx.rerender();
+      return;
+    }
+    money.open = true;
+    const again = h('button', { type: 'button', class: 'button button--secondary' }, 'Register someone else');
+    again.addEventListener('click', () => ctx.rerender());
+    const next = h('p', { id: 'roster-for-next', tabindex: '-1' },
+      `${who} is registered (${statusLabel(e).toLowerCase()}), owing ${formatMoney(e.amount_due_cents - e.paid_cents, e.currency)}. ` +
+      'Record their payment or issue an invoice now.');
+    replaceChildren(section, heading, next, money, h('p', {}, again));
+    announce(`Registered: ${statusLabel(e)}. Record their payment or issue an invoice now.`);
+    next.focus();
   });
-  return h('section', { class: 'roster-for', 'aria-labelledby': 'roster-for-heading' },
-    h('h2', { id: 'roster-for-heading' }, 'Register someone'), form.el);
+  const heading = h('h2', { id: 'roster-for-heading' }, 'Register someone');
+  const section = h('section', { class: 'roster-for', 'aria-labelledby': 'roster-for-heading' }, heading, form.el);
+  return section;
 }
 
 const AUDIENCES = [['all', 'Everyone registered'], ['confirmed', 'Confirmed learners'],
@@ -125,7 +142,9 @@ function moneyForms(e, who, onDone) {
       return;
     }
     const r = await enrollments.recordOffline(e.id, { method: method.value, amountCents: cents, reference: reference.value.trim() });
-    announce(`Payment of ${formatMoney(r.payment.amount_cents, r.payment.currency)} recorded for ${who}.`);
+    // Shown and announced once the roster is drawn again (an announcement
+    // made now would be replaced by the roster's own).
+    flash(`Payment of ${formatMoney(r.payment.amount_cents, r.payment.currency)} recorded for ${who}.`);
     onDone();
   });
 
