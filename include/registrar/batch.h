@@ -48,7 +48,4 @@ typedef void batch_run_fn(
 void batch_run(
     struct db_conn *c, const char *key, struct batch_item *item, size_t max, batch_run_fn *run);
 
-/* Batches decided and items decided in them since start (for metrics and tests). */
-void batch_stats(unsigned long long *batches, unsigned long long *items);
-
 #endif

@@ -38,6 +38,9 @@ static const struct db_stmt SQL_DISCOUNT_CREATE = { "discount_code_create",
     " $7::integer, $8::timestamptz)",
     0 };
 
+static const char HELP_BATCHES[] = "Calls of registrar.enroll_batch (one transaction each).";
+static const char HELP_BATCHED[] = "Registrations decided in those calls.";
+
 /* Registrations for one offering decided together at most (group commit). */
 #define ENROLLMENTS_BATCH_MAX 64
 
@@ -170,6 +173,8 @@ static void enrollments_batch_decide(
             j->detail = enrollments_dup(db_last_app_detail(c));
         }
     }
+    metrics_count("registrar_enroll_batches_total", HELP_BATCHES, "", 1);
+    metrics_count("registrar_enroll_batched_total", HELP_BATCHED, "", (long)n);
     db_result_free(r);
     sbuf_release(&users);
     sbuf_release(&codes);

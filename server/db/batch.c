@@ -27,7 +27,6 @@ struct batch_key {
 static pthread_mutex_t batch_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t batch_cond = PTHREAD_COND_INITIALIZER;
 static struct batch_key *batch_keys;
-static unsigned long long batch_count, batch_items;
 
 static struct batch_key *batch_key_get(const char *key)
 {
@@ -96,8 +95,6 @@ void batch_run(
     run(c, key, items, n);
 
     pthread_mutex_lock(&batch_mutex);
-    batch_count++;
-    batch_items += n;
     for (size_t i = 0; i < n; i++)
         items[i]->state = BATCH_DONE;
     /* What queued meanwhile goes at once, led by its first. */
@@ -111,12 +108,4 @@ void batch_run(
     pthread_mutex_unlock(&batch_mutex);
     if (items != stack)
         free(items);
-}
-
-void batch_stats(unsigned long long *batches, unsigned long long *items)
-{
-    pthread_mutex_lock(&batch_mutex);
-    *batches = batch_count;
-    *items = batch_items;
-    pthread_mutex_unlock(&batch_mutex);
 }
