@@ -71,6 +71,12 @@ int api_rate_limit_or_reply(struct http_req *req, const char *kind);
  * internal. Call only with a failure status.
  */
 void api_reply_db_error(struct http_req *req, enum db_status s);
+/*
+ * The DB_APP_ERROR answer of api_reply_db_error from its parts (code 4xx,
+ * problem slug, DETAIL JSON text or NULL; all borrowed), for outcomes a
+ * SQL function returned rather than raised. Anything else is a 500.
+ */
+void api_reply_app_problem(struct http_req *req, int code, const char *slug, const char *detail);
 
 /*
  * Runs a statement that returns one JSON value and replies with it

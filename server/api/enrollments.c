@@ -6,6 +6,7 @@
  */
 #include "registrar/api.h"
 
+#include "registrar/batch.h"
 #include "registrar/log.h"
 #include "registrar/metrics.h"
 #include "registrar/payments.h"
@@ -15,8 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct db_stmt SQL_ENROLL = { "enroll",
-    "select registrar.enroll($1::uuid, $2::uuid, $3)", 0 };
+static const struct db_stmt SQL_ENROLL = { "enroll_batch",
+    "select n, code, slug, detail, body from registrar.enroll_batch($1::uuid[], $2::uuid, $3::text[])",
+    0 };
 static const struct db_stmt SQL_QUOTE = { "enrollment_quote",
     "select registrar.enrollment_quote($1::uuid, $2::uuid, $3)", DB_RETRY_SAFE };
 static const struct db_stmt SQL_GET = { "enrollment_get",
@@ -35,6 +37,12 @@ static const struct db_stmt SQL_DISCOUNT_CREATE = { "discount_code_create",
     "select registrar.discount_code_create($1::uuid, $2::boolean, $3::uuid, $4, $5::integer, $6::integer,"
     " $7::integer, $8::timestamptz)",
     0 };
+
+static const char HELP_BATCHES[] = "Calls of registrar.enroll_batch (one transaction each).";
+static const char HELP_BATCHED[] = "Registrations decided in those calls.";
+
+/* Registrations for one offering decided together at most (group commit). */
+#define ENROLLMENTS_BATCH_MAX 64
 
 /* Longest workshop choice accepted in one request. */
 #define ENROLLMENTS_MAX_SESSIONS 50
@@ -83,6 +91,95 @@ const struct api_field enrollments_discount_fields[] = {
     { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
 };
 
+/*
+ * One registration waiting in a batch (batch.h): its inputs, borrowed from
+ * the request, and its outcome, owned here.
+ */
+struct enrollments_job {
+    const char *user, *code;
+    enum db_status status; /* of the batch's statement */
+    int http;              /* the learner's own outcome when status is DB_OK */
+    char *slug, *detail, *body;
+};
+
+static void enrollments_job_release(struct enrollments_job *j)
+{
+    free(j->slug);
+    free(j->detail);
+    free(j->body);
+}
+
+static char *enrollments_dup(const char *s)
+{
+    return s != NULL ? xstrdup(s) : NULL;
+}
+
+/* Appends v to an array literal, quoted (NULL: the SQL null). */
+static void enrollments_array_add(struct sbuf *b, const char *v)
+{
+    if (b->len > 1)
+        sbuf_addc(b, ',');
+    if (v == NULL) {
+        sbuf_adds(b, "NULL");
+        return;
+    }
+    sbuf_addc(b, '"');
+    for (const char *p = v; *p != '\0'; p++) {
+        if (*p == '"' || *p == '\\')
+            sbuf_addc(b, '\\');
+        sbuf_addc(b, *p);
+    }
+    sbuf_addc(b, '"');
+}
+
+/*
+ * The batch's run function: every registration waiting for the offering in
+ * one call of registrar.enroll_batch (schema/0015), one row per learner in
+ * the order given. A failure of the statement itself is every learner's.
+ */
+static void enrollments_batch_decide(
+    struct db_conn *c, const char *offering, struct batch_item *const *items, size_t n)
+{
+    struct sbuf users, codes;
+    struct db_result *r = NULL;
+
+    sbuf_init(&users);
+    sbuf_init(&codes);
+    sbuf_addc(&users, '{');
+    sbuf_addc(&codes, '{');
+    for (size_t i = 0; i < n; i++) {
+        const struct enrollments_job *j = items[i]->arg;
+        enrollments_array_add(&users, j->user);
+        enrollments_array_add(&codes, j->code);
+    }
+    sbuf_addc(&users, '}');
+    sbuf_addc(&codes, '}');
+    const char *params[] = { users.buf, offering, codes.buf };
+    enum db_status s = db_exec(c, &SQL_ENROLL, 3, params, &r);
+    if (s == DB_OK && db_result_rows(r) != (int)n)
+        s = DB_ERROR;
+    for (size_t i = 0; i < n; i++) {
+        struct enrollments_job *j = items[i]->arg;
+        j->status = s;
+        if (s == DB_OK) {
+            const char *code = db_result_value(r, (int)i, 1);
+            j->http = code != NULL ? atoi(code) : 500;
+            j->slug = enrollments_dup(db_result_value(r, (int)i, 2));
+            j->detail = enrollments_dup(db_result_value(r, (int)i, 3));
+            j->body = enrollments_dup(db_result_value(r, (int)i, 4));
+        } else if (s == DB_APP_ERROR) {
+            j->http = db_last_app_code(c);
+            j->slug = enrollments_dup(db_last_app_slug(c));
+            j->detail = enrollments_dup(db_last_app_detail(c));
+        }
+    }
+    metrics_count("registrar_enroll_batches_total", HELP_BATCHES, "", 1);
+    metrics_count("registrar_enroll_batched_total", HELP_BATCHED, "", (long)n);
+    db_result_free(r);
+    sbuf_release(&users);
+    sbuf_release(&codes);
+}
+
 void enrollments_create(struct http_req *req)
 {
     json_t *body = http_req_json(req);
@@ -95,8 +192,27 @@ void enrollments_create(struct http_req *req)
     /* A code tried here is a guess like one in a quote: the same buckets. */
     if (code != NULL && api_rate_limit_or_reply(req, "discount") == -1)
         return;
-    const char *params[] = { api_viewer(req), offering, code };
-    api_reply_sql(req, &SQL_ENROLL, 3, params, 201);
+    /*
+     * Decided with every other registration for this offering waiting now,
+     * on this connection or another waiting one: a batch of one when
+     * nothing else is waiting.
+     */
+    struct enrollments_job job = { api_viewer(req), code, DB_OK, 0, NULL, NULL, NULL };
+    struct batch_item item = { &job, NULL, 0 };
+    batch_run(http_req_db(req), offering, &item, ENROLLMENTS_BATCH_MAX, enrollments_batch_decide);
+    if (job.status == DB_APP_ERROR) {
+        api_reply_app_problem(req, job.http, job.slug, job.detail);
+    } else if (job.status != DB_OK) {
+        api_reply_db_error(req, job.status);
+    } else if (job.http == 201 && job.body != NULL) {
+        http_reply_json_text(req, 201, job.body);
+        job.body = NULL;
+    } else if (job.http == 404) {
+        api_reply_db_error(req, DB_NOT_FOUND);
+    } else {
+        api_reply_app_problem(req, job.http, job.slug, job.detail);
+    }
+    enrollments_job_release(&job);
 }
 
 void enrollments_quote(struct http_req *req)

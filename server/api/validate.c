@@ -10,6 +10,40 @@
 #include <stdlib.h>
 #include <string.h>
 
+void api_reply_app_problem(struct http_req *req, int code, const char *slug, const char *detail)
+{
+    json_t *extra = NULL;
+    const char *text = NULL;
+
+    if (code < 400 || code > 499 || slug == NULL) {
+        http_reply_problem(req, 500, "internal", NULL);
+        return;
+    }
+    /* DETAIL is JSON from our own SQL: {"detail": "...", "conflicts": [...]} */
+    if (detail != NULL) {
+        extra = json_loads(detail, 0, NULL);
+        if (extra != NULL && json_is_string(json_object_get(extra, "detail")))
+            text = json_string_value(json_object_get(extra, "detail"));
+    }
+    char *copy = text != NULL ? xstrdup(text) : NULL;
+    char retry[24] = "";
+    if (code == 429 && json_is_integer(json_object_get(extra, "retry_after")))
+        snprintf(retry, sizeof(retry), "%lld",
+            (long long)json_integer_value(json_object_get(extra, "retry_after")));
+    if (json_is_object(extra)) {
+        json_object_del(extra, "detail");
+    } else {
+        json_decref(extra);
+        extra = NULL;
+    }
+    /* Consumes extra. */
+    http_reply_problem_extra(req, code, slug, copy, extra);
+    /* A limit raised by our SQL says when to come back (rate_limit_take). */
+    if (retry[0] != '\0')
+        http_reply_header(req, "Retry-After", retry);
+    free(copy);
+}
+
 void api_reply_db_error(struct http_req *req, enum db_status s)
 {
     struct db_conn *db = http_req_db(req);
@@ -28,41 +62,10 @@ void api_reply_db_error(struct http_req *req, enum db_status s)
     case DB_INVALID_INPUT:
         http_reply_problem(req, 400, "invalid-request", "A value in the request is not valid.");
         return;
-    case DB_APP_ERROR: {
-        int code = db != NULL ? db_last_app_code(db) : 500;
-        const char *slug = db != NULL ? db_last_app_slug(db) : NULL;
-        const char *detail = db != NULL ? db_last_app_detail(db) : NULL;
-        json_t *extra = NULL;
-        const char *text = NULL;
-        if (code < 400 || code > 499 || slug == NULL) {
-            http_reply_problem(req, 500, "internal", NULL);
-            return;
-        }
-        /* DETAIL is JSON from our own SQL: {"detail": "...", "conflicts": [...]} */
-        if (detail != NULL) {
-            extra = json_loads(detail, 0, NULL);
-            if (extra != NULL && json_is_string(json_object_get(extra, "detail")))
-                text = json_string_value(json_object_get(extra, "detail"));
-        }
-        char *copy = text != NULL ? xstrdup(text) : NULL;
-        char retry[24] = "";
-        if (code == 429 && json_is_integer(json_object_get(extra, "retry_after")))
-            snprintf(retry, sizeof(retry), "%lld",
-                (long long)json_integer_value(json_object_get(extra, "retry_after")));
-        if (json_is_object(extra)) {
-            json_object_del(extra, "detail");
-        } else {
-            json_decref(extra);
-            extra = NULL;
-        }
-        /* Consumes extra. */
-        http_reply_problem_extra(req, code, slug, copy, extra);
-        /* A limit raised by our SQL says when to come back (rate_limit_take). */
-        if (retry[0] != '\0')
-            http_reply_header(req, "Retry-After", retry);
-        free(copy);
+    case DB_APP_ERROR:
+        api_reply_app_problem(req, db != NULL ? db_last_app_code(db) : 500,
+            db != NULL ? db_last_app_slug(db) : NULL, db != NULL ? db_last_app_detail(db) : NULL);
         return;
-    }
     case DB_UNAVAILABLE:
         http_reply_problem(
             req, 503, "database-unavailable", "The database is not reachable; try again shortly.");

@@ -1,4 +1,10 @@
-/* cache.c: see cache.h. A small open hash table under one mutex. */
+/*
+ * cache.c: see cache.h. An open hash table under one mutex: a key lives in
+ * one of CACHE_WAYS slots from its hash's, so that keys whose hashes
+ * collide do not evict each other at every request (with one slot per
+ * hash, 100 offerings in 256 slots had a dozen pairs taking turns, every
+ * turn a miss to the database: bench-read's offering100 tail).
+ */
 #include "registrar/cache.h"
 
 #include "registrar/util.h"
@@ -9,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CACHE_SLOTS 256 /* public URLs are few: courses, offerings, schedules */
+#define CACHE_SLOTS 1024 /* public URLs are few: courses, offerings, schedules */
+#define CACHE_WAYS 8
 
 /* A refresher that has not stored its answer by then is presumed failed. */
 #define CACHE_REFRESH_WAIT_MS 250
@@ -95,15 +102,43 @@ void cache_entry_release(struct cache_entry *e)
     e->content_type = NULL;
 }
 
+/* The slot holding key, or NULL. Call with the lock held. */
+static struct cache_slot *cache_find(const char *key, size_t h)
+{
+    for (size_t w = 0; w < CACHE_WAYS; w++) {
+        struct cache_slot *s = &cache_slots[(h + w) % CACHE_SLOTS];
+        if (s->key != NULL && strcmp(s->key, key) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+/* Where key goes: its own slot, else an empty or expired one, else the one expiring first. */
+static struct cache_slot *cache_place(const char *key, size_t h, int64_t now)
+{
+    struct cache_slot *s = cache_find(key, h), *victim = NULL;
+
+    if (s != NULL)
+        return s;
+    for (size_t w = 0; w < CACHE_WAYS; w++) {
+        s = &cache_slots[(h + w) % CACHE_SLOTS];
+        if (s->key == NULL || now >= s->expires_ms)
+            return s;
+        if (victim == NULL || s->expires_ms < victim->expires_ms)
+            victim = s;
+    }
+    return victim;
+}
+
 int cache_get(const char *key, struct cache_entry *out)
 {
-    size_t i = util_hash64(key, strlen(key)) % CACHE_SLOTS;
+    size_t h = util_hash64(key, strlen(key)) % CACHE_SLOTS;
     int rc = -1;
 
     pthread_mutex_lock(&cache_lock);
-    struct cache_slot *s = &cache_slots[i];
+    struct cache_slot *s = cache_find(key, h);
     int64_t now = util_now_ms();
-    bool usable = s->key != NULL && strcmp(s->key, key) == 0 && now < s->expires_ms;
+    bool usable = s != NULL && now < s->expires_ms;
     if (usable && now >= s->stale_ms &&
         (s->refreshing_ms == 0 || now - s->refreshing_ms > CACHE_REFRESH_WAIT_MS)) {
         s->refreshing_ms = now;
@@ -124,10 +159,10 @@ int cache_get(const char *key, struct cache_entry *out)
 void cache_put(const char *key, const char *body, size_t len, const char *content_type,
     const char *etag, int64_t max_age_ms)
 {
-    size_t i = util_hash64(key, strlen(key)) % CACHE_SLOTS;
+    size_t h = util_hash64(key, strlen(key)) % CACHE_SLOTS;
     struct cache_slot fresh = { 0 };
 
-    /* Copy outside the lock; a colliding key simply replaces the slot. */
+    /* Copy outside the lock. */
     fresh.key = xstrdup(key);
     fresh.e.body = xmalloc(len + 1);
     memcpy(fresh.e.body, body, len);
@@ -140,20 +175,22 @@ void cache_put(const char *key, const char *body, size_t len, const char *conten
     fresh.expires_ms = now + max_age_ms;
 
     pthread_mutex_lock(&cache_lock);
-    struct cache_slot old = cache_slots[i];
-    cache_slots[i] = fresh;
+    struct cache_slot *s = cache_place(key, h, now);
+    struct cache_slot old = *s;
+    *s = fresh;
     pthread_mutex_unlock(&cache_lock);
     cache_slot_release(&old);
 }
 
 void cache_clear(void)
 {
-    struct cache_slot old[CACHE_SLOTS];
+    struct cache_slot *old = xmalloc(sizeof(cache_slots));
 
     pthread_mutex_lock(&cache_lock);
-    memcpy(old, cache_slots, sizeof(old));
+    memcpy(old, cache_slots, sizeof(cache_slots));
     memset(cache_slots, 0, sizeof(cache_slots));
     pthread_mutex_unlock(&cache_lock);
     for (size_t i = 0; i < CACHE_SLOTS; i++)
         cache_slot_release(&old[i]);
+    free(old);
 }

@@ -664,3 +664,54 @@ test('discount codes tried are throttled per learner and per address, shared by 
     await lim.stop();
   }
 });
+
+test('group commit: 150 registrations at once for one offering through one process, each its own exact outcome', async () => {
+  const off = await openOffering(srv, admin, { capacity: 40 });
+  const code = await as(srv, admin).post(`/api/v1/offerings/${off.id}/discount-codes`,
+    { json: { code: 'RUSH-3', percent_off: 10, max_uses: 3 } });
+  assert.equal(code.status, 201, code.text);
+  const ls = await learners(srv, 130);
+  const unverified = await learners(srv, 10, { verified: false });
+  const one = srv.urls[0];
+  const before = [await metric(srv, 'registrar_enroll_batches_total'),
+    await metric(srv, 'registrar_enroll_batched_total')];
+  // 130 learners (6 of them with a code of 3 uses), 10 more pressing twice,
+  // 10 with their email unverified: all at once, into one process.
+  const calls = ls.map((l, i) => ({ l, body: i < 6 ? { discount_code: 'rush-3' } : null }));
+  for (let i = 10; i < 20; i++) calls.push({ l: ls[i], body: null });
+  for (const l of unverified) calls.push({ l, body: null });
+  const results = await Promise.all(calls.map(({ l, body }) => enroll(l, off.id, body, one)));
+  const after = [await metric(srv, 'registrar_enroll_batches_total'),
+    await metric(srv, 'registrar_enroll_batched_total')];
+
+  const statuses = results.map((r) => r.status);
+  assert.equal(statuses.filter((s) => s >= 500).length, 0, 'no 5xx');
+  const slugs = (s) => results.filter((r) => r.body?.type === `https://registrar.invalid/problems/${s}`).length;
+  assert.equal(slugs('email-unverified'), 10);
+  assert.equal(slugs('already-enrolled'), 10);
+  assert.equal(slugs('discount-code-invalid'), 3, 'three uses, three refused');
+  const made = results.filter((r) => r.status === 201).map((r) => r.body);
+  assert.equal(made.length, 127);
+  assert.equal(made.filter((e) => e.status === 'held').length, 40);
+  assert.equal(made.filter((e) => e.status === 'waitlisted').length, 87);
+  assert.equal(made.filter((e) => e.discount_cents > 0).length, 3);
+  // Each waitlisted learner was told their own place, 1..87, once each.
+  assert.deepEqual(made.filter((e) => e.status === 'waitlisted').map((e) => e.waitlist_position)
+    .sort((a, b) => a - b), Array.from({ length: 87 }, (_, i) => i + 1));
+  // The refused changed nothing: the database's own counts.
+  const c = await seatCounts(srv, off.id);
+  assert.deepEqual([c.seats_taken, c.held, c.waitlisted], [40, 40, 87]);
+  const [{ uses }] = await srv.sql('select uses from registrar.discount_codes where offering_id = $1', [off.id]);
+  assert.equal(uses, 3);
+  const [{ n }] = await srv.sql('select count(*)::int as n from registrar.enrollments where offering_id = $1', [off.id]);
+  assert.equal(n, 127);
+  const stored = await srv.sql(
+    `select id, registrar.waitlist_position(e) as p from registrar.enrollments e
+     where offering_id = $1 and status = 'waitlisted'`, [off.id]);
+  const told = new Map(made.map((e) => [e.id, e.waitlist_position]));
+  for (const s of stored) assert.equal(told.get(s.id), s.p, 'the place told is the place stored');
+  // Decided in batches: fewer transactions than registrations.
+  const batches = after[0] - before[0], batched = after[1] - before[1];
+  assert.equal(batched, calls.length);
+  assert.ok(batches < batched, `${batches} batches for ${batched} registrations`);
+});

@@ -48,6 +48,8 @@ LOAD_PG_STARTED=0
 LOAD_DB_NAME=registrar_bench
 LOAD_DB_URL=
 LOAD_SERVER_PID=
+# More server processes on the same database (load_server_another).
+LOAD_EXTRA_PIDS=()
 LOAD_SERVER_URL=
 LOAD_SECRET_KEY=
 LOAD_BIN=
@@ -132,6 +134,11 @@ load_cleanup()
 {
     local rc=$?
     trap - EXIT INT TERM
+    local pid
+    for pid in "${LOAD_EXTRA_PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     if [ -n "$LOAD_SERVER_PID" ] && kill -0 "$LOAD_SERVER_PID" 2>/dev/null; then
         kill -TERM "$LOAD_SERVER_PID" 2>/dev/null || true
         for _ in $(seq 1 100); do
@@ -231,41 +238,59 @@ load_server_start()
     REGISTRAR_DATABASE_URL=$LOAD_DB_URL "$LOAD_BIN" migrate >"$LOAD_TMP/migrate.log" 2>&1 \
         || load_die "registrar migrate failed; see $LOAD_TMP/migrate.log"
 
-    local port
-    port=$(load_free_port)
-    LOAD_SERVER_URL="http://127.0.0.1:$port"
     # Kept for benches that make session tokens themselves (bench-rush).
     LOAD_SECRET_KEY=${LOAD_SECRET_KEY:-$(load_random_hex 32)}
+    LOAD_WEBHOOK_SECRET=${LOAD_WEBHOOK_SECRET:-$(load_random_hex 32)}
+    load_server_process "$LOAD_TMP/server.log"
+    LOAD_SERVER_PID=$LOAD_PROCESS_PID
+    LOAD_SERVER_URL=$LOAD_PROCESS_URL
+}
+
+# One more server process on the same database, with the same secrets, on
+# a port of its own: LOAD_SERVER2_URL, its log $LOAD_TMP/server2.log.
+load_server_another()
+{
+    load_server_process "$LOAD_TMP/server2.log"
+    LOAD_EXTRA_PIDS+=("$LOAD_PROCESS_PID")
+    LOAD_SERVER2_URL=$LOAD_PROCESS_URL
+}
+
+# Starts `registrar serve` logging to $1 and waits for readyz:
+# LOAD_PROCESS_PID, LOAD_PROCESS_URL.
+load_server_process()
+{
+    local log=$1 port url pid
+    port=$(load_free_port)
+    url="http://127.0.0.1:$port"
     # shellcheck disable=SC2086 # BENCH_SERVER_ARGS is a list of words
     env REGISTRAR_DATABASE_URL="$LOAD_DB_URL" \
         REGISTRAR_SECRET_KEY="$LOAD_SECRET_KEY" \
-        REGISTRAR_WEBHOOK_SECRET="$(load_random_hex 32)" \
+        REGISTRAR_WEBHOOK_SECRET="$LOAD_WEBHOOK_SECRET" \
         REGISTRAR_LOG_LEVEL="$BENCH_LOG_LEVEL" \
         REGISTRAR_ADMIN_LISTEN="${BENCH_ADMIN_LISTEN:-off}" \
         REGISTRAR_WEB_ROOT="$LOAD_ROOT/web" \
         "$LOAD_BIN" serve --listen "127.0.0.1:$port" $BENCH_SERVER_ARGS \
-        >"$LOAD_TMP/server.log" 2>&1 &
-    LOAD_SERVER_PID=$!
+        >"$log" 2>&1 &
+    pid=$!
 
     local code
     for _ in $(seq 1 300); do
-        if ! kill -0 "$LOAD_SERVER_PID" 2>/dev/null; then
-            tail -n 20 "$LOAD_TMP/server.log" >&2 || true
-            load_die "the server exited during start-up; see $LOAD_TMP/server.log"
+        if ! kill -0 "$pid" 2>/dev/null; then
+            tail -n 20 "$log" >&2 || true
+            load_die "the server exited during start-up; see $log"
         fi
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$LOAD_SERVER_URL/readyz" || true)
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url/readyz" || true)
         if [ "$code" = 200 ]; then
-            load_log "server pid $LOAD_SERVER_PID ready at $LOAD_SERVER_URL (log level $BENCH_LOG_LEVEL)"
+            load_log "server pid $pid ready at $url (log level $BENCH_LOG_LEVEL)"
+            LOAD_PROCESS_PID=$pid
+            LOAD_PROCESS_URL=$url
             return 0
         fi
         sleep 0.1
     done
-    load_die "the server was not ready within 30 s; see $LOAD_TMP/server.log"
+    load_die "the server was not ready within 30 s; see $log"
 }
 
-# load_signin: create a learner account through the API and sign in, which
-# sets LOAD_TOKEN (a bearer token). Returns 1, saying why, when the server
-# cannot do that (e.g. a build from before accounts existed).
 load_signin()
 {
     local email password code

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -80,6 +81,27 @@ static void test_replace(void **state)
     cache_clear();
 }
 
+/* 100 offerings at once (bench-read's offering100): every one stays a hit. */
+static void test_many_keys_all_kept(void **state)
+{
+    struct cache_entry e;
+    char key[96], body[16];
+    (void)state;
+    for (int i = 0; i < 100; i++) {
+        snprintf(key, sizeof(key), "/api/v1/offerings/60000000-0000-4000-8000-%012d", i);
+        snprintf(body, sizeof(body), "%d", i);
+        cache_put(key, body, strlen(body), "application/json", "\"e\"", 10000);
+    }
+    for (int i = 0; i < 100; i++) {
+        snprintf(key, sizeof(key), "/api/v1/offerings/60000000-0000-4000-8000-%012d", i);
+        snprintf(body, sizeof(body), "%d", i);
+        assert_int_equal(cache_get(key, &e), 0);
+        assert_string_equal(e.body, body);
+        cache_entry_release(&e);
+    }
+    cache_clear();
+}
+
 static void test_key_canonical(void **state)
 {
     (void)state;
@@ -140,6 +162,7 @@ int main(void)
         cmocka_unit_test(test_clear),
         cmocka_unit_test(test_replace),
         cmocka_unit_test(test_key_canonical),
+        cmocka_unit_test(test_many_keys_all_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
