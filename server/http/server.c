@@ -965,14 +965,19 @@ static int http_listen(struct http_listener *l, const char *host, unsigned short
         log_msg(LOG_ERROR, "cannot listen on %s: not a numeric address", host);
         return -1;
     }
-    l->daemon = MHD_start_daemon(flags, port, NULL, NULL, http_access, l, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)connection_limit,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)per_ip_limit,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)config->idle_timeout_s,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)HTTP_CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, http_completed, l,
-        MHD_OPTION_END);
+    struct MHD_OptionItem opts[] = {
+        { MHD_OPTION_SOCK_ADDR, 0, &addr },
+        { MHD_OPTION_CONNECTION_LIMIT, (intptr_t)connection_limit, NULL },
+        { MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)per_ip_limit, NULL },
+        { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)config->idle_timeout_s, NULL },
+        { MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL },
+        { MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)HTTP_CONNECTION_MEMORY, NULL },
+        /* A pool of one is the daemon's own thread: libmicrohttpd warns if told so. */
+        { threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)threads, NULL },
+        { MHD_OPTION_END, 0, NULL },
+    };
+    l->daemon = MHD_start_daemon(flags, port, NULL, NULL, http_access, l, MHD_OPTION_ARRAY, opts,
+        MHD_OPTION_NOTIFY_COMPLETED, http_completed, l, MHD_OPTION_END);
     if (l->daemon == NULL) {
         log_msg(LOG_ERROR, "cannot listen on %s:%u", host, port);
         return -1;
