@@ -25,6 +25,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { checkResponse } from './openapi-check.mjs';
 
 const execFileP = promisify(execFile);
 
@@ -507,6 +508,8 @@ export function client(baseUrl) {
         parsed = text;
       }
     }
+    // Every response is held to the OpenAPI document (openapi-check.mjs).
+    checkResponse(method, urlPath, res, parsed, text);
     if (parsed && typeof parsed === 'object' && typeof parsed.csrf_token === 'string') {
       csrfToken = parsed.csrf_token;
     }
