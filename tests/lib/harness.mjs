@@ -403,12 +403,16 @@ export async function startServer({ env = {}, processes = 1, ownCluster = false,
     },
   };
   for (const u of srv.urls) servers.set(u, srv);
+  for (const u of srv.adminUrls) if (u) adminAddresses.add(String(u).replace(/\/+$/, ''));
   return srv;
 }
 
 // The running servers by URL, so that helpers given only a client (or a
 // URL) can reach the server's database: serverAt(c.base) or serverAt(url).
 const servers = new Map();
+// The admin addresses (REGISTRAR_ADMIN_LISTEN): they serve the operations
+// routes only, so the OpenAPI check holds them to that (openapi-check.mjs).
+const adminAddresses = new Set();
 export function serverAt(url) {
   return servers.get(String(url).replace(/\/+$/, ''));
 }
@@ -509,7 +513,7 @@ export function client(baseUrl) {
       }
     }
     // Every response is held to the OpenAPI document (openapi-check.mjs).
-    checkResponse(method, urlPath, res, parsed, text);
+    checkResponse(method, urlPath, res, parsed, text, { admin: adminAddresses.has(base) });
     if (parsed && typeof parsed === 'object' && typeof parsed.csrf_token === 'string') {
       csrfToken = parsed.csrf_token;
     }

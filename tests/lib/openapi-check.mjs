@@ -15,6 +15,7 @@ import addFormats from 'ajv-formats';
 
 const DOC_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../server/api/openapi.json');
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
+const OPS_PATHS = ['/healthz', '/readyz', '/metrics'];
 
 let state = null;
 
@@ -72,9 +73,15 @@ function mediaType(header) {
 }
 
 // Returns null when the response agrees with the document, else a message.
-export function describeMismatch(method, urlPath, status, contentType, body, text) {
+// On an admin address (admin: true) only the operations routes exist;
+// anything else must be the 404 of a path that does not exist.
+export function describeMismatch(method, urlPath, status, contentType, body, text, { admin = false } = {}) {
   const { doc, ajv, routes, validators } = load();
   const pathname = urlPath.split('?')[0].split('#')[0];
+  if (admin && !OPS_PATHS.includes(pathname)) {
+    if (status === 404 && mediaType(contentType) === 'application/problem+json') return null;
+    return `${method.toUpperCase()} ${pathname} → ${status} on the admin address: only ${OPS_PATHS.join(', ')} exist there (expected 404 problem)`;
+  }
   const route = routes.find((r) => r.re.test(pathname));
   // Paths the document does not have are the web client's files or a 404;
   // only the problem shape of an API 404 can be checked there.
@@ -127,7 +134,7 @@ export function describeMismatch(method, urlPath, status, contentType, body, tex
   return `${where}: the body does not match the document's schema: ${err}; body: ${text.slice(0, 300)}`;
 }
 
-export function checkResponse(method, urlPath, res, body, text) {
-  const problem = describeMismatch(method, urlPath, res.status, res.headers.get('content-type'), body, text);
+export function checkResponse(method, urlPath, res, body, text, options = {}) {
+  const problem = describeMismatch(method, urlPath, res.status, res.headers.get('content-type'), body, text, options);
   if (problem !== null) throw new Error(`OpenAPI drift: ${problem}`);
 }
