@@ -236,8 +236,13 @@ void http_reply_problem_extra(
     json_t *p = problem_new(status, slug, detail);
     size_t len;
 
+    /*
+     * RFC 9457's own members (type, title, status, detail) stay the
+     * problem's: an extra member of the same name, such as a registration's
+     * "status" from a SQL function, must not turn `status` into a string.
+     */
     if (extra != NULL) {
-        json_object_update(p, extra);
+        json_object_update_missing(p, extra);
         json_decref(extra);
     }
     char *text = json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER);
