@@ -115,9 +115,7 @@ export function describeMismatch(method, urlPath, status, contentType, body, tex
     Object.keys(content).find((k) => k.endsWith('/*') && type.startsWith(k.slice(0, -1)));
   if (mediaKey === undefined) return `${where}: content type ${type || '(none)'} is not documented (${Object.keys(content).join(', ')})`;
   if (!/json$/.test(mediaKey) || content[mediaKey].schema === undefined) return null;
-  if (typeof body !== 'object' || body === null) {
-    if (typeof body === 'string') return `${where}: the body is not JSON although the type is ${type}`;
-  }
+  if (typeof body === 'string') return `${where}: the body is not JSON although the type is ${type}`;
   // The schema is compiled by its pointer into the document, once.
   const pointer = op.responses[key].$ref !== undefined
     ? `${op.responses[key].$ref.replace(/^#/, '')}/content/${pointerEscape(mediaKey)}/schema`
