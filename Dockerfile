@@ -28,6 +28,8 @@ RUN apt-get update \
         libsodium-dev \
         meson \
         ninja-build \
+        nodejs \
+        npm \
         pkg-config \
         python3 \
     && rm -rf /var/lib/apt/lists/*
@@ -36,6 +38,8 @@ WORKDIR /src
 COPY . .
 # The unit tests (cmocka) need no database: a failing one fails the image.
 # The API and browser suites need node and PostgreSQL; scripts/dev test runs them.
+# Swagger UI for /api/docs: the pinned npm package, copied into web/vendor/.
+RUN scripts/dev vendor
 RUN meson setup build --buildtype=release \
     && ninja -C build \
     && meson test -C build --suite unit --print-errorlogs \

@@ -34,7 +34,7 @@
 #define AUTH_DIGEST_HEX_SIZE 65     /* 64 hex digits and a NUL */
 #define AUTH_PASSWORD_HASH_SIZE 128 /* crypto_pwhash_STRBYTES, NUL included */
 
-/* Passwords, in code points (API.md): any characters, never truncated. */
+/* Passwords, in code points (docs/api.md): any characters, never truncated. */
 #define AUTH_PASSWORD_MIN 12
 #define AUTH_PASSWORD_MAX 128
 

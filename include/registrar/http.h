@@ -154,6 +154,13 @@ struct http_server_config {
  */
 const char *http_csp_html(bool stripe);
 
+/*
+ * The policy of the rendered API reference (/api/docs): scripts from 'self'
+ * only, as everywhere; styles also inline, because Swagger UI sets style
+ * attributes from script. No other page gets it. Static storage.
+ */
+const char *http_csp_docs(void);
+
 /* Starts listening. NULL (logged) if the socket or threads fail. */
 struct http_server *http_server_new(const struct http_server_config *config);
 unsigned short http_server_port(struct http_server *s);

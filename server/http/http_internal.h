@@ -12,6 +12,8 @@
  * NUL bytes and any path that leaves the root through a symbolic link.
  */
 void http_static_serve(struct http_req *req, const char *web_root);
+/* The same for one file of the web root, path "/name" (as if requested). */
+void http_static_serve_file(struct http_req *req, const char *web_root, const char *path);
 
 /* The request's path, percent-decoded, without the query. */
 const char *http_req_path(const struct http_req *req);

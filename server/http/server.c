@@ -98,6 +98,7 @@ struct http_req {
     struct http_kv *reply_headers;
     size_t nreply_headers;
     bool no_store;
+    bool docs_page; /* /api/docs: its own Content-Security-Policy */
 };
 
 /* ---- accessors ---- */
@@ -235,8 +236,13 @@ void http_reply_problem_extra(
     json_t *p = problem_new(status, slug, detail);
     size_t len;
 
+    /*
+     * RFC 9457's own members (type, title, status, detail) stay the
+     * problem's: an extra member of the same name, such as a registration's
+     * "status" from a SQL function, must not turn `status` into a string.
+     */
     if (extra != NULL) {
-        json_object_update(p, extra);
+        json_object_update_missing(p, extra);
         json_decref(extra);
     }
     char *text = json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -368,8 +374,15 @@ const char *http_csp_html(bool stripe)
                  "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 }
 
-static void http_security_headers(
-    struct MHD_Response *r, const char *content_type, int status, bool https, bool stripe)
+const char *http_csp_docs(void)
+{
+    return "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' "
+           "data:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+           "frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+}
+
+static void http_security_headers(struct MHD_Response *r, const char *content_type, int status,
+    bool https, bool stripe, bool docs)
 {
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
@@ -389,7 +402,8 @@ static void http_security_headers(
     if (status == 304)
         return;
     if (content_type != NULL && strncmp(content_type, "text/html", 9) == 0) {
-        MHD_add_response_header(r, "Content-Security-Policy", http_csp_html(stripe));
+        MHD_add_response_header(
+            r, "Content-Security-Policy", docs ? http_csp_docs() : http_csp_html(stripe));
         MHD_add_response_header(r, "X-Frame-Options", "DENY");
     } else {
         MHD_add_response_header(
@@ -433,7 +447,7 @@ static enum MHD_Result http_send(struct http_req *req)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
     MHD_add_response_header(r, "X-Request-Id", req->id);
     http_security_headers(r, req->content_type, req->status, req->srv->config.cookie_secure,
-        req->srv->config.csp_stripe);
+        req->srv->config.csp_stripe, req->docs_page);
     /*
      * Anything that depends on who asks is not for shared caches; public
      * reads are revalidated with their ETag.
@@ -728,8 +742,21 @@ static enum MHD_Result http_dispatch(struct http_req *req)
         router_match(srv->config.routes, srv->config.nroutes, req->method, req->path, &req->match);
     if (rr != ROUTER_FOUND) {
         bool api = strncmp(req->path, "/api/", 5) == 0 || strcmp(req->path, "/api") == 0;
+        bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+        /*
+         * The rendered API reference is a file of the web client
+         * (web/api-docs.html, Swagger UI from web/vendor/) under the API's
+         * own prefix; it alone gets the docs page's policy.
+         */
+        if (rr == ROUTER_NOT_FOUND && strcmp(req->path, "/api/docs") == 0 && get &&
+            !req->on_admin && srv->config.web_root != NULL) {
+            req->route_name = "/api/docs";
+            req->docs_page = true;
+            http_static_serve_file(req, srv->config.web_root, "/api-docs.html");
+            return http_send(req);
+        }
         if (rr == ROUTER_NOT_FOUND && !api && !req->on_admin && srv->config.web_root != NULL &&
-            (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)) {
+            get) {
             req->route_name = "static";
             http_static_serve(req, srv->config.web_root);
             return http_send(req);

@@ -61,13 +61,16 @@ static int http_static_path_ok(const char *path)
 
 void http_static_serve(struct http_req *req, const char *web_root)
 {
-    const char *path = NULL;
+    /* The path as libmicrohttpd decoded it: %2e%2e has become ".." here. */
+    http_static_serve_file(req, web_root, http_req_path(req));
+}
+
+void http_static_serve_file(struct http_req *req, const char *web_root, const char *path)
+{
     char *full = NULL, *real = NULL, *root = NULL, *body = NULL;
     int fd = -1;
     struct stat st;
 
-    /* The path as libmicrohttpd decoded it: %2e%2e has become ".." here. */
-    path = http_req_path(req);
     if (!http_static_path_ok(path))
         goto not_found;
     root = realpath(web_root, NULL);

@@ -1,4 +1,4 @@
-// Running the centre, administration (API.md "Catalog" and "Running the
+// Running the centre, administration (docs/api.md "Catalog" and "Running the
 // centre"): courses created by admins and changed by admins and their
 // directors, people found and read by admins, the admin role given and
 // taken (never from the last admin), every change audited.

@@ -1,5 +1,5 @@
 // Attendance, check-in at the door and by room code, badges, the audit log
-// (API.md "Rosters, attendance, credits"): who may call each route, every
+// (docs/api.md "Rosters, attendance, credits"): who may call each route, every
 // refusal, the database state after each call (srv.sql), audit rows, and the
 // same scan nonce replayed through two server processes at once.
 import { test, before, after } from 'node:test';

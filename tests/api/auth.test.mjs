@@ -1,5 +1,5 @@
 // Sign-in sessions, CSRF, expiry, the failure limit, password change and
-// reset: API.md "Authentication", against the real server and database.
+// reset: docs/api.md "Authentication", against the real server and database.
 // Negative cases first. Time is moved by ageing rows with SQL, never by a
 // switch in the server.
 import { test, describe, before, after } from 'node:test';

@@ -1,4 +1,4 @@
-// Billing (API.md "Payments in production"): receipts R-<year>-<n> without
+// Billing (docs/api.md "Payments in production"): receipts R-<year>-<n> without
 // gaps (raced through two processes), receipts and invoices as PDFs read
 // back with pdftotext, offline payment and invoices by directors, refunds
 // by an admin (partial, never above what was paid, raced through two

@@ -1,4 +1,4 @@
-// After the course (API.md "Rosters, attendance, credits"; issue 10 items
+// After the course (docs/api.md "Rosters, attendance, credits"; issue 10 items
 // 5-8): evaluation forms, evaluations and credit claims, certificates read
 // back with pdftotext, the public check, transcripts, the completion view,
 // the ACCME report, and the messages of the jobs thread. Attendance is

@@ -1,4 +1,4 @@
-// Enrollment (API.md "Enrollment and payment"): a real registration rush
+// Enrollment (docs/api.md "Enrollment and payment"): a real registration rush
 // through two server processes, the database's own counts afterwards;
 // prices, discount codes raced, applications, holds expiring and the
 // waitlist promoted without any request, cancellation, capacity increases,

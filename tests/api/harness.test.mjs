@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import pg from 'pg';
 import { startServer, client, freePorts } from '../lib/harness.mjs';
+import { describeMismatch } from '../lib/openapi-check.mjs';
 
 async function databaseExists(name) {
   const u = new URL(process.env.REGISTRAR_TEST_PG);
@@ -166,4 +167,23 @@ test('client: cookie jar, CSRF header, bearer token and problem+json parsing', a
   } finally {
     await new Promise((resolve) => peer.close(resolve));
   }
+});
+
+// The response check of client() (tests/lib/openapi-check.mjs) must catch
+// each kind of drift, or every API test's agreement with the document
+// would prove nothing.
+test('the OpenAPI check refuses an undocumented status, a wrong type, a wrong body and a wrong route', () => {
+  const problem = (slug, status) => ({ type: `https://registrar.invalid/problems/${slug}`, title: 't', status });
+  const course = { slug: 'pcep', title: 'T', summary: 'S', credit_type: 'participation', directors: [] };
+  const ok = (m, p, st, type, body) => describeMismatch(m, p, st, type, body, JSON.stringify(body));
+  assert.equal(ok('GET', '/api/v1/courses/pcep', 200, 'application/json', course), null);
+  assert.equal(ok('GET', '/api/v1/courses/nope', 404, 'application/problem+json', problem('not-found', 404)), null);
+  assert.match(ok('GET', '/api/v1/courses/pcep', 418, 'application/json', course), /status 418 is not documented/);
+  assert.match(ok('GET', '/api/v1/courses/pcep', 200, 'text/html', course), /content type text\/html is not documented/);
+  assert.match(ok('GET', '/api/v1/courses/pcep', 200, 'application/json', { ...course, directors: 'x' }), /directors must be array/);
+  assert.match(ok('GET', '/api/v1/courses/pcep', 200, 'application/json', { slug: 'pcep' }), /must have required property/);
+  assert.match(ok('GET', '/api/v1/courses/nope', 404, 'application/problem+json', problem('no-such-slug', 404)), /type must be equal to one of the allowed values/);
+  assert.match(ok('GET', '/api/v1/courses/nope', 404, 'application/problem+json', { ...problem('not-found', 404), status: 'held' }), /status/);
+  assert.match(ok('POST', '/api/v1/courses', 409, 'application/problem+json', problem('email-taken', 409)), /allowed values/, 'narrowed per route');
+  assert.match(describeMismatch('GET', '/api/v1/courses', 200, 'application/json', {}, '{}', { admin: true }), /admin address/);
 });

@@ -1,4 +1,4 @@
-// HTTP conventions of API.md: problems, 404/405, request ids, security
+// HTTP conventions of docs/api.md: problems, 404/405, request ids, security
 // headers, body limits, static files that cannot leave the web root, and a
 // server that survives malformed traffic.
 import { test, before, after } from 'node:test';

@@ -1,4 +1,4 @@
-// Offerings (API.md "Catalog"): create, read, list, change; who may write;
+// Offerings (docs/api.md "Catalog"): create, read, list, change; who may write;
 // drafts hidden; validation naming fields; capacity against seats taken;
 // stable pagination; ETag/304; the cache emptied by NOTIFY across processes.
 import { test, before, after } from 'node:test';
@@ -60,7 +60,7 @@ test('an admin creates an offering: 201, Location, the contract\'s fields, times
     { until_days_before: 30, refund_percent: 100 },
     { until_days_before: 7, refund_percent: 50 },
   ]);
-  // Every profession has a credit type; the defaults follow API.md.
+  // Every profession has a credit type; the defaults follow docs/api.md.
   const credit = Object.fromEntries(o.credit_types.map((c) => [c.profession, c.credit_type]));
   assert.equal(credit.physician, 'AMA PRA Category 1');
   assert.equal(credit.nurse, 'ANCC contact hours');

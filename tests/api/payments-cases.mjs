@@ -1,4 +1,4 @@
-// Payments (API.md "Enrollment and payment", "Payments in production"),
+// Payments (docs/api.md "Enrollment and payment", "Payments in production"),
 // the cases every card processor must pass: paying a hold by processor
 // token, Idempotency-Key replays (also ten at once through two processes:
 // one charge), declines, expired holds, refunds by the cancellation policy,

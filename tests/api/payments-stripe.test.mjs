@@ -1,4 +1,4 @@
-// Payments with Stripe (API.md "Payments in production"), against the
+// Payments with Stripe (docs/api.md "Payments in production"), against the
 // stand-in of tests/lib/stripe-standin.mjs: first every case the test
 // processor passes (payments-cases.mjs), then what only Stripe has: the
 // requests as Stripe's API wants them, declines in words, 3-D Secure,

@@ -1,4 +1,4 @@
-// Privacy (API.md "Privacy"): a learner's export of everything held about
+// Privacy (docs/api.md "Privacy"): a learner's export of everything held about
 // them, erasure of an account with its password (registrations cancelled by
 // their policy, personal data gone from every table, payments kept under the
 // pseudonymous id, seats exact even while others rush the same offering

@@ -1,4 +1,4 @@
-// Rosters and waitlists (API.md "Rosters, attendance, credits"): directors
+// Rosters and waitlists (docs/api.md "Rosters, attendance, credits"): directors
 // and admins only, JSON pages, CSV read back by a real CSV parser (RFC 4180,
 // BOM, quoting, the formula-injection guard), an audit row for every read.
 import { test, before, after } from 'node:test';

@@ -1,4 +1,4 @@
-// Sessions and calendars (API.md "Schedule"): the rules the database keeps
+// Sessions and calendars (docs/api.md "Schedule"): the rules the database keeps
 // (within a part in the offering's zone, no room or faculty clash, end after
 // start), the race of two clashing writes through two server processes,
 // drafts hidden, stable pagination, ETag/304, soft deletion, and the

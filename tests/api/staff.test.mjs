@@ -1,4 +1,4 @@
-// Registrations made for others (API.md "Running the centre"): by the
+// Registrations made for others (docs/api.md "Running the centre"): by the
 // office for one person (POST /offerings/{id}/enrollments/for), by a
 // coordinator for a group (POST /offerings/{id}/group-registrations), all
 // seats or none, raced against single registrations through two server

@@ -22,7 +22,7 @@ export async function eventually(fn, what, timeoutMs = 10000) {
   assert.fail(`${what}: not within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
 }
 
-// The `type` of a problem with this slug (API.md "Errors").
+// The `type` of a problem with this slug (docs/api.md "Errors").
 export function problemType(slug) {
   return `https://registrar.invalid/problems/${slug}`;
 }

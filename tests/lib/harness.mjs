@@ -25,6 +25,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { checkResponse } from './openapi-check.mjs';
 
 const execFileP = promisify(execFile);
 
@@ -402,12 +403,16 @@ export async function startServer({ env = {}, processes = 1, ownCluster = false,
     },
   };
   for (const u of srv.urls) servers.set(u, srv);
+  for (const u of srv.adminUrls) if (u) adminAddresses.add(String(u).replace(/\/+$/, ''));
   return srv;
 }
 
 // The running servers by URL, so that helpers given only a client (or a
 // URL) can reach the server's database: serverAt(c.base) or serverAt(url).
 const servers = new Map();
+// The admin addresses (REGISTRAR_ADMIN_LISTEN): they serve the operations
+// routes only, so the OpenAPI check holds them to that (openapi-check.mjs).
+const adminAddresses = new Set();
 export function serverAt(url) {
   return servers.get(String(url).replace(/\/+$/, ''));
 }
@@ -507,6 +512,8 @@ export function client(baseUrl) {
         parsed = text;
       }
     }
+    // Every response is held to the OpenAPI document (openapi-check.mjs).
+    checkResponse(method, urlPath, res, parsed, text, { admin: adminAddresses.has(base) });
     if (parsed && typeof parsed === 'object' && typeof parsed.csrf_token === 'string') {
       csrfToken = parsed.csrf_token;
     }

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <ctype.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -172,6 +174,133 @@ static void test_refs_resolve(void **state)
     check_refs(doc);
 }
 
+/* A response object, through a $ref into components/responses. */
+static json_t *response_deref(json_t *r)
+{
+    const char *ref = json_string_value(json_object_get(r, "$ref"));
+    const char *prefix = "#/components/responses/";
+    if (ref == NULL)
+        return r;
+    assert_int_equal(strncmp(ref, prefix, strlen(prefix)), 0);
+    return json_object_get(
+        json_object_get(json_object_get(doc, "components"), "responses"), ref + strlen(prefix));
+}
+
+static bool tag_declared(const char *name)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(doc, "tags"), i, t)
+    {
+        if (strcmp(json_string_value(json_object_get(t, "name")), name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Every operation is tagged with a declared tag; every answer carries
+ * X-Request-Id; a 200 or 201 has content, every 4xx and 5xx a
+ * problem+json body; what every route can answer is listed (400, 500, 503;
+ * 401 and 403 where sign-in is needed, 404 with path parameters).
+ */
+static void test_operations_complete(void **state)
+{
+    static const char *const methods[] = { "get", "put", "post", "patch", "delete" };
+    const char *path;
+    json_t *item;
+    (void)state;
+    json_object_foreach(json_object_get(doc, "paths"), path, item)
+    {
+        for (size_t m = 0; m < sizeof(methods) / sizeof(methods[0]); m++) {
+            json_t *op = json_object_get(item, methods[m]);
+            if (op == NULL)
+                continue;
+            json_t *tags = json_object_get(op, "tags");
+            if (json_array_size(tags) == 0 ||
+                !tag_declared(json_string_value(json_array_get(tags, 0))))
+                fail_msg("%s %s: no declared tag", methods[m], path);
+            json_t *responses = json_object_get(op, "responses");
+            const char *code;
+            json_t *r;
+            json_object_foreach(responses, code, r)
+            {
+                json_t *resp = response_deref(r);
+                int status = atoi(code);
+                assert_non_null(resp);
+                if (json_object_get(json_object_get(resp, "headers"), "X-Request-Id") == NULL)
+                    fail_msg("%s %s %s: no X-Request-Id header", methods[m], path, code);
+                json_t *content = json_object_get(resp, "content");
+                if (status >= 400 && json_object_get(content, "application/problem+json") == NULL)
+                    fail_msg("%s %s %s: not a problem", methods[m], path, code);
+                if ((status == 200 || status == 201) && content == NULL)
+                    fail_msg("%s %s %s: no content", methods[m], path, code);
+            }
+            const char *always[] = { "400", "500", "503" };
+            for (size_t i = 0; i < 3; i++)
+                if (json_object_get(responses, always[i]) == NULL)
+                    fail_msg("%s %s: %s not listed", methods[m], path, always[i]);
+            if (json_array_size(json_object_get(op, "security")) > 0 &&
+                (json_object_get(responses, "401") == NULL ||
+                    json_object_get(responses, "403") == NULL))
+                fail_msg("%s %s: 401 or 403 not listed", methods[m], path);
+            if (strchr(path, '{') != NULL && json_object_get(responses, "404") == NULL)
+                fail_msg("%s %s: 404 not listed", methods[m], path);
+        }
+    }
+}
+
+/* No schema is a bare "object": each names its members or what they are. */
+static void check_typed(json_t *v, const char *where)
+{
+    if (json_is_object(v)) {
+        json_t *type = json_object_get(v, "type");
+        if (json_is_string(type) && strcmp(json_string_value(type), "object") == 0 &&
+            json_object_get(v, "properties") == NULL &&
+            json_object_get(v, "additionalProperties") == NULL &&
+            json_object_get(v, "allOf") == NULL && json_object_get(v, "oneOf") == NULL)
+            fail_msg("a bare object schema under %s", where);
+        const char *k;
+        json_t *c;
+        json_object_foreach(v, k, c) check_typed(c, strcmp(where, "paths") == 0 ? k : where);
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(v, i, c) check_typed(c, where);
+    }
+}
+
+static void test_no_bare_objects(void **state)
+{
+    (void)state;
+    check_typed(json_object_get(doc, "paths"), "paths");
+    check_typed(json_object_get(doc, "components"), "components");
+}
+
+/* The problem slugs are an enum, and every status's schema names its own. */
+static void test_problem_slugs(void **state)
+{
+    json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
+    json_t *slugs = json_object_get(json_object_get(schemas, "ProblemSlug"), "enum");
+    (void)state;
+    assert_true(json_array_size(slugs) > 20);
+    static const char *const contract[] = { "invalid-request", "unauthenticated", "forbidden",
+        "csrf", "not-found", "method-not-allowed", "payload-too-large", "unsupported-media-type",
+        "rate-limited", "database-unavailable", "overloaded", "internal", "email-unverified" };
+    for (size_t i = 0; i < sizeof(contract) / sizeof(contract[0]); i++) {
+        bool found = false;
+        size_t j;
+        json_t *s;
+        json_array_foreach(slugs, j, s) found =
+            found || strcmp(json_string_value(s), contract[i]) == 0;
+        if (!found)
+            fail_msg("slug %s missing from ProblemSlug", contract[i]);
+    }
+    json_t *p403 = json_object_get(
+        json_object_get(json_object_get(schemas, "Problem403"), "properties"), "type");
+    assert_true(json_array_size(json_object_get(p403, "enum")) >= 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -180,6 +309,9 @@ int main(void)
         cmocka_unit_test(test_every_operation_routed),
         cmocka_unit_test(test_path_parameters),
         cmocka_unit_test(test_refs_resolve),
+        cmocka_unit_test(test_operations_complete),
+        cmocka_unit_test(test_no_bare_objects),
+        cmocka_unit_test(test_problem_slugs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

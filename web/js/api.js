@@ -1,4 +1,4 @@
-// api.js — the one module that speaks the Registrar HTTP API (docs: API.md).
+// api.js — the one module that speaks the Registrar HTTP API (docs: docs/api.md).
 //
 // Every request of the web client goes through request() here, so that the
 // rules of the contract live in one place:
@@ -398,7 +398,7 @@ export const sessions = {
 
 const enc = encodeURIComponent;
 
-// Registration and payment (API.md "Enrollment and payment").
+// Registration and payment (docs/api.md "Enrollment and payment").
 export const enrollments = {
   // GET /offerings/{id}/price → { price_cents, early, discount_cents,
   // amount_due_cents, currency, requires_application, seats_left }
@@ -441,7 +441,7 @@ export const enrollments = {
     request('PUT', `/enrollments/${enc(id)}/sessions`, { body: { session_ids: sessionIds }, signal }),
 };
 
-// Administration (API.md "Catalog" and "Running the centre"): admins only,
+// Administration (docs/api.md "Catalog" and "Running the centre"): admins only,
 // except a course's update, which its directors may make too.
 export const admin = {
   // → { items: [user], next_cursor }, by email; q matches email or name
@@ -457,7 +457,7 @@ export const admin = {
   updateCourse: (slug, fields) => request('PATCH', `/courses/${enc(slug)}`, { body: fields }),
 };
 
-// Directors' lists (API.md "Rosters, attendance, credits").
+// Directors' lists (docs/api.md "Rosters, attendance, credits").
 // GET /config → { payment_processor: 'test'|'stripe'|null, stripe_publishable_key?, centre }.
 // It changes only with the server's configuration: asked once per page load.
 let siteConfig = null;
@@ -489,7 +489,7 @@ export const rosters = {
     request('GET', `/offerings/${enc(offeringId)}/waitlist`, { query: { limit, cursor }, signal }),
 };
 
-// Attendance and check-in (API.md "Rosters, attendance, credits").
+// Attendance and check-in (docs/api.md "Rosters, attendance, credits").
 export const attendance = {
   // → { items: [{ enrollment_id, learner: { id, full_name }, checked_in_at, method }] }
   list: (sessionId, { signal } = {}) => request('GET', `/sessions/${enc(sessionId)}/attendance`, { signal }),
@@ -514,7 +514,7 @@ export const attendance = {
   badgeSheetUrl: (offeringId) => `${BASE}/offerings/${enc(offeringId)}/badges`,
 };
 
-// After the course (API.md "Rosters, attendance, credits"): evaluations,
+// After the course (docs/api.md "Rosters, attendance, credits"): evaluations,
 // certificates, transcripts and the directors' reports.
 export const credits = {
   // → { questions: [{ id, kind, text, required, choices? }] }

@@ -93,7 +93,7 @@ export function offeringStatusLabel(value) {
   return OFFERING_STATUS[value] ?? value;
 }
 
-// The professions of API.md, in the contract's order, for forms.
+// The professions of docs/api.md, in the contract's order, for forms.
 export const PROFESSION_VALUES = Object.keys(PROFESSIONS);
 
 const PROFESSION_ONE = {

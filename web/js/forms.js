@@ -275,7 +275,7 @@ export class Form {
   }
 }
 
-// Password rules of API.md: 12 to 128 characters, counted as characters
+// Password rules of docs/api.md: 12 to 128 characters, counted as characters
 // (code points), not bytes.
 export const PASSWORD_MIN = 12;
 export const PASSWORD_MAX = 128;

@@ -7,7 +7,7 @@
 //
 //   import * as session from './session.js';
 //   await session.ready();            // the first GET /me has answered
-//   session.user()                    // user object of API.md, or null
+//   session.user()                    // user object of docs/api.md, or null
 //   session.canDirect('pcep')         // admin, or a director of the course
 //   session.onChange((user) => ...)   // after sign-in, sign-out, expiry
 

@@ -1,6 +1,6 @@
 // screens/offering-edit.js — #/courses/:slug/offerings/new and
 // #/offerings/:id/edit : directors and admins create and change an
-// offering, every field of API.md's `offering`:
+// offering, every field of docs/api.md's `offering`:
 //   title, status, venue, requires_application; the time zone and the
 //   parts (one or more stretches of days: PCEP's Part 1 and Part 2);
 //   capacity, the registration window (in the offering's zone), hold
