@@ -79,6 +79,10 @@ const MESSAGES = {
   'too-many-holds': 'You already hold 3 unpaid seats. Please pay for one of them, or cancel one, before registering for another course.',
   // Privacy (issue 8).
   'last-admin': 'This is the only administrator account, so it cannot be deleted. Make someone else an administrator first.',
+  // Running the centre (issue 11).
+  'not-enough-seats': 'There are not enough free seats in this offering for this.',
+  'not-same-course': 'A registration can only move to another offering of the same course.',
+  'not-waitlisted': 'This person is no longer on the waitlist. Please reload the page.',
 };
 
 // Problems whose detail says which of several cases it is ("This discount
@@ -439,6 +443,22 @@ export const enrollments = {
   // The learner's whole choice of workshops → enrollment
   setSessions: (id, sessionIds, { signal } = {}) =>
     request('PUT', `/enrollments/${enc(id)}/sessions`, { body: { session_ids: sessionIds }, signal }),
+  // Transfers: { to_email[, full_name, profession] } (a colleague) or
+  // { to_offering_id } (another offering of the course) → enrollment
+  transfer: (id, fields, { signal } = {}) =>
+    request('POST', `/enrollments/${enc(id)}/transfer`, { body: fields, signal }),
+  // Directors and admins: off the waitlist → null (204)
+  removeFromWaitlist: (id, { signal } = {}) => request('DELETE', `/enrollments/${enc(id)}/waitlist`, { signal }),
+  // Directors and admins: a seat now, out of order → enrollment;
+  // 409 not-enough-seats unless overCapacity
+  promote: (id, { reason, overCapacity = false, signal } = {}) =>
+    request('POST', `/enrollments/${enc(id)}/promote`, {
+      body: overCapacity ? { reason, over_capacity: true } : { reason }, signal,
+    }),
+  // { members: [{ email, full_name, profession }], bill_to? }
+  // → { group: { id, enrollments, amount_due_cents, currency, bill_to } }
+  registerGroup: (offeringId, fields, { signal } = {}) =>
+    request('POST', `/offerings/${enc(offeringId)}/group-registrations`, { body: fields, signal }),
 };
 
 // Administration (docs/api.md "Catalog" and "Running the centre"): admins only,
