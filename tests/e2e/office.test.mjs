@@ -88,3 +88,55 @@ test('a director takes someone off the waitlist and gives a seat now, above capa
     await browser.close();
   }
 });
+
+test('a learner moves a paid registration to a cheaper offering of the course, then gives it to a colleague', { timeout: TIMEOUT }, async () => {
+  const offA = await createOffering(srv, admin, 'practical-aspects', offeringIn(50, { title: 'Transfer From', capacity: 5 }));
+  const offB = await createOffering(srv, admin, 'practical-aspects', offeringIn(80, {
+    title: 'Transfer To', capacity: 5, prices: [{ profession: 'physician', amount_cents: 100000 }, { profession: 'nurse', amount_cents: 60000 }],
+  }));
+  const tara = await newUser(srv, { full_name: 'Tara Transfer', profession: 'physician' });
+  const e = await register(tara, offA.id);
+  const paid = await client(srv.url).post(`/api/v1/enrollments/${e.id}/payments`, {
+    token: tara.token, json: { payment_token: 'tok_test_visa' }, headers: { 'Idempotency-Key': `tara-${randomHex(4)}` },
+  });
+  assert.equal(paid.status, 201, paid.text);
+  const [before] = await srv.sql('select paid_cents from registrar.enrollments where id = $1', [e.id]);
+  assert.equal(before.paid_cents, 125000);
+  const { browser, page } = await signedInBrowser(tara);
+  try {
+    await go(page, `#/registrations/${e.id}`);
+    await page.getByRole('heading', { name: 'Transfer', exact: true }).waitFor();
+    const offeringSelect = page.getByLabel('Offering', { exact: true });
+    await offeringSelect.waitFor();
+    await checkWidths(page, 'office-transfer');
+    await offeringSelect.selectOption(offB.id);
+    await page.getByRole('button', { name: 'Move to this offering' }).click();
+    const said = await announced(page, /^Moved to Transfer To\./);
+    assert.match(said, /1,000\.00: \$250\.00 will be refunded\.$/);
+    await page.getByRole('heading', { level: 1, name: 'Transfer To' }).waitFor();
+    const [moved] = await srv.sql(
+      `select e.offering_id, e.paid_cents, e.price_cents, p.refunded_cents, p.refund_status from registrar.enrollments e
+       join registrar.payments p on p.enrollment_id = e.id where e.id = $1`, [e.id]);
+    assert.deepEqual(moved, { offering_id: offB.id, paid_cents: 100000, price_cents: 100000, refunded_cents: 25000,
+      refund_status: moved.refund_status });
+    assert.ok(['pending', 'succeeded'].includes(moved.refund_status), moved.refund_status);
+
+    // To a colleague without an account: the name is asked for, then the registration is theirs.
+    const colleague = `colleague-${randomHex(4)}@hospital.example`;
+    await page.getByLabel('Colleague’s email address').fill(colleague);
+    await page.getByRole('button', { name: 'Transfer to this colleague' }).click();
+    await announced(page, /full name/i, { assertive: true });
+    await checkWidths(page, 'office-transfer-needs-name', { allowStatuses: [400] });
+    await page.getByLabel(/^Colleague’s full name/).fill('Carl Colleague');
+    await page.getByLabel(/^Colleague’s profession/).selectOption('physician');
+    await page.getByRole('button', { name: 'Transfer to this colleague' }).click();
+    await announced(page, new RegExp(`^This registration now belongs to ${colleague.replace(/[.]/g, '\\.')}`));
+    await page.getByRole('heading', { level: 1, name: 'My registrations' }).waitFor();
+    const [given] = await srv.sql(
+      `select u.email, u.full_name, e.status, e.paid_cents from registrar.enrollments e join registrar.users u on u.id = e.user_id
+       where e.id = $1`, [e.id]);
+    assert.deepEqual(given, { email: colleague, full_name: 'Carl Colleague', status: 'confirmed', paid_cents: 100000 });
+  } finally {
+    await browser.close();
+  }
+});

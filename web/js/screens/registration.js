@@ -14,6 +14,7 @@ import {
   ACTIVE, cancelControl, cancelledSentence, holdCountdown, statusBadge, statusExplanation,
 } from '../enrollment-view.js';
 import { badgeSection } from '../badge-view.js';
+import { transferSection } from '../transfer-view.js';
 import { paymentForm } from '../payment-form.js';
 import { sessionWhen } from '../schedule-view.js';
 import * as session from '../session.js';
@@ -189,6 +190,19 @@ export async function render(ctx) {
       }))
     : null;
 
+  const transfer = transferSection(e, {
+    signal,
+    onDone: (sentence, after, kind) => {
+      flash(sentence);
+      // A registration given away is no longer its learner's to see.
+      if (kind === 'colleague' && after.user_id !== session.user()?.id && e.user_id === session.user()?.id) {
+        ctx.navigate('/registrations');
+      } else {
+        ctx.rerender();
+      }
+    },
+  });
+
   replaceChildren(body,
     breadcrumbs([...trail, [title, null]]),
     pageHeading(title, { eyebrow: 'Your registration' }),
@@ -209,6 +223,7 @@ export async function render(ctx) {
     badgeSection(e, list, o, signal),
     afterCourse(e),
     paymentsTable(e),
+    transfer,
     cancel,
     h('p', { class: 'section' }, h('a', { href: `#/offerings/${encodeURIComponent(o.id)}` }, 'The offering’s page'),
       ' · ', h('a', { href: '#/registrations' }, 'All your registrations')));
