@@ -140,3 +140,60 @@ test('a learner moves a paid registration to a cheaper offering of the course, t
     await browser.close();
   }
 });
+
+test('a coordinator registers a group: all seats or none, then each member their own registration', { timeout: TIMEOUT }, async () => {
+  const off = await createOffering(srv, admin, 'practical-aspects', offeringIn(45, { title: 'Group Course', capacity: 3 }));
+  const gina = await newUser(srv, { full_name: 'Gina Coordinator', profession: 'nurse' });
+  const known = await newUser(srv, { full_name: 'Kim Known', profession: 'physician' });
+  const tag = randomHex(3);
+  const members = [
+    { email: known.email, full_name: 'Kim Known', profession: 'physician' },
+    { email: `nora-${tag}@hospital.example`, full_name: 'Nora New', profession: 'nurse' },
+    { email: `ned-${tag}@hospital.example`, full_name: 'Ned New', profession: 'nurse' },
+    { email: `nils-${tag}@hospital.example`, full_name: 'Nils New', profession: 'nurse' },
+  ];
+  const { browser, page } = await signedInBrowser(gina);
+  try {
+    await go(page, `#/offerings/${off.id}/register`);
+    await page.getByRole('heading', { name: 'Register a group' }).waitFor();
+    await checkWidths(page, 'office-group');
+    for (let i = 0; i < members.length; i += 1) {
+      if (i > 0) await page.getByRole('button', { name: 'Add a member' }).click();
+      const m = members[i];
+      await page.getByLabel(`Email address of member ${i + 1}`).fill(m.email);
+      await page.getByLabel(`Full name of member ${i + 1}`).fill(m.full_name);
+      await page.getByLabel(`Profession of member ${i + 1}`).selectOption(m.profession);
+    }
+    await page.getByRole('button', { name: 'Register the group' }).click();
+    await announced(page, /^Not enough seats: this offering has 3 seats left and the group needs 4\./, { assertive: true });
+    await checkWidths(page, 'office-group-not-enough', { allowStatuses: [409] });
+    const none = await srv.sql('select count(*)::int as n from registrar.enrollments where offering_id = $1', [off.id]);
+    assert.equal(none[0].n, 0);
+    const made = await srv.sql('select count(*)::int as n from registrar.users where email = any($1)', [members.slice(1).map((m) => m.email)]);
+    assert.equal(made[0].n, 0, 'nothing stays, not even the new accounts');
+
+    // Two fewer, billed to the hospital.
+    await page.getByRole('button', { name: 'Remove member 4' }).click();
+    await page.getByRole('button', { name: 'Remove member 3' }).click();
+    assert.equal(await page.getByLabel(/^Email address of member/).count(), 2);
+    await page.getByLabel('Name of who is billed').fill('City Hospital');
+    await page.getByLabel('Billing email address').fill('accounts@hospital.example');
+    await page.getByRole('button', { name: 'Register the group' }).click();
+    await announced(page, /^Group registered: 2 members\. The group owes /);
+    const answer = page.locator('#group-answer');
+    assert.match(await answer.innerText(), /Kim Known[\s\S]*Nora New[\s\S]*billed to City Hospital/);
+    await checkWidths(page, 'office-group-registered', { allowStatuses: [409] });
+    const rows = await srv.sql(
+      `select u.email, e.status, e.group_id, g.bill_to->>'name' as bill_to, g.coordinator_id
+       from registrar.enrollments e join registrar.users u on u.id = e.user_id
+       join registrar.enrollment_groups g on g.id = e.group_id
+       where e.offering_id = $1 order by u.full_name`, [off.id]);
+    assert.deepEqual(rows.map((r) => [r.email, r.status, r.bill_to, r.coordinator_id]), [
+      [known.email, 'held', 'City Hospital', gina.user.id],
+      [members[1].email, 'held', 'City Hospital', gina.user.id],
+    ]);
+    assert.equal(rows[0].group_id, rows[1].group_id);
+  } finally {
+    await browser.close();
+  }
+});

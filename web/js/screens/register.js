@@ -16,6 +16,7 @@ import {
 import {
   ACTIVE, registrationOpen, statusBadge, statusExplanation,
 } from '../enrollment-view.js';
+import { groupSection } from '../group-view.js';
 import * as session from '../session.js';
 import { announce } from '../status.js';
 import {
@@ -151,7 +152,8 @@ export async function render(ctx) {
         statusBadge(existing),
         h('p', {}, statusExplanation(existing)),
         h('p', {}, h('a', { class: 'button', href: `#/registrations/${encodeURIComponent(existing.id)}` },
-          existing.status === 'held' ? 'Go to payment' : 'See your registration'))));
+          existing.status === 'held' ? 'Go to payment' : 'See your registration'))),
+      registrationOpen(o) && session.user()?.email_verified !== false ? groupSection(o, { signal }) : null);
     announce(`Register for ${title}. You are already registered for this offering.`);
     return;
   }
@@ -255,6 +257,7 @@ export async function render(ctx) {
   replaceChildren(body, heading,
     h('section', { class: 'section section--tight', 'aria-labelledby': 'price-heading' }, priceBox, explain),
     form.el,
+    groupSection(o, { signal }),
     h('p', {}, h('a', { href: offeringHref }, 'Back to the offering')));
   announce(`Register for ${title}. Amount due: ${formatMoney(q.amount_due_cents, q.currency)}.`);
 }
