@@ -53,7 +53,7 @@ export function transferSection(e, { signal, onDone }) {
   });
 
   const offeringBox = h('div', {}, h('p', {}, 'Looking for other offerings of this course…'));
-  const section = h('section', { class: 'section', 'aria-labelledby': 'transfer-heading' },
+  const section = h('section', { class: 'section transfer', 'aria-labelledby': 'transfer-heading' },
     h('h2', { id: 'transfer-heading' }, 'Transfer'),
     h('p', {}, 'Someone else can take this place, or it can move to another date of the same course.'),
     h('h3', { id: 'transfer-colleague-heading' }, 'To a colleague'),
