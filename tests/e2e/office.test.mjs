@@ -193,6 +193,10 @@ test('a coordinator registers a group: all seats or none, then each member their
       [members[1].email, 'held', 'City Hospital', gina.user.id],
     ]);
     assert.equal(rows[0].group_id, rows[1].group_id);
+    // The form comes back empty, with one member row.
+    await page.getByRole('button', { name: 'Register another group' }).click();
+    assert.equal(await page.getByLabel(/^Email address of member/).count(), 1);
+    assert.equal(await page.getByLabel('Email address of member 1').inputValue(), '');
   } finally {
     await browser.close();
   }

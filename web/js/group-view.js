@@ -132,7 +132,21 @@ export function groupSection(o, { signal }) {
       }
       throw err;
     }
-    replaceChildren(answer, answerView(res.group, members));
+    const again = h('button', { type: 'button', class: 'button button--secondary' }, 'Register another group');
+    again.addEventListener('click', () => {
+      for (const r of rows.splice(1)) {
+        for (const f of [r.email, r.name, r.profession]) form.remove(f);
+        r.li.remove();
+      }
+      for (const f of form.all) f.value = '';
+      renumber();
+      replaceChildren(answer);
+      form.el.hidden = false;
+      rows[0].email.focus();
+    });
+    // The members are registered: the same form again would only be refused.
+    form.el.hidden = true;
+    replaceChildren(answer, answerView(res.group, members), h('p', {}, again));
     answer.firstChild.focus();
     announce(`Group registered: ${plural(res.group.enrollments.length, 'member', 'members')}. ` +
       `The group owes ${formatMoney(res.group.amount_due_cents, res.group.currency)}.`);
