@@ -139,6 +139,27 @@ test('a learner moves a paid registration to a cheaper offering of the course, t
   } finally {
     await browser.close();
   }
+
+  // The course's director, from the same page, to a colleague who has an account: no name asked for.
+  const director = await makeUser(srv, { fields: { full_name: 'Dora Director' }, directorOf: ['practical-aspects'] });
+  const owner = await newUser(srv, { full_name: 'Olga Owner' });
+  const taker = await newUser(srv, { full_name: 'Theo Taker' });
+  const held = await register(owner, offA.id);
+  const second = await signedInBrowser(director);
+  try {
+    await go(second.page, `#/registrations/${held.id}`);
+    await second.page.getByLabel('Colleague’s email address').fill(taker.email.toUpperCase());
+    await second.page.getByRole('button', { name: 'Transfer to this colleague' }).click();
+    await announced(second.page, /^This registration now belongs to /);
+    await second.page.getByRole('heading', { name: 'Transfer', exact: true }).waitFor();
+    const [now] = await srv.sql('select user_id, status from registrar.enrollments where id = $1', [held.id]);
+    assert.deepEqual(now, { user_id: taker.user.id, status: 'held' });
+    const audits = await srv.sql("select actor_id from registrar.audit_log where action = 'enrollment.transfer' and object = $1",
+      [`enrollment:${held.id}`]);
+    assert.deepEqual(audits.map((a) => a.actor_id), [director.id]);
+  } finally {
+    await second.browser.close();
+  }
 });
 
 test('a coordinator registers a group: all seats or none, then each member their own registration', { timeout: TIMEOUT }, async () => {
