@@ -83,6 +83,7 @@ const MESSAGES = {
   'not-enough-seats': 'There are not enough free seats in this offering for this.',
   'not-same-course': 'A registration can only move to another offering of the same course.',
   'not-waitlisted': 'This person is no longer on the waitlist. Please reload the page.',
+  'not-transferable': 'This registration has ended (cancelled, expired or not accepted), so there is nothing to transfer.',
 };
 
 // Problems whose detail says which of several cases it is ("This discount
