@@ -94,6 +94,8 @@ test('a learner moves a paid registration to a cheaper offering of the course, t
   const offB = await createOffering(srv, admin, 'practical-aspects', offeringIn(80, {
     title: 'Transfer To', capacity: 5, prices: [{ profession: 'physician', amount_cents: 100000 }, { profession: 'nurse', amount_cents: 60000 }],
   }));
+  const offFull = await createOffering(srv, admin, 'practical-aspects', offeringIn(60, { title: 'Transfer Full', capacity: 1 }));
+  await register(await newUser(srv, { full_name: 'Fay Full' }), offFull.id);
   const tara = await newUser(srv, { full_name: 'Tara Transfer', profession: 'physician' });
   const e = await register(tara, offA.id);
   const paid = await client(srv.url).post(`/api/v1/enrollments/${e.id}/payments`, {
@@ -109,6 +111,12 @@ test('a learner moves a paid registration to a cheaper offering of the course, t
     const offeringSelect = page.getByLabel('Offering', { exact: true });
     await offeringSelect.waitFor();
     await checkWidths(page, 'office-transfer');
+    // A full offering: the seat cannot move there, and nothing changes.
+    await offeringSelect.selectOption(offFull.id);
+    await page.getByRole('button', { name: 'Move to this offering' }).click();
+    await announced(page, /^Transfer Full has no seat free/, { assertive: true });
+    const [stays] = await srv.sql('select offering_id from registrar.enrollments where id = $1', [e.id]);
+    assert.equal(stays.offering_id, offA.id);
     await offeringSelect.selectOption(offB.id);
     await page.getByRole('button', { name: 'Move to this offering' }).click();
     const said = await announced(page, /^Moved to Transfer To\./);
@@ -126,7 +134,7 @@ test('a learner moves a paid registration to a cheaper offering of the course, t
     await page.getByLabel('Colleague’s email address').fill(colleague);
     await page.getByRole('button', { name: 'Transfer to this colleague' }).click();
     await announced(page, /full name/i, { assertive: true });
-    await checkWidths(page, 'office-transfer-needs-name', { allowStatuses: [400] });
+    await checkWidths(page, 'office-transfer-needs-name', { allowStatuses: [400, 409] });
     await page.getByLabel(/^Colleague’s full name/).fill('Carl Colleague');
     await page.getByLabel(/^Colleague’s profession/).selectOption('physician');
     await page.getByRole('button', { name: 'Transfer to this colleague' }).click();
