@@ -296,19 +296,26 @@ const struct api_field billing_invoice_fields[] = {
     { NULL, API_T_STRING, 0, 0, 0, NULL, NULL, 0, 0 },
 };
 
-void billing_invoice_create(struct http_req *req)
+/* An invoice to bill_to, due on due_on, for the registration or group in the path. */
+static void billing_invoice_reply(
+    struct http_req *req, const struct api_field *fields, const struct db_stmt *stmt)
 {
     json_t *body = http_req_json(req);
     const char *id;
 
     if (api_uuid_param_or_reply(req, "id", &id) == -1 ||
-        api_fields_check_or_reply(req, body, billing_invoice_fields, "", true) == -1)
+        api_fields_check_or_reply(req, body, fields, "", true) == -1)
         return;
     json_t *bill_to = json_object_get(body, "bill_to");
     const char *params[] = { api_viewer(req), api_admin_text(req), id,
         api_body_string(bill_to, "name"), api_body_string(bill_to, "address"),
         api_body_string(bill_to, "email"), api_body_string(body, "due_on") };
-    api_reply_sql(req, &SQL_INVOICE_CREATE, 7, params, 201);
+    api_reply_sql(req, stmt, 7, params, 201);
+}
+
+void billing_invoice_create(struct http_req *req)
+{
+    billing_invoice_reply(req, billing_invoice_fields, &SQL_INVOICE_CREATE);
 }
 
 void billing_group_offline_create(struct http_req *req)
@@ -335,17 +342,7 @@ const struct api_field billing_group_invoice_fields[] = {
 
 void billing_group_invoice_create(struct http_req *req)
 {
-    json_t *body = http_req_json(req);
-    const char *id;
-
-    if (api_uuid_param_or_reply(req, "id", &id) == -1 ||
-        api_fields_check_or_reply(req, body, billing_group_invoice_fields, "", true) == -1)
-        return;
-    json_t *bill_to = json_object_get(body, "bill_to");
-    const char *params[] = { api_viewer(req), api_admin_text(req), id,
-        api_body_string(bill_to, "name"), api_body_string(bill_to, "address"),
-        api_body_string(bill_to, "email"), api_body_string(body, "due_on") };
-    api_reply_sql(req, &SQL_GROUP_INVOICE_CREATE, 7, params, 201);
+    billing_invoice_reply(req, billing_group_invoice_fields, &SQL_GROUP_INVOICE_CREATE);
 }
 
 const struct api_field billing_refund_fields[] = {

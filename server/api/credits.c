@@ -306,7 +306,13 @@ static char *credits_evaluations_csv(json_t *report, size_t *len)
     return csv_detach(&w, len);
 }
 
-void credits_evaluations_get(struct http_req *req)
+/*
+ * A director's report: the statement's JSON as it is, or with ?format=csv
+ * (or Accept: text/csv) the CSV that csv_of draws from it, as an attachment
+ * named <file>-<offering>.csv.
+ */
+static void credits_report_reply(struct http_req *req, const struct db_stmt *stmt, const char *file,
+    char *(*csv_of)(json_t *report, size_t *len))
 {
     const char *offering;
     bool csv;
@@ -315,7 +321,7 @@ void credits_evaluations_get(struct http_req *req)
         credits_want_csv_or_reply(req, &csv) == -1)
         return;
     const char *params[] = { api_viewer(req), api_admin_text(req), offering };
-    json_t *report = credits_sql_json_or_reply(req, &SQL_EVALUATIONS, 3, params);
+    json_t *report = credits_sql_json_or_reply(req, stmt, 3, params);
     if (report == NULL)
         return;
     if (!csv) {
@@ -323,12 +329,17 @@ void credits_evaluations_get(struct http_req *req)
         return;
     }
     size_t len;
-    char *body = credits_evaluations_csv(report, &len);
-    char *disposition = xasprintf("attachment; filename=\"evaluations-%s.csv\"", offering);
+    char *body = csv_of(report, &len);
+    char *disposition = xasprintf("attachment; filename=\"%s-%s.csv\"", file, offering);
     http_reply_body(req, 200, "text/csv; charset=utf-8", body, len);
     http_reply_header(req, "Content-Disposition", disposition);
     free(disposition);
     json_decref(report);
+}
+
+void credits_evaluations_get(struct http_req *req)
+{
+    credits_report_reply(req, &SQL_EVALUATIONS, "evaluations", credits_evaluations_csv);
 }
 
 /* ---- certificates ---- */
@@ -520,27 +531,12 @@ static char *credits_accme_csv(json_t *a, size_t *len)
     return csv_detach(&w, len);
 }
 
+static char *credits_accme_report_csv(json_t *report, size_t *len)
+{
+    return credits_accme_csv(json_object_get(report, "activity"), len);
+}
+
 void credits_accme_report(struct http_req *req)
 {
-    const char *offering;
-    bool csv;
-
-    if (api_uuid_param_or_reply(req, "id", &offering) == -1 ||
-        credits_want_csv_or_reply(req, &csv) == -1)
-        return;
-    const char *params[] = { api_viewer(req), api_admin_text(req), offering };
-    json_t *report = credits_sql_json_or_reply(req, &SQL_ACCME, 3, params);
-    if (report == NULL)
-        return;
-    if (!csv) {
-        http_reply_json(req, 200, report);
-        return;
-    }
-    size_t len;
-    char *body = credits_accme_csv(json_object_get(report, "activity"), &len);
-    char *disposition = xasprintf("attachment; filename=\"accme-%s.csv\"", offering);
-    http_reply_body(req, 200, "text/csv; charset=utf-8", body, len);
-    http_reply_header(req, "Content-Disposition", disposition);
-    free(disposition);
-    json_decref(report);
+    credits_report_reply(req, &SQL_ACCME, "accme", credits_accme_report_csv);
 }
