@@ -530,3 +530,11 @@ begin
 end $$;
 create trigger users_erase_centre after update of erased_at on registrar.users
     for each row execute function registrar.users_erase_centre();
+
+-- ---------------------------------------------------------------------------
+-- Functions nothing calls any more: the roster is registrar.roster_read
+-- (0014); sign-up and reset requests take the public URL and the
+-- verification token (0007).
+drop function registrar.roster(uuid, boolean, uuid, text[], integer, text, text);
+drop function registrar.account_create(text, text, text, text, text, text);
+drop function registrar.password_reset_request(text, text, bytea);
