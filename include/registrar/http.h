@@ -233,6 +233,21 @@ enum http_pool { HTTP_POOL_DB, HTTP_POOL_HASH, HTTP_POOL_PAY, HTTP_POOL_SETTLE }
  */
 void http_req_continue(struct http_req *req, enum http_pool pool, http_handler *next);
 
+/*
+ * Instead of replying, parks req without holding a worker: after the
+ * current step returns, and with nothing of req touched after that,
+ * park(arg, db) is called on that step's thread with its connection (NULL
+ * off the DB pool). Whoever then holds arg must call http_req_wake once,
+ * on any thread: req waits, its connection suspended, until then.
+ */
+void http_req_park(struct http_req *req, void (*park)(void *arg, struct db_conn *db), void *arg);
+/*
+ * Runs next(req) at once on the calling thread as req's next step, with db
+ * as its connection, and then sends its reply (or continues as it says).
+ * req may be freed by the time this returns.
+ */
+void http_req_wake(struct http_req *req, struct db_conn *db, http_handler *next);
+
 /* ---- Replies. Exactly one per request; each takes ownership of its body. ---- */
 
 void http_reply_json(struct http_req *req, int status, json_t *body);

@@ -92,21 +92,27 @@ const struct api_field enrollments_discount_fields[] = {
 };
 
 /*
- * One registration waiting in a batch (batch.h): its inputs, borrowed from
- * the request, and its outcome, owned here.
+ * One registration waiting in a batch (batch.h), the parked request's data
+ * (http_req_set_data): its inputs, borrowed from the request, and its
+ * outcome, owned here.
  */
 struct enrollments_job {
-    const char *user, *code;
+    struct batch_item item;
+    struct http_req *req;
+    const char *offering, *user, *code;
     enum db_status status; /* of the batch's statement */
     int http;              /* the learner's own outcome when status is DB_OK */
     char *slug, *detail, *body;
 };
 
-static void enrollments_job_release(struct enrollments_job *j)
+static void enrollments_job_free(void *arg)
 {
+    struct enrollments_job *j = arg;
+
     free(j->slug);
     free(j->detail);
     free(j->body);
+    free(j);
 }
 
 static char *enrollments_dup(const char *s)
@@ -180,6 +186,44 @@ static void enrollments_batch_decide(
     sbuf_release(&codes);
 }
 
+/* The parked request's reply, once its batch is decided. */
+static void enrollments_reply(struct http_req *req)
+{
+    struct enrollments_job *job = http_req_data(req);
+
+    if (job->status == DB_APP_ERROR) {
+        api_reply_app_problem(req, job->http, job->slug, job->detail);
+    } else if (job->status != DB_OK) {
+        api_reply_db_error(req, job->status);
+    } else if (job->http == 201 && job->body != NULL) {
+        http_reply_json_text(req, 201, job->body);
+        job->body = NULL;
+    } else if (job->http == 404) {
+        api_reply_db_error(req, DB_NOT_FOUND);
+    } else {
+        api_reply_app_problem(req, job->http, job->slug, job->detail);
+    }
+}
+
+static void enrollments_done(struct batch_item *item, struct db_conn *c)
+{
+    struct enrollments_job *job = item->arg;
+
+    http_req_wake(job->req, c, enrollments_reply);
+}
+
+/*
+ * Decided with every other registration for this offering waiting now, by
+ * this worker or by the one already deciding the offering (a batch of one
+ * when nothing else is waiting).
+ */
+static void enrollments_park(void *arg, struct db_conn *c)
+{
+    struct enrollments_job *job = arg;
+
+    batch_run(c, job->offering, &job->item, ENROLLMENTS_BATCH_MAX, enrollments_batch_decide);
+}
+
 void enrollments_create(struct http_req *req)
 {
     json_t *body = http_req_json(req);
@@ -193,26 +237,18 @@ void enrollments_create(struct http_req *req)
     if (code != NULL && api_rate_limit_or_reply(req, "discount") == -1)
         return;
     /*
-     * Decided with every other registration for this offering waiting now,
-     * on this connection or another waiting one: a batch of one when
-     * nothing else is waiting.
+     * The request waits for its batch parked, holding no worker, so that
+     * a batch can be as large as the registrations in flight.
      */
-    struct enrollments_job job = { api_viewer(req), code, DB_OK, 0, NULL, NULL, NULL };
-    struct batch_item item = { &job, NULL, 0 };
-    batch_run(http_req_db(req), offering, &item, ENROLLMENTS_BATCH_MAX, enrollments_batch_decide);
-    if (job.status == DB_APP_ERROR) {
-        api_reply_app_problem(req, job.http, job.slug, job.detail);
-    } else if (job.status != DB_OK) {
-        api_reply_db_error(req, job.status);
-    } else if (job.http == 201 && job.body != NULL) {
-        http_reply_json_text(req, 201, job.body);
-        job.body = NULL;
-    } else if (job.http == 404) {
-        api_reply_db_error(req, DB_NOT_FOUND);
-    } else {
-        api_reply_app_problem(req, job.http, job.slug, job.detail);
-    }
-    enrollments_job_release(&job);
+    struct enrollments_job *job = xcalloc(1, sizeof(*job));
+    job->item.arg = job;
+    job->item.done = enrollments_done;
+    job->req = req;
+    job->offering = offering;
+    job->user = api_viewer(req);
+    job->code = code;
+    http_req_set_data(req, job, enrollments_job_free);
+    http_req_park(req, enrollments_park, job);
 }
 
 void enrollments_quote(struct http_req *req)

@@ -86,6 +86,8 @@ struct http_req {
     bool first_step_done;
     http_handler *next;
     enum http_pool next_pool;
+    void (*park)(void *arg, struct db_conn *db); /* set by http_req_park */
+    void *park_arg;
     void *data;
     void (*data_free)(void *);
     char *cache_key; /* set when the reply may be stored in the public cache */
@@ -194,6 +196,22 @@ void http_req_continue(struct http_req *req, enum http_pool pool, http_handler *
     assert(!req->replied);
     req->next = next;
     req->next_pool = pool;
+}
+
+static void http_run(struct http_req *req, struct db_conn *db);
+
+void http_req_park(struct http_req *req, void (*park)(void *arg, struct db_conn *db), void *arg)
+{
+    assert(!req->replied && req->next == NULL && req->park == NULL);
+    req->park = park;
+    req->park_arg = arg;
+}
+
+void http_req_wake(struct http_req *req, struct db_conn *db, http_handler *next)
+{
+    assert(req->state == HTTP_RUNNING && !req->replied);
+    req->next = next;
+    http_run(req, db);
 }
 
 /* ---- replies ---- */
@@ -534,6 +552,14 @@ static void http_run(struct http_req *req, struct db_conn *db)
         next(req);
     }
     req->db = NULL;
+    if (req->park != NULL) {
+        /* Parked: once park has it, req may be woken and freed on another thread. */
+        void (*park)(void *arg, struct db_conn *db) = req->park;
+        void *arg = req->park_arg;
+        req->park = NULL;
+        park(arg, db);
+        return;
+    }
     if (!req->replied && req->next != NULL) {
         int rc;
         if (req->next_pool == HTTP_POOL_HASH && req->srv->hashq != NULL)
