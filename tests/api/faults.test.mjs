@@ -74,18 +74,31 @@ test('kill -9 of one of two processes in the middle of a rush: every answer is i
     const admin = await account(srv, { admin: true });
     const off = await openOffering(srv, admin, { capacity: 60 });
     const ls = await learners(srv, 240);
+    // Mid-rush: the survivor's half of the learners press at once; the
+    // other half come in waves of 20, each sent once the wave before has an
+    // answer, and that process is killed at its 5th answer, so that the
+    // kill comes while its requests are in flight and before the last
+    // waves are sent, however fast its batches are.
     let answers = 0;
     let killedAt = null;
-    const first = await Promise.all(ls.map((l, i) => attempt(enroll(srv, l, off.id, srv.urls[i % 2]).then((r) => {
-      answers += 1;
-      // Mid-rush: once some answers are in and most requests are still in flight.
-      if (answers === 30 && killedAt === null) {
+    const first = new Array(ls.length);
+    const one = (i) => attempt(enroll(srv, ls[i], off.id, srv.urls[i % 2]).then((r) => {
+      if (i % 2 === killed) answers += 1;
+      if (answers === 5 && killedAt === null) {
         killedAt = answers;
         process.kill(srv.pids[killed], 'SIGKILL');
       }
       return r;
-    }))));
-    assert.equal(killedAt, 30, 'the rush was over before the kill');
+    })).then((r) => { first[i] = r; });
+    const all = ls.flatMap((_, i) => (i % 2 === killed ? [] : [one(i)]));
+    const doomed = ls.flatMap((_, i) => (i % 2 === killed ? [i] : []));
+    for (let w = 0; w < doomed.length; w += 20) {
+      const wave = doomed.slice(w, w + 20).map(one);
+      all.push(...wave);
+      await Promise.race(wave);
+    }
+    await Promise.all(all);
+    assert.equal(killedAt, 5, 'the rush was over before the kill');
     const cut = first.filter((r) => r.status === null).length;
     assert.ok(cut > 0, 'no request was cut by the kill: it came too late to test anything');
     t.diagnostic(`${cut} of 240 requests cut by the kill`);
