@@ -201,6 +201,10 @@ begin
 
     -- The learners' facts: verified, profession, active registration here,
     -- the code they named (as price_quote tests it, the uses counted below).
+    -- Each lookup is a LIMIT 1 lateral, so that it stays one index probe per
+    -- learner whatever the statistics were when the plan was cached (a
+    -- plan cached while the tables were small once scanned every active
+    -- registration instead).
     select array_agg(u.email_verified_at is not null order by b.i),
            array_agg(u.profession order by b.i),
            array_agg(x.id order by b.i),
@@ -209,11 +213,13 @@ begin
            array_agg(d.max_uses - d.uses order by b.i)
     into v_verified, v_profession, v_existing, v_code_id, v_code_usable, v_code_left
     from unnest(p_users, p_codes) with ordinality b(user_id, dcode, i)
-    left join registrar.users u on u.id = b.user_id
+    left join lateral (
+        select u.email_verified_at, u.profession from registrar.users u
+        where u.id = b.user_id limit 1) u on true
     left join lateral (
         select x.id from registrar.enrollments x
         where x.user_id = b.user_id and x.offering_id = p_offering
-          and x.status in ('applied', 'held', 'confirmed', 'waitlisted')) x on true
+          and x.status in ('applied', 'held', 'confirmed', 'waitlisted') limit 1) x on true
     left join registrar.discount_codes d
         on b.dcode is not null and d.offering_id = p_offering and lower(d.code) = lower(btrim(b.dcode));
 

@@ -241,6 +241,8 @@ load_server_start()
     # Kept for benches that make session tokens themselves (bench-rush).
     LOAD_SECRET_KEY=${LOAD_SECRET_KEY:-$(load_random_hex 32)}
     LOAD_WEBHOOK_SECRET=${LOAD_WEBHOOK_SECRET:-$(load_random_hex 32)}
+    # For benches that read the server's own counters (load_metric).
+    LOAD_METRICS_TOKEN=${LOAD_METRICS_TOKEN:-$(load_random_hex 32)}
     load_server_process "$LOAD_TMP/server.log"
     LOAD_SERVER_PID=$LOAD_PROCESS_PID
     LOAD_SERVER_URL=$LOAD_PROCESS_URL
@@ -266,6 +268,7 @@ load_server_process()
     env REGISTRAR_DATABASE_URL="$LOAD_DB_URL" \
         REGISTRAR_SECRET_KEY="$LOAD_SECRET_KEY" \
         REGISTRAR_WEBHOOK_SECRET="$LOAD_WEBHOOK_SECRET" \
+        REGISTRAR_METRICS_TOKEN="$LOAD_METRICS_TOKEN" \
         REGISTRAR_LOG_LEVEL="$BENCH_LOG_LEVEL" \
         REGISTRAR_ADMIN_LISTEN="${BENCH_ADMIN_LISTEN:-off}" \
         REGISTRAR_WEB_ROOT="$LOAD_ROOT/web" \
@@ -289,6 +292,14 @@ load_server_process()
         sleep 0.1
     done
     load_die "the server was not ready within 30 s; see $log"
+}
+
+# load_metric URL NAME: the server's counter NAME (summed over its label
+# sets) from GET URL/metrics, 0 when it has none yet.
+load_metric()
+{
+    curl -sf -H "Authorization: Bearer $LOAD_METRICS_TOKEN" "$1/metrics" \
+        | awk -v n="$2" '$1 == n || index($1, n "{") == 1 { s += $2 } END { printf "%d\n", s }'
 }
 
 load_signin()
