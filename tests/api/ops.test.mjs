@@ -142,13 +142,13 @@ test('the server survives a PostgreSQL restart: 503 while down, 200 within 5 s a
     // was slow while PostgreSQL was down waits a second before trying again
     // (answering 503 with Retry-After meanwhile), so allow the same 5 s, for
     // readiness too (it asks the database on whichever worker takes it).
-    let ready = 0;
+    let readyAgain = 0;
     while (Date.now() - t0 < 10000) {
-      ready = (await c.get('/readyz')).status;
-      if (ready === 200) break;
+      readyAgain = (await c.get('/readyz')).status;
+      if (readyAgain === 200) break;
       await sleep(100);
     }
-    assert.equal(ready, 200, 'ready again');
+    assert.equal(readyAgain, 200, 'ready again');
     let statuses = [];
     for (let round = 0; Date.now() - t0 < 10000; round++) {
       const many = await Promise.all(Array.from({ length: 20 },
