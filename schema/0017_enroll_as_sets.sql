@@ -16,8 +16,12 @@
 --   * the price by price_quote once per distinct profession and code;
 --   * the decisions in arrival order, in memory, under the offering's lock;
 --   * one seat update, one code update and one insert for the batch;
---   * the registration messages by one statement-level trigger, for every
---     path that inserts registrations;
+--   * the registration messages and the erased-account refusal by
+--     statement-level triggers, for every path that inserts registrations;
+--   * the learners' rows locked FOR KEY SHARE before the offering's row, so
+--     that an erasure racing the batch is waited for and refuses its
+--     learner alone (the insert's foreign key check took that lock with
+--     the offering's held, and a refusal by the trigger failed the batch);
 --   * the waitlist places from one count, exact under the offering's lock.
 --
 -- The outcomes are enroll_batch's in 0015 for every input; the single
@@ -114,6 +118,30 @@ end $$;
 create trigger enrollments_message after insert on registrar.enrollments
     referencing new table as new_enrollments
     for each statement execute function registrar.enrollments_message();
+
+-- ---------------------------------------------------------------------------
+-- A registration of an erased account is refused (as in 0008), now once per
+-- statement: by the time statement triggers run, the foreign key's check
+-- has locked every learner's row FOR KEY SHARE (waiting for an erasure in
+-- progress, whose FOR UPDATE excludes it), and this query's snapshot is
+-- newer than that wait, so an erasure that raced the insert is seen.
+
+drop trigger enrollments_refuse_erased on registrar.enrollments;
+drop function registrar.enrollments_refuse_erased();
+
+create function registrar.enrollments_refuse_erased() returns trigger
+language plpgsql as $$
+begin
+    if exists (select 1 from new_enrollments n join registrar.users u on u.id = n.user_id
+               where u.erased_at is not null) then
+        perform registrar.raise_app('RG401', 'unauthenticated', 'This account has been deleted.');
+    end if;
+    return null;
+end $$;
+
+create trigger enrollments_refuse_erased after insert on registrar.enrollments
+    referencing new table as new_enrollments
+    for each statement execute function registrar.enrollments_refuse_erased();
 
 -- ---------------------------------------------------------------------------
 -- POST /api/v1/offerings/{id}/enrollments for p_users[i] with p_codes[i]:
@@ -220,7 +248,11 @@ begin
     -- The learners' facts: verified, profession, active registration here,
     -- the code they named (as price_quote tests it, the uses counted below).
     -- Each lookup is one index probe per learner (a lateral, and no
-    -- sequential scan: see the function's settings below).
+    -- sequential scan: see the function's settings above). The learner's
+    -- row is locked FOR KEY SHARE, as the insert's foreign key check would
+    -- lock it: an erasure in progress (FOR UPDATE) is waited for and then
+    -- seen (its email no longer verified), so that an erased learner is
+    -- refused alone instead of the trigger below refusing the whole batch.
     select array_agg(u.email_verified_at is not null order by b.i),
            array_agg(u.profession order by b.i),
            array_agg(x.id order by b.i),
@@ -231,7 +263,7 @@ begin
     from unnest(p_users, p_codes) with ordinality b(user_id, dcode, i)
     left join lateral (
         select u.email_verified_at, u.profession from registrar.users u
-        where u.id = b.user_id limit 1) u on true
+        where u.id = b.user_id for key share) u on true
     left join lateral (
         select x.id from registrar.enrollments x
         where x.user_id = b.user_id and x.offering_id = p_offering
