@@ -5,6 +5,7 @@
 // workshop choice raced, the personal calendar, other learners' objects.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import { startServer, client } from '../lib/harness.mjs';
 import { sessionBody } from '../lib/catalog.mjs';
 import {
@@ -714,4 +715,44 @@ test('group commit: 150 registrations at once for one offering through one proce
   const batches = after[0] - before[0], batched = after[1] - before[1];
   assert.equal(batched, calls.length);
   assert.ok(batches < batched, `${batches} batches for ${batched} registrations`);
+});
+
+test('an erasure racing a batch refuses its own learner alone: the batch waits for it, then registers the others', async () => {
+  const off = await openOffering(srv, admin, { capacity: 5 });
+  const [victim, a, b] = await learners(srv, 3);
+  const [{ password_hash: hash }] = await srv.sql('select password_hash from registrar.users where id = $1',
+    [victim.id]);
+  const eraser = new pg.Client({ connectionString: srv.dbUrl });
+  const batcher = new pg.Client({ connectionString: srv.dbUrl });
+  await Promise.all([eraser.connect(), batcher.connect()]);
+  try {
+    // The erasure holds the learner's row (FOR UPDATE) in an open transaction.
+    await eraser.query('begin');
+    await eraser.query('select registrar.privacy_erase($1, null, $2)', [victim.id, hash]);
+    const [{ pid }] = (await batcher.query('select pg_backend_pid() as pid')).rows;
+    const decided = batcher.query(
+      `select n, code, slug from registrar.enroll_batch($1::uuid[], $2, array[null, null, null]::text[])
+       order by n`, [[victim.id, a.id, b.id], off.id]);
+    // The batch waits on the learner's row, before it has taken the offering's.
+    await eventually(async () => {
+      const [w] = await srv.sql('select wait_event_type from pg_stat_activity where pid = $1', [pid]);
+      return w?.wait_event_type === 'Lock';
+    }, 'the batch waits on a lock');
+    const [{ locked }] = await srv.sql(
+      `select count(*)::int as locked from pg_locks l join pg_class c on c.oid = l.relation
+       where l.pid = $1 and c.relname = 'offerings' and l.mode in ('RowShareLock', 'RowExclusiveLock')`, [pid]);
+    assert.equal(locked, 0, 'the offering is not yet locked by the waiting batch');
+    await eraser.query('commit');
+    const rows = (await decided).rows;
+    assert.deepEqual(rows.map((r) => [r.n, r.code, r.slug]),
+      [[1, 403, 'email-unverified'], [2, 201, null], [3, 201, null]]);
+  } finally {
+    await eraser.end();
+    await batcher.end();
+  }
+  const c = await seatCounts(srv, off.id);
+  assert.equal(c.seats_taken, 2);
+  const [{ n }] = await srv.sql('select count(*)::int as n from registrar.enrollments where user_id = $1',
+    [victim.id]);
+  assert.equal(n, 0, 'nothing of the erased learner');
 });
