@@ -35,15 +35,18 @@ char *cache_key_new(
 char *cache_encode_new(const char *text);
 
 /*
- * Fills *out with copies if key is cached and may still be served; 0, or
- * -1 on a miss (the caller asks the database and calls cache_put).
+ * Fills *out with copies if key is cached and may still be served: 0, or
+ * CACHE_REFRESH when the caller is also to refresh the entry; -1 on a miss
+ * (the caller asks the database and calls cache_put).
  *
  * An entry is fresh for the first half of its life. In the second half the
- * first caller gets a miss and refreshes it while everybody else is still
- * served the copy, so that an expiring entry does not send every
- * connection to the database in the same instant; no copy is ever served
- * past its whole life (the staleness bound).
+ * first caller is told to refresh it (again if no refresh has been stored
+ * within CACHE_REFRESH_WAIT_MS), and it and everybody else are served the
+ * copy meanwhile, so that an expiring entry neither sends every connection
+ * to the database in the same instant nor makes anyone wait on the query;
+ * no copy is ever served past its whole life (the staleness bound).
  */
+#define CACHE_REFRESH 1
 int cache_get(const char *key, struct cache_entry *out);
 /* Stores copies under key, to be served for at most max_age_ms. */
 void cache_put(const char *key, const char *body, size_t len, const char *content_type,

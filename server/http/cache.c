@@ -138,19 +138,18 @@ int cache_get(const char *key, struct cache_entry *out)
     pthread_mutex_lock(&cache_lock);
     struct cache_slot *s = cache_find(key, h);
     int64_t now = util_now_ms();
-    bool usable = s != NULL && now < s->expires_ms;
-    if (usable && now >= s->stale_ms &&
-        (s->refreshing_ms == 0 || now - s->refreshing_ms > CACHE_REFRESH_WAIT_MS)) {
-        s->refreshing_ms = now;
-        usable = false; /* this caller refreshes */
-    }
-    if (usable) {
+    if (s != NULL && now < s->expires_ms) {
         out->body = xmalloc(s->e.len + 1);
         memcpy(out->body, s->e.body, s->e.len + 1);
         out->len = s->e.len;
         out->content_type = xstrdup(s->e.content_type);
         memcpy(out->etag, s->e.etag, sizeof(out->etag));
         rc = 0;
+        if (now >= s->stale_ms &&
+            (s->refreshing_ms == 0 || now - s->refreshing_ms > CACHE_REFRESH_WAIT_MS)) {
+            s->refreshing_ms = now;
+            rc = CACHE_REFRESH; /* this caller refreshes, served the copy too */
+        }
     }
     pthread_mutex_unlock(&cache_lock);
     return rc;

@@ -101,6 +101,7 @@ struct http_req {
     size_t nreply_headers;
     bool no_store;
     bool docs_page; /* /api/docs: its own Content-Security-Policy */
+    bool background; /* a public cache refresh: no connection, its answer is stored */
 };
 
 /* ---- accessors ---- */
@@ -538,6 +539,8 @@ static bool http_authorize(struct http_req *req)
     return true;
 }
 
+static void http_refresh_finish(struct http_req *req);
+
 /* Runs one step of a request on a worker, then hands it on or resumes it. */
 static void http_run(struct http_req *req, struct db_conn *db)
 {
@@ -578,6 +581,10 @@ static void http_run(struct http_req *req, struct db_conn *db)
     if (!req->replied) {
         log_msg(LOG_ERROR, "handler for %s gave no reply", req->route_name);
         http_reply_problem(req, 500, "internal", NULL);
+    }
+    if (req->background) {
+        http_refresh_finish(req);
+        return;
     }
     req->state = HTTP_READY;
     MHD_resume_connection(req->conn);
@@ -638,6 +645,72 @@ static void http_query_arrays(struct http_req *req, const char ***names, const c
         (*names)[i] = req->query[i].name;
         (*values)[i] = req->query[i].value;
     }
+}
+
+static struct http_kv *http_kv_copy(const struct http_kv *kv, size_t n)
+{
+    struct http_kv *out = n > 0 ? xcalloc(n, sizeof(*out)) : NULL;
+
+    for (size_t i = 0; i < n; i++) {
+        out[i].name = xstrdup(kv[i].name);
+        out[i].value = xstrdup(kv[i].value);
+    }
+    return out;
+}
+
+static void http_db_step(struct db_conn *db, void *arg);
+
+/*
+ * Refreshes the stale public cache entry req found, in the background: an
+ * anonymous copy of the request (route, path parameters, query, headers)
+ * runs its handler on a pool worker and its answer is stored
+ * (http_refresh_finish) instead of sent, while req itself is answered from
+ * the copy at once. So nobody waits on a refresh; if the pool is full, the
+ * next caller after CACHE_REFRESH_WAIT_MS (cache.c) is asked again.
+ */
+static void http_refresh_start(const struct http_req *req)
+{
+    struct http_server *srv = req->srv;
+
+    if (srv->config.db == NULL)
+        return;
+    struct http_req *bg = xcalloc(1, sizeof(*bg));
+    bg->srv = srv;
+    bg->background = true;
+    bg->state = HTTP_RUNNING;
+    snprintf(bg->id, sizeof(bg->id), "%.64s.r", req->id);
+    snprintf(bg->method, sizeof(bg->method), "GET");
+    bg->path = xstrdup(req->path);
+    bg->start_us = util_now_us();
+    memcpy(bg->client_ip, req->client_ip, sizeof(bg->client_ip));
+    bg->headers = http_kv_copy(req->headers, req->nheaders);
+    bg->nheaders = req->nheaders;
+    bg->query = http_kv_copy(req->query, req->nquery);
+    bg->nquery = req->nquery;
+    bg->match.route = req->match.route;
+    bg->match.nparams = req->match.nparams;
+    for (int i = 0; i < req->match.nparams; i++) {
+        bg->match.names[i] = xstrdup(req->match.names[i]);
+        bg->match.values[i] = xstrdup(req->match.values[i]);
+    }
+    bg->route = req->route;
+    bg->route_name = req->route_name;
+    bg->cache_key = xstrdup(req->cache_key);
+    if (db_pool_submit(srv->config.db, http_db_step, bg) == -1)
+        http_req_free(bg);
+}
+
+/* A background refresh's end: a 200 is stored as http_send stores one. */
+static void http_refresh_finish(struct http_req *req)
+{
+    if (req->status == 200 && req->reply_body != NULL) {
+        char etag[ETAG_SIZE];
+        etag_make(req->reply_body, req->reply_len, etag);
+        cache_put(req->cache_key, req->reply_body, req->reply_len,
+            req->content_type != NULL ? req->content_type : "application/json", etag,
+            HTTP_CACHE_TTL_MS);
+    }
+    http_req_free(req);
 }
 
 static char *http_cache_key(struct http_req *req)
@@ -824,7 +897,10 @@ static enum MHD_Result http_dispatch(struct http_req *req)
         (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)) {
         struct cache_entry e;
         req->cache_key = http_cache_key(req);
-        if (cache_get(req->cache_key, &e) == 0) {
+        int got = cache_get(req->cache_key, &e);
+        if (got >= 0) {
+            if (got == CACHE_REFRESH)
+                http_refresh_start(req);
             free(req->cache_key);
             req->cache_key = NULL; /* already stored */
             http_reply_body(req, 200, e.content_type, e.body, e.len);

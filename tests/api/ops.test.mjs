@@ -9,8 +9,9 @@ import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import pg from 'pg';
 import { startServer, client, registrarBin, randomHex, freePort } from '../lib/harness.mjs';
-import { sleep } from '../lib/common.mjs';
+import { sleep, eventually } from '../lib/common.mjs';
 
 
 test('healthz and readyz answer while the database is up', async () => {
@@ -329,6 +330,37 @@ test('secrets come from the environment or *_FILE, never from flags', async () =
     assert.equal(srv.env.REGISTRAR_SECRET_KEY, undefined);
     assert.equal((await client(srv.url).get('/readyz')).status, 200);
   } finally {
+    await srv.stop();
+  }
+});
+
+test('a stale public copy is refreshed in the background: the request that finds it is answered from it, not after the query', async () => {
+  const srv = await startServer();
+  const locker = new pg.Client({ connectionString: srv.dbUrl });
+  await locker.connect();
+  try {
+    const c = client(srv.url);
+    const path = '/api/v1/courses/pcep';
+    const first = await c.get(path);
+    assert.equal(first.status, 200);
+    const t0 = Date.now();
+    // Every query of the courses now waits for this transaction.
+    await locker.query('begin');
+    await locker.query('lock table registrar.courses in access exclusive mode');
+    // Into the second half of the copy's 1 s life: a refresh is due.
+    await sleep(Math.max(0, 600 - (Date.now() - t0)));
+    // Answered while the lock is still held: from the copy, to the request
+    // asked to refresh it and to the next; neither waited on the query.
+    const stale = await c.get(path);
+    assert.equal(stale.status, 200, stale.text);
+    assert.deepEqual(stale.body, first.body);
+    assert.equal((await c.get(path)).status, 200);
+    assert.ok(Date.now() - t0 < 1000, 'the copy was still within its life (the test is meaningful)');
+    await locker.query('commit');
+    // The refresh that waited is stored: a fresh copy, served again.
+    await eventually(async () => (await c.get(path)).status === 200, 'served after the lock');
+  } finally {
+    await locker.end().catch(() => {});
     await srv.stop();
   }
 });
