@@ -144,6 +144,16 @@ create trigger enrollments_refuse_erased after insert on registrar.enrollments
     for each statement execute function registrar.enrollments_refuse_erased();
 
 -- ---------------------------------------------------------------------------
+-- The profession a registration was priced for (0011) is filled in only
+-- when the insert did not give it: the trigger no longer runs for rows
+-- that have it (every row enroll_batch inserts).
+
+drop trigger enrollments_fill_profession on registrar.enrollments;
+create trigger enrollments_fill_profession before insert on registrar.enrollments
+    for each row when (new.profession is null)
+    execute function registrar.enrollments_fill_profession();
+
+-- ---------------------------------------------------------------------------
 -- POST /api/v1/offerings/{id}/enrollments for p_users[i] with p_codes[i]:
 -- the contract, the outcomes and the locking of 0015, in the same order
 -- (the learners' advisory locks by id, their expired holds, the codes named
@@ -240,11 +250,13 @@ begin
                 and h.status = 'held' and h.hold_expires_at <= now()) x
         order by x.user_id;
     end if;
-    perform 1 from registrar.discount_codes c
-    where c.offering_id = p_offering
-      and lower(c.code) in (select lower(btrim(t)) from unnest(p_codes) t where t is not null)
-    order by c.id
-    for update;
+    if array_remove(p_codes, null) <> '{}' then
+        perform 1 from registrar.discount_codes c
+        where c.offering_id = p_offering
+          and lower(c.code) in (select lower(btrim(t)) from unnest(p_codes) t where t is not null)
+        order by c.id
+        for update;
+    end if;
 
     -- The learners' facts: verified, profession, active registration here,
     -- the code they named (as price_quote tests it, the uses counted below).
@@ -374,9 +386,11 @@ begin
         where id = p_offering and seats_taken + v_taken <= capacity;
         assert found, 'seats seen free under the row lock are free';
     end if;
-    update registrar.discount_codes c set uses = c.uses + u.n
-    from (select x.id, count(*)::integer as n from unnest(v_use) x(id) where x.id is not null group by x.id) u
-    where c.id = u.id;
+    if array_remove(v_use, null) <> '{}' then
+        update registrar.discount_codes c set uses = c.uses + u.n
+        from (select x.id, count(*)::integer as n from unnest(v_use) x(id) where x.id is not null group by x.id) u
+        where c.id = u.id;
+    end if;
     if v_accepted > 0 then
         with ins as (
             insert into registrar.enrollments as e (id, offering_id, user_id, status, price_cents,
