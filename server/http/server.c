@@ -430,6 +430,15 @@ static void http_security_headers(struct MHD_Response *r, const char *content_ty
     }
 }
 
+/* Stores req's 200 answer, whose ETag is etag, under its public cache key. */
+static void http_cache_store(const struct http_req *req, const char *etag)
+{
+    if (req->cache_key != NULL && req->reply_body != NULL)
+        cache_put(req->cache_key, req->reply_body, req->reply_len,
+            req->content_type != NULL ? req->content_type : "application/json", etag,
+            HTTP_CACHE_TTL_MS);
+}
+
 static enum MHD_Result http_send(struct http_req *req)
 {
     struct MHD_Response *r;
@@ -440,10 +449,7 @@ static enum MHD_Result http_send(struct http_req *req)
     assert(req->replied);
     if (with_etag) {
         etag_make(req->reply_body, req->reply_len, etag);
-        if (req->cache_key != NULL && req->reply_body != NULL)
-            cache_put(req->cache_key, req->reply_body, req->reply_len,
-                req->content_type != NULL ? req->content_type : "application/json", etag,
-                HTTP_CACHE_TTL_MS);
+        http_cache_store(req, etag);
         if (etag_matches(http_req_header(req, "If-None-Match"), etag)) {
             req->status = 304;
             free(req->reply_body);
@@ -706,9 +712,7 @@ static void http_refresh_finish(struct http_req *req)
     if (req->status == 200 && req->reply_body != NULL) {
         char etag[ETAG_SIZE];
         etag_make(req->reply_body, req->reply_len, etag);
-        cache_put(req->cache_key, req->reply_body, req->reply_len,
-            req->content_type != NULL ? req->content_type : "application/json", etag,
-            HTTP_CACHE_TTL_MS);
+        http_cache_store(req, etag);
     }
     http_req_free(req);
 }
